@@ -1,0 +1,175 @@
+"""Frozen records that cross boundaries between sources, the engine, the store and the API.
+
+Every timestamp is an aware UTC ``datetime``: ``ts_event`` is when the exchange says it
+happened (a bar's ``ts_event`` is the bar's *open*), ``ts_received`` when sessiond got it
+(``None`` for data replayed from the store). Parsers convert exchange-local times at the edge.
+
+These are slotted dataclasses, not pydantic models: the engine creates hundreds of thousands
+per second. Validation happens where data enters (parsers, config, store).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Aggressor(StrEnum):
+    """Who initiated a trade: the active side ("mua chủ động" / "bán chủ động") or nobody."""
+
+    BUY = "buy"
+    SELL = "sell"
+    NEUTRAL = "neutral"
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """OHLCV over ``[ts_event, ts_event + interval)``; prices in the instrument's quote units."""
+
+    symbol: str
+    interval: str
+    ts_event: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    trade_count: int | None = None
+    vwap: float | None = None
+    source: str = ""
+    ts_received: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One match (or several merged by the vendor).
+
+    ``side`` is the vendor's aggressor flag when it sends one (SSI ``BU``/``SD``), else ``None``.
+    ``trading_session`` is the normalised phase code the vendor attached (``ATO``, ``LO``,
+    ``ATC``, ``PT`` ...) or ``None``. ``total_volume`` is the vendor's cumulative day volume
+    when available (per-trade volume is derived from its change).
+    """
+
+    symbol: str
+    ts_event: datetime
+    price: float
+    volume: float
+    side: Aggressor | None = None
+    trading_session: str | None = None
+    total_volume: float | None = None
+    total_value: float | None = None
+    trade_id: str | None = None
+    source: str = ""
+    ts_received: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Best bid/ask snapshot; deeper levels, when sent, in ``bids``/``asks`` as (price, size)."""
+
+    symbol: str
+    ts_event: datetime
+    bid_price: float
+    bid_size: float
+    ask_price: float
+    ask_size: float
+    bids: tuple[tuple[float, float], ...] = ()
+    asks: tuple[tuple[float, float], ...] = ()
+    trading_session: str | None = None
+    source: str = ""
+    ts_received: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedTrade:
+    """A trade with its aggressor, the phase it belongs to and the rule that decided it."""
+
+    trade: Trade
+    aggressor: Aggressor
+    phase: str
+    classifier: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignRoom:
+    """Foreign investor flows for one symbol: cumulative day totals as the vendor sends them."""
+
+    symbol: str
+    ts_event: datetime
+    buy_volume: float
+    sell_volume: float
+    buy_value: float
+    sell_value: float
+    total_room: float | None = None
+    current_room: float | None = None
+    source: str = ""
+    ts_received: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexTick:
+    """An index value with day statistics (cumulative) and breadth."""
+
+    index_id: str
+    ts_event: datetime
+    value: float
+    prior_value: float | None = None
+    change: float | None = None
+    ratio_change: float | None = None
+    total_volume: float | None = None
+    total_value: float | None = None
+    advances: int | None = None
+    declines: int | None = None
+    no_changes: int | None = None
+    ceilings: int | None = None
+    floors: int | None = None
+    trading_session: str | None = None
+    source: str = ""
+    ts_received: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityStatus:
+    """Per-symbol status (SSI channel F): trading status and the market phase code."""
+
+    symbol: str
+    ts_event: datetime
+    trading_status: str | None
+    trading_session: str | None
+    exchange: str | None = None
+    source: str = ""
+    ts_received: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChange:
+    """The intraday phase of an exchange changed at ``ts_event`` (see ``core.phases.Phase``)."""
+
+    exchange: str
+    ts_event: datetime
+    phase: str
+    previous: str | None = None
+
+
+MarketEvent = Bar | Trade | Quote | ForeignRoom | IndexTick | SecurityStatus | PhaseChange
+"""Anything a feed can deliver to the engine."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorValue:
+    """One value of a named indicator for a symbol.
+
+    ``minute_of_day`` is ``None`` for daily values and the 0-based index of the trading
+    minute for intraday (per-minute-of-day) values. ``complete`` is False when the history
+    was shorter than the period asked for (``observations`` says how much there was).
+    """
+
+    name: str
+    symbol: str
+    as_of: datetime
+    value: float | None
+    complete: bool = True
+    observations: int = 0
+    minute_of_day: int | None = None
+    details: dict[str, float] = field(default_factory=dict)
