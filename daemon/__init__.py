@@ -1,0 +1,1 @@
+"""The long-running sessiond daemon: clock, schedule, session data, coordinator, feeds, aggregation."""

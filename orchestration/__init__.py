@@ -1,0 +1,1 @@
+"""Dagster code location of sessiond: trading-day partitioned loads, indicators and checks."""

@@ -1,0 +1,1 @@
+"""Built-in trade classifiers: vendor side, quote rule, tick rule, Lee-Ready, EMO."""

@@ -1,0 +1,1 @@
+"""Built-in data sources: synthetic (embedded default), files, ssi, alpaca."""

@@ -1,0 +1,1 @@
+"""Alpaca data source (US equities): historical REST and live stream."""

@@ -1,0 +1,1 @@
+"""SSI FastConnect data source (Vietnam): historical REST and live SignalR stream."""
