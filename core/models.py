@@ -11,7 +11,7 @@ per second. Validation happens where data enters (parsers, config, store).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -173,3 +173,21 @@ class IndicatorValue:
     observations: int = 0
     minute_of_day: int | None = None
     details: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class QualityResult:
+    """Completeness of one symbol's bars of one interval for one trading day.
+
+    ``quality_pct`` is ``100 * actual_bars / expected_bars`` (100 when nothing was expected or
+    quality checking is disabled); ``missing`` lists the expected bar-open times not present.
+    """
+
+    symbol: str
+    interval: str
+    trading_date: date
+    expected_bars: int
+    actual_bars: int
+    quality_pct: float
+    missing: tuple[datetime, ...] = ()
+    source: str = ""
