@@ -1,0 +1,178 @@
+"""The live market state of a session: order flow by phase, foreign flows, indices, basis.
+
+``MarketState`` consumes the non-bar events of a session (trades, quotes, foreign room, index
+ticks, statuses) in arrival order, for live and replayed sessions alike:
+
+    trade ─▶ volume from ΔTotalVol (repeats dropped) ─▶ phase (TradingSession, else clock)
+          ─▶ classifier chain of the symbol ─▶ OrderFlowAggregator (ato / continuous / atc)
+          ─▶ BasisTracker (primary futures contract against VN30)
+    quote ─▶ the symbol's classifier chain (quote in force for the next trades)
+    foreign room ─▶ ForeignFlowTracker;  index tick ─▶ IndexTracker
+
+Day boundary: the statistics belong to one trading day and reset at 15:00 exchange-local time
+(after the close) or on the first event of a later day, whichever comes first, so yesterday's
+numbers never leak into today's ATO. ``version`` increases on every change (the API's
+websocket pushes only when it moved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from core.calendars import exchange_timezone
+from core.models import ForeignRoom, IndexTick, MarketEvent, Quote, SecurityStatus, Trade
+from core.phases import Phase, phase_at, phase_for_trading_session
+from daemon.aggregation.foreign import ForeignFlowTracker
+from daemon.aggregation.market import BasisTracker, IndexTracker
+from daemon.aggregation.order_flow import OrderFlowAggregator, VolumeBreakdown
+from plugins.classifiers.chain import ClassifierChain
+
+DAY_ROLL_LOCAL = time(15, 0)
+"""Exchange-local time after which the day's statistics belong to the next trading day."""
+
+_CLOCK_PHASES = {None, Phase.CLOSED, Phase.BREAK}
+
+
+class MarketState:
+    """Order flow, foreign flows, indices and basis for one exchange, one day at a time."""
+
+    def __init__(
+        self,
+        exchange: str,
+        chain_factory: Callable[[], ClassifierChain],
+        *,
+        group_symbols: Iterable[str] = (),
+        group_name: str = "VN30",
+        futures_contract: str | None = None,
+        basis_index: str = "VN30",
+    ) -> None:
+        self.exchange = exchange
+        self._tz = exchange_timezone(exchange)
+        self._chain_factory = chain_factory
+        self._chains: dict[str, ClassifierChain] = {}
+        self.order_flow = OrderFlowAggregator()
+        self.foreign = ForeignFlowTracker(groups={group_name: list(group_symbols)})
+        self.indices = IndexTracker()
+        self.basis = BasisTracker(self.indices, contract=futures_contract, index_id=basis_index)
+        self.group_name = group_name
+        self.trading_date: date | None = None
+        self.statuses: dict[str, SecurityStatus] = {}
+        self.version = 0
+        self.events = 0
+        self.last_event_ts: datetime | None = None
+
+    # -- day boundary --------------------------------------------------------------------------
+
+    def stats_day(self, ts: datetime) -> date:
+        """The trading day whose statistics an event at ``ts`` belongs to (15:00 local roll)."""
+        local = ts.astimezone(self._tz)
+        return local.date() + timedelta(days=1) if local.time() >= DAY_ROLL_LOCAL else local.date()
+
+    def reset(self, trading_date: date) -> None:
+        """Start the statistics of ``trading_date`` from zero."""
+        self.trading_date = trading_date
+        self.order_flow.reset(trading_date)
+        self.foreign.reset()
+        self.indices.reset()
+        self.basis.reset()
+        self.statuses.clear()
+        for chain in self._chains.values():
+            chain.reset()
+        self.version += 1
+
+    def roll(self, now: datetime) -> bool:
+        """Reset when ``now`` belongs to a later statistics day; True when it reset."""
+        day = self.stats_day(now)
+        if self.trading_date is None or day > self.trading_date:
+            self.reset(day)
+            return True
+        return False
+
+    # -- events --------------------------------------------------------------------------------
+
+    def on_event(self, event: MarketEvent) -> None:
+        """Dispatch one event by type (bars and phase changes are not market-state events)."""
+        if isinstance(event, Trade):
+            self.on_trade(event)
+        elif isinstance(event, Quote):
+            self.on_quote(event)
+        elif isinstance(event, ForeignRoom):
+            self.on_foreign(event)
+        elif isinstance(event, IndexTick):
+            self.on_index(event)
+        elif isinstance(event, SecurityStatus):
+            self.statuses[event.symbol] = event
+            self._touch(event.ts_event)
+
+    def _touch(self, ts: datetime) -> None:
+        self.roll(ts)
+        self.events += 1
+        self.version += 1
+        self.last_event_ts = ts
+
+    def _chain(self, symbol: str) -> ClassifierChain:
+        chain = self._chains.get(symbol)
+        if chain is None:
+            chain = self._chains[symbol] = self._chain_factory()
+        return chain
+
+    def phase_of(self, trade: Trade) -> str:
+        """The trade's phase: its TradingSession code, else the exchange clock."""
+        phase = phase_for_trading_session(trade.trading_session)
+        if phase in _CLOCK_PHASES:
+            phase = phase_at(self.exchange, trade.ts_event)
+        return str(phase)
+
+    def on_quote(self, quote: Quote) -> None:
+        self._touch(quote.ts_event)
+        self._chain(quote.symbol).on_quote(quote)
+
+    def on_trade(self, trade: Trade) -> None:
+        self._touch(trade.ts_event)
+        self.basis.apply(trade)
+        volume = self.order_flow.accept(trade)
+        if volume is None:
+            return
+        classified = self._chain(trade.symbol).classify(trade, self.phase_of(trade))
+        self.order_flow.add(classified, volume)
+
+    def on_foreign(self, room: ForeignRoom) -> None:
+        self._touch(room.ts_event)
+        self.foreign.apply(room)
+
+    def on_index(self, tick: IndexTick) -> None:
+        self._touch(tick.ts_event)
+        self.indices.apply(tick)
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def volume_stats(self, symbol: str) -> dict[str, Any] | None:
+        flow = self.order_flow.stats(symbol)
+        return None if flow is None else flow.to_dict()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "exchange": self.exchange,
+            "trading_date": self.trading_date.isoformat() if self.trading_date else None,
+            "version": self.version,
+            "events": self.events,
+            "last_event": self.last_event_ts.isoformat() if self.last_event_ts else None,
+            "volume_stats": self.order_flow.snapshot(),
+            "foreign": self.foreign.snapshot(),
+            "indices": self.indices.snapshot(),
+            "basis": self.basis.snapshot(),
+        }
+
+    def phase_volume_rows(self) -> list[tuple[str, str, VolumeBreakdown, float | None]]:
+        """(symbol, phase, breakdown, last TotalVol) of the day, for persisting."""
+        return list(self.order_flow.rows())
+
+    def restore_phase_volumes(
+        self, rows: Iterable[tuple[str, str, VolumeBreakdown, float | None]]
+    ) -> None:
+        """Resume a day from persisted rows (restart mid-day without double counting)."""
+        for symbol, phase, bucket, last_total in rows:
+            self.order_flow.restore(symbol, phase, bucket, last_total)
+        self.version += 1
