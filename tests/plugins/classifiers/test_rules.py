@@ -164,3 +164,29 @@ def test_tick_rule_agrees_with_an_independent_pass_over_the_tape(tape: list[floa
         rule.observe(trade(second, price), got)
         previous_price = price
         previous_side = expected if expected is not NEUTRAL else previous_side
+
+
+def test_scoring_against_the_vendor_flag_on_a_tape_where_the_truth_is_known() -> None:
+    from plugins.classifiers.scoring import score_classifiers
+
+    tape = [
+        quote(0, 100, 110),
+        trade(1, 110, BUY),  # quote rule right, tick rule neutral (first trade) -> wrong
+        trade(2, 100, SELL),  # quote rule right, tick rule right (down)
+        trade(3, 105, BUY),  # inside: quote rule undecided; tick rule up -> right
+        trade(4, 105, SELL),  # inside: quote undecided; tick zero-tick -> previous (BUY) -> wrong
+        trade(5, 110, BUY, session="ATC"),  # auction: not scored
+    ]
+    scores = {
+        s.name: s
+        for s in score_classifiers(
+            tape,
+            {"quote_rule": QuoteRuleClassifier, "tick_rule": TickRuleClassifier},
+            lambda t: "atc" if t.trading_session == "ATC" else "continuous",
+        )
+    }
+    quote_score, tick_score = scores["quote_rule"].overall, scores["tick_rule"].overall
+    assert (quote_score.trades, quote_score.agree, quote_score.undecided) == (4, 2, 2)
+    assert (tick_score.trades, tick_score.agree) == (4, 2)
+    assert tick_score.accuracy == 0.5
+    assert "atc" not in scores["tick_rule"].by_phase
