@@ -1,0 +1,1292 @@
+"""The store: market data, derived data and session runs in SQLite or PostgreSQL.
+
+``Store.from_url(url)`` opens a store (``None`` means ``SESSIOND_DB_URL`` through
+``core.settings``, default ``sqlite:///var/sessiond.db``). The schema is migrated with Alembic
+(``core.migrations``) the first time the store is used, so ``sessiond db upgrade`` and first
+use agree.
+
+SQLite: WAL journal (readers never block the writer), ``synchronous=NORMAL``, a busy timeout,
+and every write transaction starts with ``BEGIN IMMEDIATE`` (the writer takes the lock up
+front, so two writers queue instead of failing with "database is locked" on lock upgrade);
+reads run in ``BEGIN DEFERRED`` snapshots. PostgreSQL: ``postgresql+psycopg`` (a plain
+``postgresql://`` URL is rewritten to that driver).
+
+Every write of market data is an idempotent upsert (``INSERT ... ON CONFLICT DO UPDATE``
+compiled by SQLAlchemy Core for the dialect) keyed by the natural key of ``core.tables``: writing
+the same rows twice changes nothing, writing changed values updates them; within one call the
+last occurrence of a key wins. Bulk paths: SQLite runs the compiled upsert through the DBAPI
+``executemany``; PostgreSQL ``COPY``s large batches into a temporary table and upserts them with
+one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` (small batches use ``executemany``).
+
+Events that can share a timestamp (trades, quotes, foreign room, index ticks, statuses) carry an
+``event_key``: the vendor trade id when there is one, else a short hash of the event's content
+(a trade identical to an earlier one at the same instant in the same call gets ``#2``, ``#3`` ...
+appended, so two real identical prints are both kept and re-writing the batch stays idempotent).
+
+Timestamps are aware UTC in and out; a naive datetime raises ``StoreError`` naming the field.
+Time ranges are half-open: ``start <= ts < end``.
+
+This module is longer than most (one method pair per table); the shared machinery is
+``_TableWriter`` and the read helpers at the top.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import Enum
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from core import tables
+from core.errors import StoreError
+from core.models import (
+    Aggressor,
+    Bar,
+    ForeignRoom,
+    IndexTick,
+    IndicatorValue,
+    QualityResult,
+    Quote,
+    SecurityStatus,
+    Trade,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_DB_URL = "sqlite:///var/sessiond.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for the lock before failing (milliseconds)."""
+
+_CHUNK_ROWS = 100_000
+"""Rows converted and sent per round (bounds memory for very large upserts)."""
+_COPY_MIN_ROWS = 2_000
+"""PostgreSQL batches at least this large go through COPY + INSERT ... SELECT."""
+_PG_MIGRATION_LOCK = 0x5E55_10D0
+"""Advisory lock id serialising concurrent first-use migrations on PostgreSQL."""
+
+FRAME_COLUMNS = (
+    "symbol",
+    "ts",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "trade_count",
+    "vwap",
+    "source",
+)
+"""Columns of ``Store.read_bars_frame`` (``ts`` is ``datetime64[ns, UTC]``)."""
+
+
+# --- records the store returns beyond core.models ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseVolume:
+    """Active buy / active sell / neutral volume (shares) and value of one symbol in one phase
+    (``ato``, ``continuous``, ``atc``, ``day`` ...) of one trading day of a session."""
+
+    session_name: str
+    symbol: str
+    trading_date: date
+    phase: str
+    buy_volume: float = 0.0
+    sell_volume: float = 0.0
+    neutral_volume: float = 0.0
+    buy_value: float = 0.0
+    sell_value: float = 0.0
+    neutral_value: float = 0.0
+    trade_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRun:
+    """One run of a session config; ``status`` is ``running`` until it is finished."""
+
+    id: int
+    session_name: str
+    config_path: str
+    mode: str
+    exchange: str
+    start_date: date | None
+    end_date: date | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+# --- URLs, engines, JSON ----------------------------------------------------------------------
+
+
+def default_db_url() -> str:
+    """The configured store URL (``SESSIOND_DB_URL``, default ``sqlite:///var/sessiond.db``)."""
+    try:
+        from core.settings import get_settings
+    except ImportError:  # core.settings not importable: same variable, same default
+        return os.environ.get("SESSIOND_DB_URL") or DEFAULT_DB_URL
+    return get_settings().db_url
+
+
+def normalize_url(url: str) -> URL:
+    """Parse a store URL; PostgreSQL URLs get the psycopg 3 driver.
+
+    Raises ``StoreError`` for unparsable URLs and unsupported databases.
+    """
+    text = url.strip()
+    if text.startswith("postgres://"):
+        text = "postgresql://" + text[len("postgres://") :]
+    try:
+        parsed = make_url(text)
+    except sa.exc.ArgumentError:
+        raise StoreError(
+            f"database URL {_redact(text)!r} cannot be parsed: use sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DB"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed
+    raise StoreError(
+        f"database URL scheme {parsed.drivername!r} is not supported "
+        "(use sqlite:///PATH or postgresql://USER@HOST:PORT/DB)"
+    )
+
+
+def _redact(text: str) -> str:
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except Exception:
+        return text.split("@")[-1]
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return _json_safe(value.value)
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _json_safe(value.item())
+    return value
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(_json_safe(value), separators=(",", ":"))
+
+
+def _create_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "postgresql":
+        return sa.create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True)
+    database = url.database
+    memory = not database or database == ":memory:" or database.startswith("file:")
+    if not memory:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"json_serializer": _json_dumps}
+    if memory:
+        options["poolclass"] = sa.pool.StaticPool
+        options["connect_args"] = {"check_same_thread": False}
+    engine = sa.create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The pysqlite recipe: stop the driver's own BEGIN handling so SQLAlchemy's "begin"
+        # event below decides how each transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if not memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+# --- UTC checks -------------------------------------------------------------------------------
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    """``value`` as aware UTC; ``StoreError`` naming ``name`` when naive or not a datetime."""
+    if not isinstance(value, datetime):
+        raise StoreError(f"{name}: expected an aware UTC datetime, got {value!r}")
+    if value.utcoffset() is None:
+        raise StoreError(
+            f"{name}: naive datetime {value.isoformat()} cannot be stored or compared; pass an "
+            "aware UTC datetime (tzinfo=UTC)"
+        )
+    return value.astimezone(UTC)
+
+
+def _symbol_list(symbols: str | Sequence[str] | None) -> list[str] | None:
+    if symbols is None:
+        return None
+    if isinstance(symbols, str):
+        return [symbols]
+    return list(symbols)
+
+
+def _content_key(*parts: Any) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+
+
+# --- the bulk upsert --------------------------------------------------------------------------
+
+
+class _TableWriter:
+    """Idempotent bulk upsert of row tuples (in ``columns`` order) into one table."""
+
+    def __init__(
+        self, table: sa.Table, engine: Engine, field_names: dict[str, str] | None = None
+    ) -> None:
+        self.table = table
+        self.dialect = engine.dialect
+        self.columns = tuple(c.name for c in table.columns)
+        self.key = tuple(c.name for c in table.primary_key.columns)
+        self.key_index = tuple(self.columns.index(k) for k in self.key)
+        names = field_names or {}
+        self._converters: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, column in enumerate(table.columns):
+            processor = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+            if isinstance(column.type, tables.UTCDateTime):
+                label = names.get(column.name, f"{table.name}.{column.name}")
+                self._converters.append((index, _cached_datetime(processor, label)))
+            elif processor is not None and self.dialect.name == "sqlite":
+                self._converters.append((index, processor))
+            elif isinstance(column.type, sa.JSON):
+                self._converters.append((index, _json_dumps))
+        self._has_json = any(isinstance(c.type, sa.JSON) for c in table.columns)
+        self._build_statements()
+
+    def _build_statements(self) -> None:
+        table = self.table
+        updates = [c for c in self.columns if c not in self.key]
+        if self.dialect.name == "sqlite":
+            stmt = sqlite_dialect.insert(table).values({c: sa.bindparam(c) for c in self.columns})
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(self.key), set_={c: stmt.excluded[c] for c in updates}
+            )
+            compiled = stmt.compile(dialect=self.dialect)
+            order = list(compiled.positiontup or ())
+            assert order == list(self.columns), order  # rows are built in column order
+            self.sqlite_sql = compiled.string
+            return
+        stmt = pg_dialect.insert(table)
+        self.pg_statement = stmt.on_conflict_do_update(
+            index_elements=list(self.key), set_={c: stmt.excluded[c] for c in updates}
+        )
+        stage = sa.table("_sessiond_stage", *[sa.column(c) for c in self.columns])
+        select = sa.select(*[stage.c[c] for c in self.columns])
+        from_select = pg_dialect.insert(table).from_select(list(self.columns), select)
+        from_select = from_select.on_conflict_do_update(
+            index_elements=list(self.key), set_={c: from_select.excluded[c] for c in updates}
+        )
+        self.pg_copy_upsert_sql = str(from_select.compile(dialect=self.dialect))
+        quoted = ", ".join(self.dialect.identifier_preparer.quote(c) for c in self.columns)
+        name = self.dialect.identifier_preparer.format_table(table)
+        self.pg_stage_sql = (
+            f"CREATE TEMP TABLE _sessiond_stage (LIKE {name} INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        self.pg_copy_sql = f"COPY _sessiond_stage ({quoted}) FROM STDIN"
+
+    def _convert(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if not self._converters:
+            return rows
+        converters = self._converters
+        out = []
+        for row in rows:
+            values = list(row)
+            for index, convert in converters:
+                value = values[index]
+                if value is not None:
+                    values[index] = convert(value)
+            out.append(tuple(values))
+        return out
+
+    def write(self, connection: Connection, rows: Iterable[tuple[Any, ...]]) -> int:
+        """Upsert every row in ``connection``'s transaction; returns how many were given."""
+        iterator = iter(rows)
+        total = 0
+        staged = False
+        while chunk := list(islice(iterator, _CHUNK_ROWS)):
+            total += len(chunk)
+            if self.dialect.name == "sqlite":
+                cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.executemany(self.sqlite_sql, self._convert(chunk))
+                finally:
+                    cursor.close()
+            elif len(chunk) >= _COPY_MIN_ROWS and not self._has_json:
+                self._copy_upsert(connection, chunk, create_stage=not staged)
+                staged = True
+            else:
+                connection.execute(
+                    self.pg_statement, [dict(zip(self.columns, row, strict=True)) for row in chunk]
+                )
+        return total
+
+    def _copy_upsert(
+        self, connection: Connection, rows: list[tuple[Any, ...]], *, create_stage: bool
+    ) -> None:
+        key_index = self.key_index
+        unique = {tuple(row[i] for i in key_index): row for row in rows}
+        if len(unique) != len(rows):  # one INSERT may not touch a row twice: last one wins
+            rows = list(unique.values())
+        converted = self._convert(rows)
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            if create_stage:
+                cursor.execute(self.pg_stage_sql)
+            else:
+                cursor.execute("TRUNCATE _sessiond_stage")
+            with cursor.copy(self.pg_copy_sql) as copy:
+                for row in converted:
+                    copy.write_row(row)
+            cursor.execute(self.pg_copy_upsert_sql)
+
+
+def _cached_datetime(
+    processor: Callable[[Any], Any] | None, label: str
+) -> Callable[[datetime], Any]:
+    """A bind converter for a UTC column that remembers recent instants (bars share them)."""
+    cache: dict[datetime, Any] = {}
+
+    def convert(value: datetime) -> Any:
+        try:
+            return cache[value]
+        except KeyError:
+            pass
+        except TypeError:
+            raise StoreError(f"{label}: expected an aware UTC datetime, got {value!r}") from None
+        aware = _aware(value, label)
+        out = processor(aware) if processor is not None else aware
+        if len(cache) > 100_000:
+            cache.clear()
+        cache[value] = out
+        return out
+
+    return convert
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+class Store:
+    """Typed reads and idempotent writes over one database (see the module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect: str = engine.dialect.name
+        self._ready = False
+        self._lock = threading.Lock()
+        self._writers: dict[str, _TableWriter] = {}
+
+    @classmethod
+    def from_url(cls, url: str | None = None) -> Store:
+        """Open the store at ``url`` (``None``: the configured ``SESSIOND_DB_URL``).
+
+        Nothing is connected until first use; then the schema is migrated to head.
+        """
+        return cls(_create_engine(normalize_url(url if url is not None else default_db_url())))
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    # --- schema -------------------------------------------------------------------------------
+
+    def upgrade(self) -> str:
+        """Migrate the schema to the newest revision (idempotent); returns that revision."""
+        from core import migrations
+
+        head = migrations.head_revision()
+        try:
+            with self.engine.begin() as conn:  # BEGIN IMMEDIATE on SQLite: one migrator
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
+                current = migrations.current_revision(conn)
+                if current != head:
+                    migrations.upgrade(conn)
+        except sa.exc.DBAPIError as error:
+            raise StoreError(
+                f"cannot migrate the store at {self.url}: {error.orig}; check the URL and that "
+                "the database is reachable"
+            ) from None
+        except Exception as error:  # alembic: a revision this sessiond does not know
+            if type(error).__module__.startswith("alembic"):
+                raise StoreError(
+                    f"cannot migrate the store at {self.url}: {error} (the database may have "
+                    "been migrated by a newer sessiond)"
+                ) from None
+            raise
+        self._ready = True
+        return head
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None before the first migration)."""
+        from core import migrations
+
+        with self._connect_read(ensure=False) as conn:
+            return migrations.current_revision(conn)
+
+    def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        with self._lock:
+            if not self._ready:
+                self.upgrade()
+
+    @contextmanager
+    def _connect_read(self, *, ensure: bool = True) -> Iterator[Connection]:
+        if ensure:
+            self._ensure_ready()
+        try:
+            with self.engine.connect() as conn:
+                if self.dialect == "sqlite":
+                    conn.execution_options(sqlite_begin="DEFERRED")
+                with conn.begin():
+                    yield conn
+        except sa.exc.DBAPIError as error:
+            raise StoreError(f"cannot read the store at {self.url}: {error.orig}") from None
+
+    @contextmanager
+    def _connect_write(self) -> Iterator[Connection]:
+        self._ensure_ready()
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.DBAPIError as error:
+            raise StoreError(f"cannot write the store at {self.url}: {error.orig}") from None
+
+    def _writer(self, table: type[tables.SQLModel], field_names: dict[str, str]) -> _TableWriter:
+        name = table.__tablename__  # type: ignore[attr-defined]
+        writer = self._writers.get(name)
+        if writer is None:
+            writer = _TableWriter(table.__table__, self.engine, field_names)  # type: ignore[attr-defined]
+            self._writers[name] = writer
+        return writer
+
+    def _upsert(
+        self,
+        table: type[tables.SQLModel],
+        rows: Iterable[tuple[Any, ...]],
+        field_names: dict[str, str],
+    ) -> int:
+        writer = self._writer(table, field_names)
+        with self._connect_write() as conn:
+            return writer.write(conn, rows)
+
+    # --- bars ---------------------------------------------------------------------------------
+
+    def upsert_bars(self, bars: Iterable[Bar]) -> int:
+        """Insert or update bars keyed by (symbol, interval, ts_event, source); returns the count."""
+        rows = (
+            (
+                b.symbol,
+                b.interval,
+                b.ts_event,
+                b.source,
+                b.open,
+                b.high,
+                b.low,
+                b.close,
+                b.volume,
+                b.trade_count,
+                b.vwap,
+            )
+            for b in bars
+        )
+        return self._upsert(tables.BarRow, rows, {"ts": "Bar.ts_event"})
+
+    def _bar_filter(
+        self,
+        symbols: str | Sequence[str],
+        interval: str,
+        start: datetime,
+        end: datetime,
+        source: str | None,
+    ) -> list[sa.ColumnElement[bool]]:
+        table = tables.BarRow.__table__
+        names = _symbol_list(symbols) or []
+        clauses = [
+            table.c.symbol.in_(names) if len(names) != 1 else table.c.symbol == names[0],
+            table.c.interval == interval,
+            table.c.ts >= _aware(start, "start"),
+            table.c.ts < _aware(end, "end"),
+        ]
+        if source is not None:
+            clauses.append(table.c.source == source)
+        return clauses
+
+    def read_bars(
+        self,
+        symbols: str | Sequence[str],
+        interval: str,
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+    ) -> list[Bar]:
+        """Bars with ``start <= ts_event < end``, ordered by ts_event, symbol, source."""
+        table = tables.BarRow.__table__
+        stmt = (
+            sa.select(
+                table.c.symbol,
+                table.c.interval,
+                table.c.ts,
+                table.c.open,
+                table.c.high,
+                table.c.low,
+                table.c.close,
+                table.c.volume,
+                table.c.trade_count,
+                table.c.vwap,
+                table.c.source,
+            )
+            .where(*self._bar_filter(symbols, interval, start, end, source))
+            .order_by(table.c.ts, table.c.symbol, table.c.source)
+        )
+        with self._connect_read() as conn:
+            return [
+                Bar(sym, itv, ts, o, h, lo, c, v, n, vw, src)
+                for sym, itv, ts, o, h, lo, c, v, n, vw, src in conn.execute(stmt)
+            ]
+
+    def read_bars_frame(
+        self,
+        symbols: str | Sequence[str],
+        interval: str,
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """``read_bars`` as a DataFrame with :data:`FRAME_COLUMNS` (``ts`` in UTC)."""
+        import pandas as pd
+
+        bars = self.read_bars(symbols, interval, start, end, source)
+        frame = pd.DataFrame(
+            {
+                "symbol": pd.Series([b.symbol for b in bars], dtype=object),
+                "ts": pd.to_datetime([b.ts_event for b in bars], utc=True),
+                "open": pd.Series([b.open for b in bars], dtype="float64"),
+                "high": pd.Series([b.high for b in bars], dtype="float64"),
+                "low": pd.Series([b.low for b in bars], dtype="float64"),
+                "close": pd.Series([b.close for b in bars], dtype="float64"),
+                "volume": pd.Series([b.volume for b in bars], dtype="float64"),
+                "trade_count": pd.Series([b.trade_count for b in bars], dtype="Int64"),
+                "vwap": pd.Series([b.vwap for b in bars], dtype="float64"),
+                "source": pd.Series([b.source for b in bars], dtype=object),
+            },
+            columns=list(FRAME_COLUMNS),
+        )
+        return frame
+
+    def count_bars(
+        self,
+        symbols: str | Sequence[str],
+        interval: str,
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+    ) -> int:
+        """How many bars ``read_bars`` would return."""
+        stmt = sa.select(sa.func.count()).where(
+            *self._bar_filter(symbols, interval, start, end, source)
+        )
+        with self._connect_read() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def bar_days(
+        self,
+        symbol: str,
+        interval: str,
+        source: str | None,
+        start: datetime,
+        end: datetime,
+    ) -> dict[date, int]:
+        """Bars per UTC calendar date of ``ts`` within ``[start, end)`` (dates without bars absent)."""
+        table = tables.BarRow.__table__
+        if self.dialect == "sqlite":
+            day = sa.func.substr(table.c.ts, 1, 10)
+        else:
+            day = sa.cast(sa.func.timezone("UTC", table.c.ts), sa.Date)
+        stmt = (
+            sa.select(day.label("day"), sa.func.count())
+            .where(*self._bar_filter(symbol, interval, start, end, source))
+            .group_by(day)
+            .order_by(day)
+        )
+        with self._connect_read() as conn:
+            return {
+                (d if isinstance(d, date) else date.fromisoformat(d)): int(n)
+                for d, n in conn.execute(stmt)
+            }
+
+    def delete_bars(
+        self,
+        symbols: str | Sequence[str],
+        interval: str,
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+    ) -> int:
+        """Delete bars with ``start <= ts_event < end``; returns how many were deleted."""
+        table = tables.BarRow.__table__
+        stmt = sa.delete(table).where(*self._bar_filter(symbols, interval, start, end, source))
+        with self._connect_write() as conn:
+            return int(conn.execute(stmt).rowcount or 0)
+
+    # --- events sharing timestamps --------------------------------------------------------------
+
+    def _event_select(
+        self,
+        table: sa.Table,
+        symbols: str | Sequence[str],
+        start: datetime,
+        end: datetime,
+        source: str | None,
+        order: Sequence[Any] = (),
+    ) -> sa.Select[Any]:
+        names = _symbol_list(symbols) or []
+        stmt = sa.select(table).where(
+            table.c.symbol.in_(names),
+            table.c.ts >= _aware(start, "start"),
+            table.c.ts < _aware(end, "end"),
+        )
+        if source is not None:
+            stmt = stmt.where(table.c.source == source)
+        return stmt.order_by(table.c.ts, table.c.symbol, *order, table.c.event_key)
+
+    def upsert_trades(self, trades: Iterable[Trade]) -> int:
+        """Insert or update trades keyed by (symbol, ts_event, trade id or content, source)."""
+        seen: dict[tuple[Any, ...], int] = {}
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for t in trades:
+                side = t.side.value if t.side is not None else None
+                if t.trade_id:
+                    key = f"id:{t.trade_id}"
+                else:
+                    content = _content_key(
+                        t.price, t.volume, side, t.trading_session, t.total_volume, t.total_value
+                    )
+                    marker = (t.symbol, t.ts_event, t.source, content)
+                    count = seen.get(marker, 0) + 1
+                    seen[marker] = count
+                    key = content if count == 1 else f"{content}#{count}"
+                yield (
+                    t.symbol,
+                    t.ts_event,
+                    key,
+                    t.source,
+                    t.price,
+                    t.volume,
+                    side,
+                    t.trading_session,
+                    t.total_volume,
+                    t.total_value,
+                    t.trade_id,
+                    t.ts_received,
+                )
+
+        return self._upsert(
+            tables.TradeRow, rows(), {"ts": "Trade.ts_event", "ts_received": "Trade.ts_received"}
+        )
+
+    def read_trades(
+        self,
+        symbols: str | Sequence[str],
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+    ) -> list[Trade]:
+        """Trades in ``[start, end)`` ordered by ts_event, symbol, cumulative volume, arrival."""
+        table = tables.TradeRow.__table__
+        stmt = self._event_select(
+            table,
+            symbols,
+            start,
+            end,
+            source,
+            (table.c.total_volume.asc().nulls_last(), table.c.ts_received.asc().nulls_last()),
+        )
+        with self._connect_read() as conn:
+            return [
+                Trade(
+                    symbol=r.symbol,
+                    ts_event=r.ts,
+                    price=r.price,
+                    volume=r.volume,
+                    side=Aggressor(r.side) if r.side is not None else None,
+                    trading_session=r.trading_session,
+                    total_volume=r.total_volume,
+                    total_value=r.total_value,
+                    trade_id=r.trade_id,
+                    source=r.source,
+                    ts_received=r.ts_received,
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    def upsert_quotes(self, quotes: Iterable[Quote]) -> int:
+        """Insert or update quotes keyed by (symbol, ts_event, content, source)."""
+        rows = (
+            (
+                q.symbol,
+                q.ts_event,
+                _content_key(
+                    q.bid_price,
+                    q.bid_size,
+                    q.ask_price,
+                    q.ask_size,
+                    q.bids,
+                    q.asks,
+                    q.trading_session,
+                ),
+                q.source,
+                q.bid_price,
+                q.bid_size,
+                q.ask_price,
+                q.ask_size,
+                [list(level) for level in q.bids],
+                [list(level) for level in q.asks],
+                q.trading_session,
+                q.ts_received,
+            )
+            for q in quotes
+        )
+        return self._upsert(
+            tables.QuoteRow, rows, {"ts": "Quote.ts_event", "ts_received": "Quote.ts_received"}
+        )
+
+    def read_quotes(
+        self,
+        symbols: str | Sequence[str],
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+    ) -> list[Quote]:
+        """Quotes in ``[start, end)`` ordered by ts_event, symbol, arrival."""
+        table = tables.QuoteRow.__table__
+        stmt = self._event_select(
+            table, symbols, start, end, source, (table.c.ts_received.asc().nulls_last(),)
+        )
+        with self._connect_read() as conn:
+            return [
+                Quote(
+                    symbol=r.symbol,
+                    ts_event=r.ts,
+                    bid_price=r.bid_price,
+                    bid_size=r.bid_size,
+                    ask_price=r.ask_price,
+                    ask_size=r.ask_size,
+                    bids=tuple((float(p), float(s)) for p, s in r.bids),
+                    asks=tuple((float(p), float(s)) for p, s in r.asks),
+                    trading_session=r.trading_session,
+                    source=r.source,
+                    ts_received=r.ts_received,
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    def upsert_foreign(self, rows: Iterable[ForeignRoom]) -> int:
+        """Insert or update foreign-room snapshots keyed by (symbol, ts_event, content, source)."""
+        values = (
+            (
+                f.symbol,
+                f.ts_event,
+                _content_key(
+                    f.buy_volume,
+                    f.sell_volume,
+                    f.buy_value,
+                    f.sell_value,
+                    f.total_room,
+                    f.current_room,
+                ),
+                f.source,
+                f.buy_volume,
+                f.sell_volume,
+                f.buy_value,
+                f.sell_value,
+                f.total_room,
+                f.current_room,
+                f.ts_received,
+            )
+            for f in rows
+        )
+        return self._upsert(
+            tables.ForeignRoomRow,
+            values,
+            {"ts": "ForeignRoom.ts_event", "ts_received": "ForeignRoom.ts_received"},
+        )
+
+    def read_foreign(
+        self,
+        symbols: str | Sequence[str],
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+    ) -> list[ForeignRoom]:
+        """Foreign-room snapshots in ``[start, end)`` ordered by ts_event, symbol, cumulative volume."""
+        table = tables.ForeignRoomRow.__table__
+        stmt = self._event_select(
+            table,
+            symbols,
+            start,
+            end,
+            source,
+            (table.c.buy_volume + table.c.sell_volume, table.c.ts_received.asc().nulls_last()),
+        )
+        with self._connect_read() as conn:
+            return [
+                ForeignRoom(
+                    symbol=r.symbol,
+                    ts_event=r.ts,
+                    buy_volume=r.buy_volume,
+                    sell_volume=r.sell_volume,
+                    buy_value=r.buy_value,
+                    sell_value=r.sell_value,
+                    total_room=r.total_room,
+                    current_room=r.current_room,
+                    source=r.source,
+                    ts_received=r.ts_received,
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    def upsert_index_ticks(self, ticks: Iterable[IndexTick]) -> int:
+        """Insert or update index ticks keyed by (index_id, ts_event, content, source)."""
+        rows = (
+            (
+                i.index_id,
+                i.ts_event,
+                _content_key(
+                    i.value,
+                    i.prior_value,
+                    i.change,
+                    i.ratio_change,
+                    i.total_volume,
+                    i.total_value,
+                    i.advances,
+                    i.declines,
+                    i.no_changes,
+                    i.ceilings,
+                    i.floors,
+                    i.trading_session,
+                ),
+                i.source,
+                i.value,
+                i.prior_value,
+                i.change,
+                i.ratio_change,
+                i.total_volume,
+                i.total_value,
+                i.advances,
+                i.declines,
+                i.no_changes,
+                i.ceilings,
+                i.floors,
+                i.trading_session,
+                i.ts_received,
+            )
+            for i in ticks
+        )
+        return self._upsert(
+            tables.IndexTickRow,
+            rows,
+            {"ts": "IndexTick.ts_event", "ts_received": "IndexTick.ts_received"},
+        )
+
+    def read_index_ticks(
+        self,
+        index_ids: str | Sequence[str],
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+    ) -> list[IndexTick]:
+        """Index ticks in ``[start, end)`` ordered by ts_event, index id, cumulative volume."""
+        table = tables.IndexTickRow.__table__
+        stmt = self._event_select(
+            table,
+            index_ids,
+            start,
+            end,
+            source,
+            (table.c.total_volume.asc().nulls_last(), table.c.ts_received.asc().nulls_last()),
+        )
+        with self._connect_read() as conn:
+            return [
+                IndexTick(
+                    index_id=r.symbol,
+                    ts_event=r.ts,
+                    value=r.value,
+                    prior_value=r.prior_value,
+                    change=r.change,
+                    ratio_change=r.ratio_change,
+                    total_volume=r.total_volume,
+                    total_value=r.total_value,
+                    advances=r.advances,
+                    declines=r.declines,
+                    no_changes=r.no_changes,
+                    ceilings=r.ceilings,
+                    floors=r.floors,
+                    trading_session=r.trading_session,
+                    source=r.source,
+                    ts_received=r.ts_received,
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    def upsert_statuses(self, statuses: Iterable[SecurityStatus]) -> int:
+        """Insert or update security statuses keyed by (symbol, ts_event, content, source)."""
+        rows = (
+            (
+                s.symbol,
+                s.ts_event,
+                _content_key(s.trading_status, s.trading_session, s.exchange),
+                s.source,
+                s.trading_status,
+                s.trading_session,
+                s.exchange,
+                s.ts_received,
+            )
+            for s in statuses
+        )
+        return self._upsert(
+            tables.SecurityStatusRow,
+            rows,
+            {"ts": "SecurityStatus.ts_event", "ts_received": "SecurityStatus.ts_received"},
+        )
+
+    def read_statuses(
+        self,
+        symbols: str | Sequence[str],
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+    ) -> list[SecurityStatus]:
+        """Security statuses in ``[start, end)`` ordered by ts_event, symbol, arrival."""
+        table = tables.SecurityStatusRow.__table__
+        stmt = self._event_select(
+            table, symbols, start, end, source, (table.c.ts_received.asc().nulls_last(),)
+        )
+        with self._connect_read() as conn:
+            return [
+                SecurityStatus(
+                    symbol=r.symbol,
+                    ts_event=r.ts,
+                    trading_status=r.trading_status,
+                    trading_session=r.trading_session,
+                    exchange=r.exchange,
+                    source=r.source,
+                    ts_received=r.ts_received,
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    # --- derived data ---------------------------------------------------------------------------
+
+    def upsert_indicator_values(self, values: Iterable[IndicatorValue], source: str) -> int:
+        """Insert or update indicator values keyed by (name, symbol, as_of, minute_of_day, source)."""
+        rows = (
+            (
+                v.name,
+                v.symbol,
+                v.as_of,
+                tables.DAILY_MINUTE if v.minute_of_day is None else v.minute_of_day,
+                source,
+                v.value,
+                bool(v.complete),
+                int(v.observations),
+                dict(v.details),
+            )
+            for v in values
+        )
+        return self._upsert(tables.IndicatorValueRow, rows, {"as_of": "IndicatorValue.as_of"})
+
+    def read_indicator_values(
+        self,
+        name: str,
+        symbols: str | Sequence[str],
+        as_of_start: datetime,
+        as_of_end: datetime,
+        source: str | None = None,
+    ) -> list[IndicatorValue]:
+        """Values of indicator ``name`` with ``as_of_start <= as_of < as_of_end``, ordered by
+        as_of, symbol, minute_of_day (daily values first)."""
+        table = tables.IndicatorValueRow.__table__
+        stmt = sa.select(table).where(
+            table.c.name == name,
+            table.c.symbol.in_(_symbol_list(symbols) or []),
+            table.c.as_of >= _aware(as_of_start, "as_of_start"),
+            table.c.as_of < _aware(as_of_end, "as_of_end"),
+        )
+        if source is not None:
+            stmt = stmt.where(table.c.source == source)
+        stmt = stmt.order_by(table.c.as_of, table.c.symbol, table.c.minute_of_day, table.c.source)
+        with self._connect_read() as conn:
+            return [
+                IndicatorValue(
+                    name=r.name,
+                    symbol=r.symbol,
+                    as_of=r.as_of,
+                    value=r.value,
+                    complete=bool(r.complete),
+                    observations=r.observations,
+                    minute_of_day=None
+                    if r.minute_of_day == tables.DAILY_MINUTE
+                    else r.minute_of_day,
+                    details=dict(r.details or {}),
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    def upsert_quality(self, rows: Iterable[QualityResult]) -> int:
+        """Insert or update quality results keyed by (symbol, interval, trading_date, source)."""
+        values = (
+            (
+                q.symbol,
+                q.interval,
+                q.trading_date,
+                q.source,
+                q.expected_bars,
+                q.actual_bars,
+                q.quality_pct,
+                [_aware(m, "QualityResult.missing").isoformat() for m in q.missing],
+            )
+            for q in rows
+        )
+        return self._upsert(tables.QualityResultRow, values, {})
+
+    def read_quality(
+        self,
+        symbols: str | Sequence[str] | None = None,
+        interval: str | None = None,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        source: str | None = None,
+    ) -> list[QualityResult]:
+        """Quality results (dates inclusive), ordered by trading_date, symbol, interval."""
+        table = tables.QualityResultRow.__table__
+        stmt = sa.select(table)
+        names = _symbol_list(symbols)
+        if names is not None:
+            stmt = stmt.where(table.c.symbol.in_(names))
+        if interval is not None:
+            stmt = stmt.where(table.c.interval == interval)
+        if start_date is not None:
+            stmt = stmt.where(table.c.trading_date >= start_date)
+        if end_date is not None:
+            stmt = stmt.where(table.c.trading_date <= end_date)
+        if source is not None:
+            stmt = stmt.where(table.c.source == source)
+        stmt = stmt.order_by(table.c.trading_date, table.c.symbol, table.c.interval, table.c.source)
+        with self._connect_read() as conn:
+            return [
+                QualityResult(
+                    symbol=r.symbol,
+                    interval=r.interval,
+                    trading_date=r.trading_date,
+                    expected_bars=r.expected_bars,
+                    actual_bars=r.actual_bars,
+                    quality_pct=r.quality_pct,
+                    missing=tuple(datetime.fromisoformat(m) for m in r.missing or ()),
+                    source=r.source,
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    def upsert_phase_volumes(self, rows: Iterable[PhaseVolume]) -> int:
+        """Insert or update per-phase volumes keyed by (session_name, symbol, trading_date, phase)."""
+        values = (
+            (
+                p.session_name,
+                p.symbol,
+                p.trading_date,
+                p.phase,
+                p.buy_volume,
+                p.sell_volume,
+                p.neutral_volume,
+                p.buy_value,
+                p.sell_value,
+                p.neutral_value,
+                p.trade_count,
+            )
+            for p in rows
+        )
+        return self._upsert(tables.PhaseVolumeRow, values, {})
+
+    def read_phase_volumes(
+        self,
+        session_name: str | None = None,
+        symbols: str | Sequence[str] | None = None,
+        start_date: date | None = None,
+        end_date: date | None = None,
+    ) -> list[PhaseVolume]:
+        """Per-phase volumes (dates inclusive), ordered by trading_date, symbol, phase."""
+        table = tables.PhaseVolumeRow.__table__
+        stmt = sa.select(table)
+        if session_name is not None:
+            stmt = stmt.where(table.c.session_name == session_name)
+        names = _symbol_list(symbols)
+        if names is not None:
+            stmt = stmt.where(table.c.symbol.in_(names))
+        if start_date is not None:
+            stmt = stmt.where(table.c.trading_date >= start_date)
+        if end_date is not None:
+            stmt = stmt.where(table.c.trading_date <= end_date)
+        stmt = stmt.order_by(
+            table.c.trading_date, table.c.symbol, table.c.phase, table.c.session_name
+        )
+        with self._connect_read() as conn:
+            return [
+                PhaseVolume(
+                    session_name=r.session_name,
+                    symbol=r.symbol,
+                    trading_date=r.trading_date,
+                    phase=r.phase,
+                    buy_volume=r.buy_volume,
+                    sell_volume=r.sell_volume,
+                    neutral_volume=r.neutral_volume,
+                    buy_value=r.buy_value,
+                    sell_value=r.sell_value,
+                    neutral_value=r.neutral_value,
+                    trade_count=r.trade_count,
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    # --- session runs ---------------------------------------------------------------------------
+
+    def start_session_run(
+        self,
+        session_name: str,
+        config_path: str,
+        mode: str,
+        exchange: str,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        *,
+        started_at: datetime | None = None,
+    ) -> int:
+        """Record a run as ``running``; returns its id. ``started_at`` defaults to the
+        database's current time (sessiond code does not read the wall clock)."""
+        table = tables.SessionRunRow.__table__
+        stmt = (
+            sa.insert(table)
+            .values(
+                session_name=session_name,
+                config_path=str(config_path),
+                mode=mode,
+                exchange=exchange,
+                start_date=start_date,
+                end_date=end_date,
+                status="running",
+                started_at=(
+                    _aware(started_at, "started_at")
+                    if started_at is not None
+                    else sa.func.current_timestamp()
+                ),
+                metrics={},
+            )
+            .returning(table.c.id)
+        )
+        with self._connect_write() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def finish_session_run(
+        self,
+        run_id: int,
+        status: str,
+        metrics: dict[str, Any],
+        *,
+        finished_at: datetime | None = None,
+    ) -> None:
+        """Set a run's final ``status`` and ``metrics`` (JSON: non-finite floats become null)."""
+        table = tables.SessionRunRow.__table__
+        stmt = (
+            sa.update(table)
+            .where(table.c.id == run_id)
+            .values(
+                status=status,
+                metrics=_json_safe(dict(metrics)),
+                finished_at=(
+                    _aware(finished_at, "finished_at")
+                    if finished_at is not None
+                    else sa.func.current_timestamp()
+                ),
+            )
+        )
+        with self._connect_write() as conn:
+            if conn.execute(stmt).rowcount == 0:
+                raise StoreError(f"session run {run_id} does not exist; start it first")
+
+    def read_session_runs(
+        self, session_name: str | None = None, limit: int | None = None
+    ) -> list[SessionRun]:
+        """Session runs, newest first (optionally one session's, at most ``limit``)."""
+        table = tables.SessionRunRow.__table__
+        stmt = sa.select(table).order_by(table.c.id.desc())
+        if session_name is not None:
+            stmt = stmt.where(table.c.session_name == session_name)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._connect_read() as conn:
+            return [
+                SessionRun(
+                    id=r.id,
+                    session_name=r.session_name,
+                    config_path=r.config_path,
+                    mode=r.mode,
+                    exchange=r.exchange,
+                    start_date=r.start_date,
+                    end_date=r.end_date,
+                    status=r.status,
+                    started_at=r.started_at,
+                    finished_at=r.finished_at,
+                    metrics=dict(r.metrics or {}),
+                )
+                for r in conn.execute(stmt)
+            ]
