@@ -14,7 +14,6 @@ the tick's date arithmetic, so the tick after a holiday would target the holiday
 session.
 """
 
-from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 

@@ -1,0 +1,258 @@
+"""Bar assets of one exchange, partitioned by trading day.
+
+- ``historical_bars``: the intraday bars (every symbol and interval the session configs of the
+  exchange need) of one trading day, fetched through each configured data-source plugin by
+  ``plugins.history.load_history`` — the code path the daemon and ``sessiond load`` use — and
+  upserted into the store. Upserts are keyed by (source, symbol, interval, ts), so
+  re-materializing a partition rewrites the same rows and changes no count.
+- ``daily_bars``: one session-aligned ``1d`` bar per symbol and source, built from that day's
+  smallest-interval bars (open of the first, max high, min low, close of the last, summed
+  volume and trade count, volume-weighted vwap), stamped at midnight UTC of the trading date
+  (the store's convention for daily bars, see ``plugins.history.day_window``).
+
+The computations are plain functions (``load_historical_bars``, ``build_daily_bars``) over a
+store and sources; the Dagster assets wrap them and report metadata: rows written, symbols,
+first/last bar and a Markdown preview.
+"""
+
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    RetryPolicy,
+    asset,
+)
+
+from core import calendars
+from core.errors import SessiondError, SourceError
+from core.models import Bar
+from core.store import Store
+from orchestration.catalog import ExchangeCatalog
+from orchestration.partitions import partition_date
+from orchestration.previews import BAR_COLUMNS, markdown_table
+from orchestration.resources import DataSourceResource, source_resource_key
+from plugins.history import load_history
+
+
+@dataclass(frozen=True, slots=True)
+class BarsSummary:
+    """What a bar asset wrote for one trading day (becomes materialization metadata)."""
+
+    rows_written: int
+    symbols: tuple[str, ...]
+    first_bar: datetime | None
+    last_bar: datetime | None
+    preview: str
+    stored_rows: int
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def metadata(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "rows_written": self.rows_written,
+            "stored_rows": self.stored_rows,
+            "symbols": MetadataValue.json(list(self.symbols)),
+            "symbol_count": len(self.symbols),
+            "first_bar": self.first_bar.isoformat() if self.first_bar else "",
+            "last_bar": self.last_bar.isoformat() if self.last_bar else "",
+            "preview": MetadataValue.md(self.preview),
+        }
+        data.update(dict(self.extra))
+        return data
+
+
+def _summary(rows_written: int, frames: list[pd.DataFrame], extra: Mapping[str, Any]) -> BarsSummary:
+    frame = pd.concat(frames) if frames else pd.DataFrame(columns=list(BAR_COLUMNS))
+    ordered = frame.sort_values(["ts", "symbol"]) if len(frame) else frame
+    return BarsSummary(
+        rows_written=rows_written,
+        symbols=tuple(sorted(set(frame["symbol"]))),
+        first_bar=ordered["ts"].iloc[0].to_pydatetime() if len(frame) else None,
+        last_bar=ordered["ts"].iloc[-1].to_pydatetime() if len(frame) else None,
+        preview=markdown_table(ordered, BAR_COLUMNS),
+        stored_rows=len(frame),
+        extra=tuple(extra.items()),
+    )
+
+
+def load_historical_bars(
+    store: Store,
+    sources: Mapping[str, DataSourceResource],
+    catalog: ExchangeCatalog,
+    trading_date: date,
+) -> BarsSummary:
+    """Fetch and upsert every load of ``catalog`` for ``trading_date``; ``sources`` maps a
+    config's data-source name to its resource. Raises ``SourceError`` when a source fails."""
+    rows = fetched = 0
+    frames: list[pd.DataFrame] = []
+    bounds = calendars.session_bounds(catalog.calendar, trading_date)
+    for load in catalog.loads:
+        source = sources[load.name].create_source(exchange=catalog.calendar, defaults=load.options_dict())
+        try:
+            for interval, symbols in load.symbols_by_interval:
+                report = load_history(
+                    store,
+                    source,
+                    source_name=load.name,
+                    calendar=catalog.calendar,
+                    symbols=symbols,
+                    intervals=[interval],
+                    start=trading_date,
+                    end=trading_date,
+                    only_missing=False,
+                )
+                rows += report.rows_written
+                fetched += report.days_fetched
+        finally:
+            close = getattr(source, "close", None)
+            if callable(close):
+                close()
+        frames.append(
+            store.read_bars_frame(list(load.symbols), load.base_interval, bounds.open, bounds.close, source=load.name)
+        )
+    return _summary(
+        rows,
+        frames,
+        {
+            "sources": MetadataValue.json([load.name for load in catalog.loads]),
+            "intervals": MetadataValue.json(sorted({i for load in catalog.loads for i in load.intervals})),
+            "symbol_days_fetched": fetched,
+        },
+    )
+
+
+def daily_bars_from_frame(frame: pd.DataFrame, trading_date: date, source: str) -> list[Bar]:
+    """One ``1d`` bar per symbol of ``frame`` (one trading day of intraday bars)."""
+    if frame.empty:
+        return []
+    stamp = datetime.combine(trading_date, time(0), tzinfo=UTC)
+    bars: list[Bar] = []
+    for symbol, group in frame.sort_values("ts").groupby("symbol", sort=True):
+        volume = float(group["volume"].sum())
+        prices = group["vwap"].fillna(group["close"]) if "vwap" in group else group["close"]
+        vwap = float((prices * group["volume"]).sum() / volume) if volume > 0 else None
+        counts = group["trade_count"] if "trade_count" in group else pd.Series(dtype=float)
+        trade_count = int(counts.sum()) if len(counts) and counts.notna().all() else None
+        bars.append(
+            Bar(
+                symbol=str(symbol),
+                interval="1d",
+                ts_event=stamp,
+                open=float(group["open"].iloc[0]),
+                high=float(group["high"].max()),
+                low=float(group["low"].min()),
+                close=float(group["close"].iloc[-1]),
+                volume=volume,
+                trade_count=trade_count,
+                vwap=vwap,
+                source=source,
+            )
+        )
+    return bars
+
+
+def build_daily_bars(store: Store, catalog: ExchangeCatalog, trading_date: date) -> BarsSummary:
+    """Build and upsert the ``1d`` bars of ``trading_date`` from the stored intraday bars."""
+    bounds = calendars.session_bounds(catalog.calendar, trading_date)
+    rows = 0
+    frames: list[pd.DataFrame] = []
+    for load in catalog.loads:
+        intraday = store.read_bars_frame(
+            list(load.symbols), load.base_interval, bounds.open, bounds.close, source=load.name
+        )
+        bars = daily_bars_from_frame(intraday, trading_date, load.name)
+        rows += store.upsert_bars(bars)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": [b.symbol for b in bars],
+                    "ts": pd.to_datetime([b.ts_event for b in bars], utc=True),
+                    "open": [b.open for b in bars],
+                    "high": [b.high for b in bars],
+                    "low": [b.low for b in bars],
+                    "close": [b.close for b in bars],
+                    "volume": [b.volume for b in bars],
+                }
+            )
+        )
+    return _summary(rows, frames, {"built_from": MetadataValue.json([load.base_interval for load in catalog.loads])})
+
+
+def build_bar_assets(
+    catalog: ExchangeCatalog, partitions_def: PartitionsDefinition, pool: str | None
+) -> tuple[AssetsDefinition, AssetsDefinition]:
+    """``historical_bars`` and ``daily_bars`` of one exchange (keys prefixed by the group)."""
+    prefix = catalog.key_prefix
+    source_keys = {load.name: source_resource_key(load.name) for load in catalog.loads}
+    retry = RetryPolicy(max_retries=catalog.max_retries, delay=catalog.retry_interval_seconds)
+    symbols = sorted({s for load in catalog.loads for s in load.symbols})
+
+    @asset(
+        name="historical_bars",
+        key_prefix=[prefix],
+        group_name=prefix,
+        partitions_def=partitions_def,
+        required_resource_keys={"store", *source_keys.values()},
+        retry_policy=retry,
+        pool=pool,
+        kinds={"python", "sql"},
+        description=(
+            f"Intraday bars ({', '.join(sorted({i for load in catalog.loads for i in load.intervals}))}) of "
+            f"{len(symbols)} {catalog.exchange_group} symbols for one trading day, fetched from "
+            f"{', '.join(source_keys)} and upserted into the sessiond store."
+        ),
+        metadata={"calendar": catalog.calendar, "session_configs": MetadataValue.json(list(catalog.config_files))},
+    )
+    def historical_bars(context: AssetExecutionContext) -> MaterializeResult:
+        trading_date = partition_date(context.partition_key)
+        sources = {name: getattr(context.resources, key) for name, key in source_keys.items()}
+        try:
+            summary = load_historical_bars(context.resources.store.open(), sources, catalog, trading_date)
+        except SourceError as error:
+            attempt = context.retry_number + 1
+            raise Failure(
+                description=(
+                    f"{catalog.calendar} {trading_date}: {error} "
+                    f"(attempt {attempt} of {catalog.max_retries + 1}; retried every "
+                    f"{catalog.retry_interval_seconds:g}s as gap_filler configures)"
+                ),
+                allow_retries=True,
+            ) from error
+        except SessiondError as error:  # configuration or plugin problems: retrying cannot help
+            raise Failure(description=f"{catalog.calendar} {trading_date}: {error}", allow_retries=False) from error
+        return MaterializeResult(metadata=summary.metadata())
+
+    @asset(
+        name="daily_bars",
+        key_prefix=[prefix],
+        group_name=prefix,
+        partitions_def=partitions_def,
+        deps=[historical_bars],
+        required_resource_keys={"store"},
+        pool=pool,
+        kinds={"python", "sql"},
+        description=(
+            f"One session-aligned daily bar per {catalog.exchange_group} symbol and trading day, "
+            "built from that day's intraday bars."
+        ),
+    )
+    def daily_bars(context: AssetExecutionContext) -> MaterializeResult:
+        trading_date = partition_date(context.partition_key)
+        summary = build_daily_bars(context.resources.store.open(), catalog, trading_date)
+        return MaterializeResult(metadata=summary.metadata())
+
+    return historical_bars, daily_bars
+
+
+def historical_bars_key(catalog: ExchangeCatalog) -> AssetKey:
+    return AssetKey([catalog.key_prefix, "historical_bars"])

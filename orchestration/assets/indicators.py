@@ -1,0 +1,163 @@
+"""Indicator assets: the historical indicators the session configs declare, per trading day.
+
+One asset per indicator name of an exchange's configs (``us_equity/avg_volume`` ...), built
+through the indicator plugin (``host.create_indicator(type, name=..., **params)``) and stored
+with ``Store.upsert_indicator_values(values, source=<data source name>)`` — the name and source
+the daemon's historical phase reads back with ``Store.read_indicator_values``.
+
+Partition ``D`` computes the values *as of the close of D* from the ``period`` sessions ending
+with D (D included): exactly what a session on the next trading day needs before its open.
+Daily-granularity indicators read the stored ``1d`` bars (``daily_bars``), intraday ones the
+smallest-interval bars (one value per minute of the trading day). Missing history makes a
+value incomplete (``complete=False``), never an error.
+
+Each indicator asset depends on ``daily_bars`` and so on ``historical_bars``: when a blocking
+check of ``historical_bars`` fails, the indicators of that partition do not run.
+"""
+
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    asset,
+)
+
+from core import calendars
+from core.errors import CalendarError
+from core.models import Bar, IndicatorValue
+from core.store import Store
+from orchestration.catalog import ExchangeCatalog, IndicatorSpec
+from orchestration.partitions import partition_date
+from orchestration.previews import markdown_table
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorSummary:
+    """What an indicator asset wrote for one trading day."""
+
+    rows_written: int
+    values: tuple[IndicatorValue, ...]
+    as_of: datetime
+    first_day: date
+
+    def metadata(self, spec: IndicatorSpec) -> dict[str, object]:
+        import pandas as pd
+
+        daily = [v for v in self.values if v.minute_of_day in (None, 0)]
+        preview = pd.DataFrame(
+            {
+                "symbol": [v.symbol for v in daily],
+                "value": [v.value for v in daily],
+                "complete": [v.complete for v in daily],
+                "observations": [v.observations for v in daily],
+            }
+        )
+        return {
+            "rows_written": self.rows_written,
+            "symbols": MetadataValue.json(sorted({v.symbol for v in self.values})),
+            "as_of": self.as_of.isoformat(),
+            "history_from": self.first_day.isoformat(),
+            "type": spec.type,
+            "params": MetadataValue.json(spec.params_dict()),
+            "incomplete_values": sum(1 for v in self.values if not v.complete),
+            "preview": MetadataValue.md(markdown_table(preview)),
+        }
+
+
+def history_days(calendar: str, trading_date: date, trailing_days: int) -> list[date]:
+    """The ``trailing_days`` sessions ending with ``trading_date`` (fewer at the calendar's
+    start)."""
+    first = trading_date
+    for _ in range(trailing_days - 1):
+        try:
+            first = calendars.previous_session(calendar, first)
+        except CalendarError:
+            break
+    return calendars.sessions_in_range(calendar, first, trading_date)
+
+
+def indicator_history(
+    store: Store, catalog: ExchangeCatalog, spec: IndicatorSpec, trading_date: date
+) -> tuple[list[date], dict[str, list[Bar]]]:
+    """The trailing bars of every symbol of ``spec`` (oldest first)."""
+    days = history_days(catalog.calendar, trading_date, spec.trailing_days)
+    if spec.granularity == "daily":
+        interval = "1d"
+        start = datetime.combine(days[0], time(0), tzinfo=UTC)
+        end = datetime.combine(trading_date, time(0), tzinfo=UTC) + timedelta(days=1)
+    else:
+        interval = catalog.load_for(spec.source).base_interval
+        start = calendars.session_bounds(catalog.calendar, days[0]).open
+        end = calendars.session_bounds(catalog.calendar, trading_date).close
+    bars = store.read_bars(list(spec.symbols), interval, start, end, source=spec.source)
+    by_symbol: dict[str, list[Bar]] = {s: [] for s in spec.symbols}
+    for bar in bars:
+        by_symbol.setdefault(bar.symbol, []).append(bar)
+    return days, by_symbol
+
+
+def compute_indicator(
+    store: Store, catalog: ExchangeCatalog, spec: IndicatorSpec, trading_date: date
+) -> IndicatorSummary:
+    """Compute ``spec`` as of the close of ``trading_date`` and upsert the values."""
+    from plugins.manager import load_plugins
+
+    indicator = load_plugins().create_indicator(spec.type, name=spec.name, **spec.params_dict())
+    as_of = calendars.session_bounds(catalog.calendar, trading_date).close
+    days, history = indicator_history(store, catalog, spec, trading_date)
+    values: list[IndicatorValue] = []
+    for symbol in spec.symbols:
+        values.extend(indicator.compute(symbol, history.get(symbol, []), as_of))
+    rows = store.upsert_indicator_values(values, source=spec.source)
+    return IndicatorSummary(rows, tuple(values), as_of, days[0])
+
+
+def build_indicator_assets(
+    catalog: ExchangeCatalog,
+    partitions_def: PartitionsDefinition,
+    upstream: Sequence[AssetKey],
+    pool: str | None,
+) -> list[AssetsDefinition]:
+    """One asset per indicator of ``catalog``, downstream of ``upstream`` (the bar assets)."""
+    return [_indicator_asset(catalog, spec, partitions_def, upstream, pool) for spec in catalog.indicators]
+
+
+def _indicator_asset(
+    catalog: ExchangeCatalog,
+    spec: IndicatorSpec,
+    partitions_def: PartitionsDefinition,
+    upstream: Sequence[AssetKey],
+    pool: str | None,
+) -> AssetsDefinition:
+    params = ", ".join(f"{k}={v}" for k, v in spec.params)
+
+    @asset(
+        name=spec.name,
+        key_prefix=[catalog.key_prefix],
+        group_name=catalog.key_prefix,
+        partitions_def=partitions_def,
+        deps=list(upstream),
+        required_resource_keys={"store"},
+        pool=pool,
+        kinds={"python", "sql"},
+        description=(
+            f"{spec.type} ({params}) of {len(spec.symbols)} {catalog.exchange_group} symbols as of "
+            f"the close of each trading day, from {spec.source} bars; read by the daemon's "
+            "historical-indicator phase."
+        ),
+        metadata={"indicator_type": spec.type, "source": spec.source},
+    )
+    def _indicator(context: AssetExecutionContext) -> MaterializeResult:
+        trading_date = partition_date(context.partition_key)
+        summary = compute_indicator(context.resources.store.open(), catalog, spec, trading_date)
+        return MaterializeResult(metadata=summary.metadata(spec))
+
+    return _indicator
