@@ -1,0 +1,238 @@
+"""Performance metrics of a session run: running statistics and a report.
+
+:class:`RunningStat` keeps count, sum, min, max (exact) and quantiles (p50, p99) from a
+bounded sample: every value is kept until ``max_samples`` (default 10,000), then a uniform
+reservoir of that size replaces random slots (Vitter's algorithm R, seeded so reports are
+reproducible). Quantiles are therefore exact up to 10,000 values and a uniform-sample estimate
+beyond. ``record_batch(count, total)`` records ``count`` values of mean ``total / count`` at
+once — how per-event processing time is measured without timing every event (timing one event
+costs more than processing it); such batches enter the quantile sample as one value per batch
+(their mean), so p50/p99 of ``event_processing`` describe batch means.
+
+:class:`SessionMetrics` groups what a session run reports: the gap between sessions (end of
+one trading day to the activation of the next), per-event processing, session duration (wall
+seconds of each trading day's streaming), trading days and events. ``report()`` renders a Rich
+table as text; ``to_dict()`` is JSON-able for ``Store.finish_session_run(..., metrics=...)``.
+All durations are seconds (float).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from daemon.clock import perf_seconds
+
+
+class RunningStat:
+    """Streaming statistics of one quantity (``unit`` names it, e.g. ``"s"``)."""
+
+    __slots__ = (
+        "name",
+        "unit",
+        "count",
+        "total",
+        "min",
+        "max",
+        "_samples",
+        "_seen",
+        "_cap",
+        "_rng",
+    )
+
+    def __init__(self, name: str, unit: str = "s", *, max_samples: int = 10_000, seed: int = 0):
+        self.name = name
+        self.unit = unit
+        self.count = 0
+        self.total = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+        self._samples: list[float] = []
+        self._seen = 0
+        self._cap = max_samples
+        self._rng = random.Random(seed)
+
+    def record(self, value: float) -> None:
+        """Add one value."""
+        self.count += 1
+        self.total += value
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
+        self._sample(value)
+
+    def record_batch(self, count: int, total: float) -> None:
+        """Add ``count`` values summing to ``total`` (min/max/quantiles see their mean)."""
+        if count <= 0:
+            return
+        mean = total / count
+        self.count += count
+        self.total += total
+        if mean < self.min:
+            self.min = mean
+        if mean > self.max:
+            self.max = mean
+        self._sample(mean)
+
+    def _sample(self, value: float) -> None:
+        self._seen += 1
+        if len(self._samples) < self._cap:
+            self._samples.append(value)
+            return
+        slot = self._rng.randrange(self._seen)
+        if slot < self._cap:
+            self._samples[slot] = value
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.count if self.count else None
+
+    def quantile(self, q: float) -> float | None:
+        """The ``q`` quantile (0..1, linear interpolation) of the sample; None when empty."""
+        if not self._samples:
+            return None
+        ordered = sorted(self._samples)
+        position = q * (len(ordered) - 1)
+        low = math.floor(position)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+    @property
+    def p50(self) -> float | None:
+        return self.quantile(0.5)
+
+    @property
+    def p99(self) -> float | None:
+        return self.quantile(0.99)
+
+    @property
+    def exact_quantiles(self) -> bool:
+        """True while every recorded value (or batch mean) is in the sample."""
+        return self._seen <= self._cap
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{count, total, min, max, mean, p50, p99, unit}`` (None where undefined)."""
+        return {
+            "count": self.count,
+            "total": self.total,
+            "min": self.min if self.count else None,
+            "max": self.max if self.count else None,
+            "mean": self.mean,
+            "p50": self.p50,
+            "p99": self.p99,
+            "unit": self.unit,
+        }
+
+    def __repr__(self) -> str:
+        return f"RunningStat({self.name!r}, count={self.count}, mean={self.mean})"
+
+
+class SessionMetrics:
+    """The metrics of one session run (all durations in seconds)."""
+
+    def __init__(self) -> None:
+        self.session_gap = RunningStat("session_gap")
+        """Wall time from the end of one trading session to the activation of the next."""
+        self.event_processing = RunningStat("event_processing")
+        """Wall time to process one event (recorded in batches)."""
+        self.session_duration = RunningStat("session_duration")
+        """Wall time of each trading session's streaming phase."""
+        self.trading_days = 0
+        self.events = 0
+        self._timers: dict[str, float] = {}
+
+    # -- recording ----------------------------------------------------------------------------
+
+    def start_timer(self, name: str) -> float:
+        """Start (or restart) the named stopwatch; returns its start reading (seconds)."""
+        now = perf_seconds()
+        self._timers[name] = now
+        return now
+
+    def stop_timer(self, name: str) -> float | None:
+        """Seconds since :meth:`start_timer` of ``name`` (None when it was not started)."""
+        started = self._timers.pop(name, None)
+        if started is None:
+            return None
+        return perf_seconds() - started
+
+    def record_session_gap(self, seconds: float) -> None:
+        self.session_gap.record(seconds)
+
+    def record_session_duration(self, seconds: float) -> None:
+        self.session_duration.record(seconds)
+
+    def record_events(self, count: int, seconds: float) -> None:
+        """``count`` events processed in ``seconds`` of wall time."""
+        self.events += count
+        self.event_processing.record_batch(count, seconds)
+
+    def increment_trading_days(self, count: int = 1) -> None:
+        self.trading_days += count
+
+    # -- output -------------------------------------------------------------------------------
+
+    @property
+    def events_per_second(self) -> float | None:
+        """Events over the wall time spent processing them."""
+        total = self.event_processing.total
+        return self.events / total if total > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able metrics for the session run record."""
+        return {
+            "trading_days": self.trading_days,
+            "events": self.events,
+            "events_per_second": self.events_per_second,
+            "session_gap": self.session_gap.to_dict(),
+            "event_processing": self.event_processing.to_dict(),
+            "session_duration": self.session_duration.to_dict(),
+        }
+
+    def table(self) -> Table:
+        """A Rich table: one row per statistic."""
+        table = Table(title="Session metrics", title_justify="left")
+        table.add_column("metric")
+        for column in ("count", "min", "mean", "p50", "p99", "max"):
+            table.add_column(column, justify="right")
+        for stat in (self.session_gap, self.event_processing, self.session_duration):
+            data = stat.to_dict()
+            table.add_row(
+                f"{stat.name} ({stat.unit})",
+                str(stat.count),
+                *(_fmt(data[key]) for key in ("min", "mean", "p50", "p99", "max")),
+            )
+        table.add_row("trading days", str(self.trading_days), "", "", "", "", "")
+        rate = self.events_per_second
+        table.add_row("events", str(self.events), "", _fmt(rate) + "/s" if rate else "", "", "", "")
+        return table
+
+    def report(self, width: int = 100) -> str:
+        """The table rendered as plain text."""
+        console = Console(width=width, record=True, file=_NullFile(), color_system=None)
+        console.print(self.table())
+        return console.export_text()
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value == 0 or 1e-3 <= abs(value) < 1e6:
+        return f"{value:.4g}"
+    return f"{value:.3e}"
+
+
+class _NullFile:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+__all__ = ["RunningStat", "SessionMetrics"]
