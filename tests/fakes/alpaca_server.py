@@ -294,14 +294,13 @@ class FakeAlpacaStream:
             await self._stop
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(
-                lambda: (
-                    None if self._stop is None or self._stop.done() else self._stop.set_result(None)
-                )
-            )
+        """Stop serving (idempotent)."""
+        loop, future = self._loop, self._stop
+        if loop is not None and future is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(lambda: None if future.done() else future.set_result(None))
         if self._thread is not None:
             self._thread.join(10)
+            self._thread = None
 
     def __enter__(self) -> FakeAlpacaStream:
         return self.start()
