@@ -1,0 +1,204 @@
+"""Fill the store with the historical bars a session needs, through a data source.
+
+The single code path for history: the daemon's historical phase (and backtest queue loading),
+``sessiond load`` and the Dagster historical-bar assets all call :func:`load_history`.
+
+For each trading day of ``[start, end]`` on the calendar and each interval, it asks the store
+which symbols already have bars of that day (``Store.bar_days``), requests the others from the
+source — one ``request_bars`` call per (day, interval) for all symbols lacking it — and upserts
+what comes back (idempotent, so a crash or a rerun neither duplicates nor loses rows).
+
+A (symbol, interval, day) counts as present when the store holds at least one bar of it from
+``source_name``; partial days are the quality check's business (gaps), not a reason to refetch.
+With ``only_missing=False`` every day is fetched again and upserted over the stored rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from core.calendars import exchange_timezone, session_bounds, sessions_in_range
+from core.errors import ConfigError, SessiondError, SourceError
+from core.models import Bar
+
+ProgressCallback = Callable[[int, int], None]
+"""``progress(done, total)`` in trading days, called after each day."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """What a load did: bars upserted and (symbol, interval, day) units fetched or skipped."""
+
+    rows_written: int = 0
+    days_fetched: int = 0
+    days_skipped: int = 0
+    trading_days: int = 0
+
+    def __add__(self, other: LoadReport) -> LoadReport:
+        return LoadReport(
+            self.rows_written + other.rows_written,
+            self.days_fetched + other.days_fetched,
+            self.days_skipped + other.days_skipped,
+            self.trading_days + other.trading_days,
+        )
+
+
+def day_window(calendar: str, trading_date: date, interval: str) -> tuple[datetime, datetime]:
+    """The UTC range holding a trading day's bars of ``interval``.
+
+    Intraday intervals: ``[open, close)`` of the session. ``1d``: the exchange-local calendar
+    day of the trading date (daily bars are stamped at the open by some vendors, at local
+    midnight by others).
+    """
+    if interval == "1d":
+        zone = exchange_timezone(calendar)
+        start = datetime.combine(trading_date, time(0), tzinfo=zone)
+        end = datetime.combine(trading_date + timedelta(days=1), time(0), tzinfo=zone)
+        return start.astimezone(UTC), end.astimezone(UTC)
+    bounds = session_bounds(calendar, trading_date)
+    return bounds.open, bounds.close
+
+
+def _present_symbols(
+    store: Any,
+    symbols: Sequence[str],
+    interval: str,
+    source_name: str,
+    days: Sequence[date],
+    calendar: str,
+) -> dict[date, set[str]]:
+    """For each day, the symbols the store already has bars for (one query per symbol)."""
+    present: dict[date, set[str]] = {d: set() for d in days}
+    if not days:
+        return present
+    first_start, _ = day_window(calendar, days[0], interval)
+    _, last_end = day_window(calendar, days[-1], interval)
+    # The store counts bars per UTC date; every calendar's session (and its daily bar) falls
+    # on the UTC date of its open.
+    keys = {d: session_bounds(calendar, d).open.date() for d in days}
+    for symbol in symbols:
+        counts = store.bar_days(symbol, interval, source_name, first_start, last_end)
+        if not counts:
+            continue
+        for d, key in keys.items():
+            if counts.get(key, 0) > 0:
+                present[d].add(symbol)
+    return present
+
+
+def load_history(
+    store: Any,
+    source: Any,
+    *,
+    source_name: str,
+    calendar: str,
+    symbols: Sequence[str],
+    intervals: Sequence[str],
+    start: date,
+    end: date,
+    progress: ProgressCallback | None = None,
+    only_missing: bool = True,
+) -> LoadReport:
+    """Fetch through ``source`` whatever the store lacks for ``[start, end]`` and upsert it.
+
+    ``source`` is a DataSource instance (``request_bars``); ``source_name`` is the ``source``
+    column its bars are stored under. Returns a :class:`LoadReport`.
+    """
+    days = sessions_in_range(calendar, start, end) if start <= end else []
+    symbols = sorted(set(symbols))
+    intervals = list(dict.fromkeys(intervals))
+    rows_written = fetched = skipped = 0
+    present_by_interval = {
+        interval: (
+            _present_symbols(store, symbols, interval, source_name, days, calendar)
+            if only_missing
+            else {d: set() for d in days}
+        )
+        for interval in intervals
+    }
+    for done, trading_date in enumerate(days, start=1):
+        for interval in intervals:
+            have = present_by_interval[interval][trading_date]
+            missing = [s for s in symbols if s not in have]
+            skipped += len(symbols) - len(missing)
+            if not missing:
+                continue
+            window_start, window_end = day_window(calendar, trading_date, interval)
+            try:
+                bars = source.request_bars(missing, window_start, window_end, interval)
+                rows_written += store.upsert_bars(_stamped(bars, source_name))
+            except SessiondError:
+                raise
+            except Exception as error:  # a plugin bug or vendor failure: name what was asked
+                raise SourceError(
+                    f"data source {source_name!r} failed for {interval} bars of "
+                    f"{trading_date.isoformat()} ({', '.join(missing)}): {error}"
+                ) from error
+            fetched += len(missing)
+        if progress is not None:
+            progress(done, len(days))
+    return LoadReport(rows_written, fetched, skipped, len(days))
+
+
+def _stamped(bars: Iterable[Bar], source_name: str) -> Iterable[Bar]:
+    """Bars with ``source`` set to ``source_name`` where the plugin left it empty."""
+    from dataclasses import replace
+
+    for bar in bars:
+        yield bar if bar.source else replace(bar, source=source_name)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryNeed:
+    """One load: ``intervals`` of ``symbols`` for the trading days ``[start, end]``."""
+
+    symbols: tuple[str, ...]
+    intervals: tuple[str, ...]
+    start: date
+    end: date
+
+
+def history_plan(config: Any, start: date, end: date) -> list[HistoryNeed]:
+    """What a session config needs stored to run the trading days ``[start, end]``.
+
+    The streamed interval over the range; each ``historical.data`` entry's intervals from
+    ``trailing_days`` trading days before the first day; each historical indicator's bars
+    (``1d`` for daily granularity, the streamed interval for intraday) from ``period`` trading
+    days before. Raises ``SessionError`` when the range holds no trading day.
+    """
+    from core.calendars import previous_session
+    from core.errors import SessionError
+    from core.timeframes import parse_period
+
+    calendar = config.calendar_name
+    days = sessions_in_range(calendar, start, end) if start <= end else []
+    if not days:
+        raise SessionError(
+            f"no trading day of {calendar} between {start.isoformat()} and {end.isoformat()}"
+        )
+    first, last = days[0], days[-1]
+    everyone = tuple(sorted(set(config.session_data_config.symbols)))
+    streamed = config.streamed_interval
+    needs: list[HistoryNeed] = []
+    if streamed is not None:
+        needs.append(HistoryNeed(everyone, (streamed,), first, last))
+    historical = config.session_data_config.historical
+    for entry in historical.data:
+        symbols = tuple(sorted(set(config.symbols_for(entry.apply_to))))
+        back = previous_session(calendar, first, entry.trailing_days)
+        needs.append(HistoryNeed(symbols, tuple(entry.intervals), back, last))
+    for spec in historical.indicators.values():
+        params = spec.params if hasattr(spec, "params") else dict(spec)
+        try:  # trailing indicators have a period in trading days/weeks; streaming ones in bars
+            period = parse_period(str(params.get("period")))
+        except ConfigError:
+            continue
+        interval = "1d" if params.get("granularity", "daily") == "daily" else streamed
+        if interval is None:
+            continue
+        back = previous_session(calendar, first, period.trading_days)
+        needs.append(HistoryNeed(everyone, (interval,), back, last))
+    return needs
