@@ -265,9 +265,11 @@ def decode_frame(text: str | bytes) -> Frame:
             errors.append(str(args[0]))
         else:
             raise MalformedMessageError(f"unexpected hub method {str(method)[:20]!r}")
-    if not payloads and errors:
+    if payloads:
+        return Frame("data", tuple(payloads), tuple(errors), message_id)
+    if errors:
         return Frame("error", errors=tuple(errors), message_id=message_id)
-    return Frame("data", tuple(payloads), tuple(errors), message_id)
+    return Frame("init" if "S" in obj else "keepalive", message_id=message_id)
 
 
 def decode_payload(payload: Any) -> tuple[str, dict[str, Any]]:
@@ -352,13 +354,12 @@ def parse_trade(
     """X-TRADE / X -> Trade (``None`` when no match has happened yet: no or zero LastPrice).
 
     ``volume`` is ``LastVol`` as sent; ``total_volume``/``total_value`` are the cumulative day
-    totals (order matching); ``trade_id`` is the cumulative volume as text, which identifies
-    the match within (symbol, day).
+    totals (order matching), from whose change per-trade volume is derived downstream. SSI
+    sends no trade id (``trade_id`` None).
     """
     price = number(c.get("LastPrice"))
     if not price:
         return None
-    total_volume = number(c.get("TotalVol"))
     return Trade(
         _symbol(c),
         _time_of(c, default_date),
@@ -366,9 +367,9 @@ def parse_trade(
         number(c.get("LastVol")) or 0.0,
         side(c.get("Side")),
         trading_session(c.get("TradingSession")),
-        total_volume,
+        number(c.get("TotalVol")),
         number(c.get("TotalVal")),
-        None if total_volume is None else str(int(total_volume)),
+        None,
         SOURCE,
         ts_received,
     )

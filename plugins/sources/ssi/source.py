@@ -1,0 +1,226 @@
+"""``SsiSource``: the SSI FastConnect data source in sessiond's terms (core models, UTC).
+
+Historical: ``request_bars`` (``1m`` from IntradayOhlc, ``1d`` from DailyOhlc, 5m..1h
+resampled from one-minute bars), ``vn30_components()`` (the default watchlist),
+``securities()``, ``daily_index()``, ``daily_stock_price()``. Live: ``subscribe(symbols,
+channels)`` returns an ``SsiStream`` (async iterator of core models with ``stop()``).
+
+Options (session config ``api_config.data_api_options`` or keyword arguments) override the
+``SSI_*`` settings by field name (``keepalive_timeout_seconds=5`` ...); credentials and URLs
+are read on first network use, never in the constructor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+from core.errors import SourceError
+from core.models import Bar, IndexTick
+from core.timeframes import parse_interval
+from plugins.sources.ssi import futures, parse
+from plugins.sources.ssi.client import SsiRestClient
+from plugins.sources.ssi.settings import SsiSettings, load_ssi_settings
+from plugins.sources.ssi.stream import SsiStream
+
+GENERIC_CHANNELS = {
+    "trades": "X-TRADE",
+    "quotes": "X-QUOTE",
+    "foreign": "R",
+    "index": "MI",
+    "status": "F",
+    "bars": "B",
+}
+"""sessiond channel names -> SSI channel types."""
+SSI_CHANNEL_TYPES = ("X-TRADE", "X-QUOTE", "X", "R", "MI", "B", "F", "OL")
+DEFAULT_INDEXES = ("VN30", "VNINDEX")
+
+
+def channel_strings(
+    symbols: Sequence[str], channels: Sequence[str], index_ids: Sequence[str] = DEFAULT_INDEXES
+) -> list[str]:
+    """Build SSI channel strings (``X-TRADE:ACB-SSI``) from symbols and channel names.
+
+    ``channels`` may hold sessiond names (``trades``, ``quotes``, ``foreign``, ``index``,
+    ``status``, ``bars``), SSI types (``X-TRADE``, ``X`` ...) applied to ``symbols``, or full
+    SSI channel strings (``MI:VN30``, ``X:VN30F2602``) used as given. VN30 futures among the
+    symbols get the combined ``X`` channel when trades or quotes are asked for; ``index``
+    uses ``index_ids``.
+    """
+    stocks = [s for s in symbols if not futures.is_vn30_futures(s)]
+    contracts = [s for s in symbols if futures.is_vn30_futures(s)]
+    by_type: dict[str, list[str]] = {}
+    explicit: list[str] = []
+    for channel in channels:
+        name = channel.strip()
+        if ":" in name:
+            kind, _, rest = name.partition(":")
+            explicit.append(f"{kind.upper()}:{rest}")
+            continue
+        kind = GENERIC_CHANNELS.get(name.lower(), name.upper())
+        if kind not in SSI_CHANNEL_TYPES:
+            raise SourceError(
+                f"unknown SSI channel {channel!r} (expected one of "
+                f"{', '.join(GENERIC_CHANNELS)} or an SSI type {', '.join(SSI_CHANNEL_TYPES)})"
+            )
+        if kind == "MI":
+            targets = list(index_ids)
+        elif kind in ("X-TRADE", "X-QUOTE"):
+            targets = stocks
+            if contracts:
+                by_type.setdefault("X", []).extend(contracts)
+        else:
+            targets = list(symbols)
+        by_type.setdefault(kind, []).extend(targets)
+    out = [f"{kind}:{'-'.join(dict.fromkeys(targets))}" for kind, targets in by_type.items() if targets]
+    return list(dict.fromkeys(out + explicit))
+
+
+def _utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise SourceError(f"{name} {value.isoformat()} has no time zone; pass an aware UTC datetime")
+    return value.astimezone(timezone.utc)
+
+
+def resample(bars: Sequence[Bar], interval: str) -> list[Bar]:
+    """One-minute bars of one symbol (ordered) -> ``interval`` bars aligned to the UTC epoch
+    (exchange-local hours are whole-hour offsets, so 5m..1h buckets align locally too)."""
+    seconds = parse_interval(interval).seconds
+    out: list[Bar] = []
+    current: list[Bar] = []
+    bucket_start: datetime | None = None
+    for bar in bars:
+        epoch = int(bar.ts_event.timestamp())
+        start = datetime.fromtimestamp(epoch - epoch % seconds, timezone.utc)
+        if bucket_start is not None and (start != bucket_start or bar.symbol != current[0].symbol):
+            out.append(_merge(current, interval, bucket_start))
+            current = []
+        bucket_start = start
+        current.append(bar)
+    if current and bucket_start is not None:
+        out.append(_merge(current, interval, bucket_start))
+    return out
+
+
+def _merge(bars: list[Bar], interval: str, start: datetime) -> Bar:
+    return Bar(
+        bars[0].symbol, interval, start, bars[0].open, max(b.high for b in bars),
+        min(b.low for b in bars), bars[-1].close, sum(b.volume for b in bars),
+        source=bars[0].source,
+    )
+
+
+class SsiSource:
+    """SSI FastConnect Data (Vietnam): historical REST and the live SignalR stream."""
+
+    name: ClassVar[str] = "ssi"
+    description: ClassVar[str] = (
+        "SSI FastConnect Data (HOSE/HNX/UPCoM/VN30 futures): REST history and live stream"
+    )
+
+    def __init__(self, exchange: str = "XSTC", **options: Any) -> None:
+        self.exchange = exchange
+        self._options = options
+        self._settings: SsiSettings | None = None
+        self._client: SsiRestClient | None = None
+
+    # ------------------------------------------------------------------ lazy plumbing
+    @property
+    def settings(self) -> SsiSettings:
+        if self._settings is None:
+            overrides = {k: v for k, v in self._options.items() if k in SsiSettings.model_fields}
+            self._settings = load_ssi_settings(**overrides)
+        return self._settings
+
+    @property
+    def client(self) -> SsiRestClient:
+        if self._client is None:
+            self._client = SsiRestClient(self.settings)
+        return self._client
+
+    # ------------------------------------------------------------------ history
+    def request_bars(
+        self, symbols: Sequence[str], start: datetime, end: datetime, interval: str
+    ) -> Iterator[Bar]:
+        """Bars with ``start <= ts_event < end`` ordered by (symbol, ts_event)."""
+        start_utc, end_utc = _utc(start, "start"), _utc(end, "end")
+        spec = parse_interval(interval)
+        if spec.seconds < 60:
+            raise SourceError(f"SSI has no {interval} bars (smallest is 1m)")
+        if end_utc <= start_utc:
+            return
+        first_day = parse.utc_to_local_date(start_utc)
+        last_day = parse.utc_to_local_date(end_utc - timedelta(microseconds=1))
+        for symbol in symbols:
+            if spec.is_daily:
+                bars = self.client.daily_ohlc(symbol, first_day, last_day)
+            else:
+                bars = self.client.intraday_ohlc(symbol, first_day, last_day)
+            bars = sorted((b for b in bars if start_utc <= b.ts_event < end_utc),
+                          key=lambda b: b.ts_event)
+            if not spec.is_daily and spec.seconds > 60:
+                bars = resample(bars, interval)
+            yield from bars
+
+    def vn30_components(self) -> list[str]:
+        """The VN30 index's component symbols (the default watchlist)."""
+        symbols = self.client.index_components("VN30")
+        if not symbols:
+            raise SourceError("SSI IndexComponents returned no VN30 components; try again later")
+        return symbols
+
+    def securities(self, market: str = "") -> list[parse.Security]:
+        """Listed securities of ``market`` (HOSE, HNX, UPCOM, DER; empty = all)."""
+        return self.client.securities(market)
+
+    def daily_index(self, index_id: str, start: date, end: date) -> list[IndexTick]:
+        """Daily index values (IndexTick per day, volumes = order matching) in [start, end]."""
+        return self.client.daily_index(index_id, start, end)
+
+    def daily_stock_price(self, symbol: str, start: date, end: date) -> list[parse.DailyStockPrice]:
+        """DailyStockPrice rows (prices, totals, foreign flows) in [start, end]."""
+        return self.client.daily_stock_price(symbol, start, end)
+
+    def futures_symbols(self, day: date) -> list[str]:
+        """VN30 futures listed on ``day`` (front, next, two quarter months), exchange codes."""
+        return futures.listed_symbols(day)
+
+    # ------------------------------------------------------------------ live
+    def subscribe(
+        self,
+        symbols: Sequence[str],
+        channels: Sequence[str],
+        *,
+        clock: Callable[[], datetime] | None = None,
+        trading_date: date | None = None,
+        index_ids: Sequence[str] = DEFAULT_INDEXES,
+    ) -> SsiStream:
+        """Live events of ``channels`` for ``symbols`` (see ``channel_strings``).
+
+        ``clock`` stamps ``ts_received`` (the daemon passes its live clock); ``trading_date``
+        dates B messages that carry only a time. Futures events are reported under the code
+        the caller subscribed with, whichever of the two forms SSI sends.
+        """
+        client = self.client
+
+        async def token(force: bool) -> str:
+            return await asyncio.to_thread(client.token, force)
+
+        symbol_map: dict[str, str] = {}
+        for symbol in symbols:
+            if futures.is_vn30_futures(symbol):
+                for alias in futures.aliases(symbol):
+                    symbol_map[alias] = symbol
+        return SsiStream(
+            self.settings,
+            channel_strings(symbols, channels, index_ids),
+            token,
+            clock=clock,
+            default_trading_date=None if trading_date is None else parse.format_date(trading_date),
+            symbol_map=symbol_map,
+        )
+
+    def close(self) -> None:
+        self._client = None
