@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -69,7 +68,6 @@ from core.models import (
 if TYPE_CHECKING:
     import pandas as pd
 
-DEFAULT_DB_URL = "sqlite:///var/sessiond.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the lock before failing (milliseconds)."""
 
@@ -138,10 +136,8 @@ class SessionRun:
 
 def default_db_url() -> str:
     """The configured store URL (``SESSIOND_DB_URL``, default ``sqlite:///var/sessiond.db``)."""
-    try:
-        from core.settings import get_settings
-    except ImportError:  # core.settings not importable: same variable, same default
-        return os.environ.get("SESSIOND_DB_URL") or DEFAULT_DB_URL
+    from core.settings import get_settings
+
     return get_settings().db_url
 
 
@@ -287,13 +283,24 @@ class _TableWriter:
         self._has_json = any(isinstance(c.type, sa.JSON) for c in table.columns)
         self._build_statements()
 
+    def _changed(self, excluded: Any, updates: list[str]) -> sa.ColumnElement[bool] | None:
+        """ON CONFLICT ... WHERE some value differs: re-writing identical rows writes nothing.
+
+        None for tables with JSON columns (PostgreSQL ``json`` has no equality operator).
+        """
+        if self._has_json or not updates:
+            return None
+        return sa.or_(*[self.table.c[c].is_distinct_from(excluded[c]) for c in updates])
+
     def _build_statements(self) -> None:
         table = self.table
         updates = [c for c in self.columns if c not in self.key]
         if self.dialect.name == "sqlite":
             stmt = sqlite_dialect.insert(table).values({c: sa.bindparam(c) for c in self.columns})
             stmt = stmt.on_conflict_do_update(
-                index_elements=list(self.key), set_={c: stmt.excluded[c] for c in updates}
+                index_elements=list(self.key),
+                set_={c: stmt.excluded[c] for c in updates},
+                where=self._changed(stmt.excluded, updates),
             )
             compiled = stmt.compile(dialect=self.dialect)
             order = list(compiled.positiontup or ())
@@ -302,21 +309,40 @@ class _TableWriter:
             return
         stmt = pg_dialect.insert(table)
         self.pg_statement = stmt.on_conflict_do_update(
-            index_elements=list(self.key), set_={c: stmt.excluded[c] for c in updates}
+            index_elements=list(self.key),
+            set_={c: stmt.excluded[c] for c in updates},
+            where=self._changed(stmt.excluded, updates),
         )
         stage = sa.table("_sessiond_stage", *[sa.column(c) for c in self.columns])
-        select = sa.select(*[stage.c[c] for c in self.columns])
-        from_select = pg_dialect.insert(table).from_select(list(self.columns), select)
-        from_select = from_select.on_conflict_do_update(
-            index_elements=list(self.key), set_={c: from_select.excluded[c] for c in updates}
+        self.pg_copy_upsert_sql, self.pg_copy_upsert_distinct_sql = (
+            str(self._from_select(select, updates).compile(dialect=self.dialect))
+            for select in (
+                sa.select(*[stage.c[c] for c in self.columns]),
+                # several rows with one key: keep the last one COPY wrote (physical order)
+                sa.select(*[stage.c[c] for c in self.columns])
+                .distinct(*[stage.c[k] for k in self.key])
+                .order_by(
+                    *[stage.c[k] for k in self.key],
+                    sa.literal_column("_sessiond_stage.ctid").desc(),
+                ),
+            )
         )
-        self.pg_copy_upsert_sql = str(from_select.compile(dialect=self.dialect))
         quoted = ", ".join(self.dialect.identifier_preparer.quote(c) for c in self.columns)
         name = self.dialect.identifier_preparer.format_table(table)
         self.pg_stage_sql = (
             f"CREATE TEMP TABLE _sessiond_stage (LIKE {name} INCLUDING DEFAULTS) ON COMMIT DROP"
         )
-        self.pg_copy_sql = f"COPY _sessiond_stage ({quoted}) FROM STDIN"
+        self.pg_copy_sql = f"COPY _sessiond_stage ({quoted}) FROM STDIN (FORMAT BINARY)"
+        if not self._has_json:
+            self.pg_copy_types = [_pg_type_name(c.type) for c in table.columns]
+
+    def _from_select(self, select: sa.Select[Any], updates: list[str]) -> Any:
+        insert = pg_dialect.insert(self.table).from_select(list(self.columns), select)
+        return insert.on_conflict_do_update(
+            index_elements=list(self.key),
+            set_={c: insert.excluded[c] for c in updates},
+            where=self._changed(insert.excluded, updates),
+        )
 
     def _convert(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         if not self._converters:
@@ -357,10 +383,8 @@ class _TableWriter:
     def _copy_upsert(
         self, connection: Connection, rows: list[tuple[Any, ...]], *, create_stage: bool
     ) -> None:
-        key_index = self.key_index
-        unique = {tuple(row[i] for i in key_index): row for row in rows}
-        if len(unique) != len(rows):  # one INSERT may not touch a row twice: last one wins
-            rows = list(unique.values())
+        import psycopg
+
         converted = self._convert(rows)
         driver = connection.connection.driver_connection
         with driver.cursor() as cursor:  # type: ignore[union-attr]
@@ -369,9 +393,36 @@ class _TableWriter:
             else:
                 cursor.execute("TRUNCATE _sessiond_stage")
             with cursor.copy(self.pg_copy_sql) as copy:
+                copy.set_types(self.pg_copy_types)
                 for row in converted:
                     copy.write_row(row)
-            cursor.execute(self.pg_copy_upsert_sql)
+            cursor.execute("SAVEPOINT sessiond_upsert")
+            try:
+                cursor.execute(self.pg_copy_upsert_sql)
+            except psycopg.errors.CardinalityViolation:  # a key twice in the batch
+                cursor.execute("ROLLBACK TO SAVEPOINT sessiond_upsert")
+                cursor.execute(self.pg_copy_upsert_distinct_sql)
+            cursor.execute("RELEASE SAVEPOINT sessiond_upsert")
+
+
+_PG_COPY_TYPES: tuple[tuple[type[sa.types.TypeEngine[Any]], str], ...] = (
+    (sa.DateTime, "timestamptz"),
+    (sa.Float, "float8"),
+    (sa.Boolean, "bool"),
+    (sa.Date, "date"),
+    (sa.Integer, "int4"),
+    (sa.String, "text"),
+)
+
+
+def _pg_type_name(type_: sa.types.TypeEngine[Any]) -> str:
+    """The PostgreSQL type name binary COPY dumps a column's values as."""
+    if isinstance(type_, sa.types.TypeDecorator):
+        type_ = type_.impl_instance
+    for sa_type, name in _PG_COPY_TYPES:
+        if isinstance(type_, sa_type):
+            return name
+    raise TypeError(f"no COPY type for {type_!r}")  # JSON tables never use COPY
 
 
 def _cached_datetime(
