@@ -28,8 +28,15 @@ prices = st.floats(min_value=0.0001, max_value=1e6, allow_nan=False, allow_infin
 
 
 def test_every_interval_label_maps_to_the_alpaca_timeframe_and_back():
-    expected = {"1m": "1Min", "5m": "5Min", "10m": "10Min", "15m": "15Min", "30m": "30Min",
-                "1h": "1Hour", "1d": "1Day"}
+    expected = {
+        "1m": "1Min",
+        "5m": "5Min",
+        "10m": "10Min",
+        "15m": "15Min",
+        "30m": "30Min",
+        "1h": "1Hour",
+        "1d": "1Day",
+    }
     assert {label: str(timeframe_for(label)) for label in ALPACA_INTERVALS} == expected
     assert {interval_for(tf): label for label, tf in expected.items()} == {
         label: label for label in expected
@@ -56,8 +63,16 @@ def test_nanosecond_timestamps_are_truncated_to_microseconds():
 
 @given(instants, prices, prices, prices, prices, st.integers(0, 10**9), st.integers(0, 10**6))
 def test_bar_rows_become_bars_with_every_field(ts, o, h, low, c, volume, count):
-    row = {"t": ts.isoformat(), "o": o, "h": h, "l": low, "c": c, "v": volume, "n": count,
-           "vw": (o + c) / 2}
+    row = {
+        "t": ts.isoformat(),
+        "o": o,
+        "h": h,
+        "l": low,
+        "c": c,
+        "v": volume,
+        "n": count,
+        "vw": (o + c) / 2,
+    }
     bar = bar_from_wire("AAPL", row, "5m")
     assert (bar.symbol, bar.interval, bar.ts_event, bar.source) == ("AAPL", "5m", ts, "alpaca")
     assert (bar.open, bar.high, bar.low, bar.close) == (o, h, low, c)
