@@ -1,0 +1,275 @@
+"""Historical trailing indicators: average, max and min of a bar field over N trading days.
+
+Configured in a session config as ``{"type": "trailing_average", "period": "10d",
+"granularity": "daily", "field": "volume"}``; the coordinator constructs them with the
+session's ``calendar`` (``cls(name=..., calendar="XNYS", **params)``).
+
+- ``period``: trading days (``"10d"``) or weeks of five trading days (``"52w"`` = 260 days).
+- ``granularity="daily"``: one value. Each trading day of the window is reduced to one number
+  (``volume``/``trade_count``: the day's sum; ``high``: max; ``low``: min; ``open``: first;
+  ``close``: last; ``vwap``: volume-weighted), from daily bars when the history has ``1d`` bars,
+  else from the intraday bars; then the days are averaged / maxed / minned.
+- ``granularity="intraday"``: one value per minute of the trading day (``minute_of_day`` 0..N-1):
+  the field of the bar at that minute, across the window's days. ``minutes="continuous"``
+  (default) indexes the continuous-trading minutes (XNYS 390; HOSE 225 = 09:15–11:30 and
+  13:00–14:30, auctions excluded); ``minutes="session"`` every calendar minute (HOSE 255).
+  Needs ``calendar``.
+
+The window is the ``period`` trading days strictly before the trading date of ``as_of`` (by the
+calendar when given; otherwise the last ``period`` dates present in the history). A value whose
+window had fewer observations than ``period`` is marked ``complete=False`` with
+``observations`` saying how many there were; with no observation at all ``value`` is None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any, ClassVar
+
+import numpy as np
+
+from core import calendars, phases
+from core.errors import CalendarError, ConfigError
+from core.models import IndicatorValue
+from core.timeframes import parse_period
+
+FIELDS = ("open", "high", "low", "close", "volume", "vwap", "trade_count")
+GRANULARITIES = ("daily", "intraday")
+MINUTE_GRIDS = ("continuous", "session")
+
+
+def minute_grid(calendar: str, day: date, minutes: str = "continuous") -> list[datetime]:
+    """The minutes (UTC bar opens) an intraday indicator indexes on ``day``.
+
+    ``continuous``: minutes inside ``Phase.CONTINUOUS`` windows; ``session``: every session minute.
+    """
+    all_minutes = calendars.session_minutes(calendar, day)
+    if minutes == "session":
+        return all_minutes
+    windows = [
+        (w.start, w.end)
+        for w in phases.phase_windows(calendar, day)
+        if w.phase == phases.Phase.CONTINUOUS
+    ]
+    return [m for m in all_minutes if any(start <= m < end for start, end in windows)]
+
+
+class _TrailingIndicator:
+    """Shared machinery of the trailing indicators; subclasses set ``name`` and ``_reduce``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(
+        self,
+        name: str,
+        period: str = "10d",
+        granularity: str = "daily",
+        field: str = "volume",
+        calendar: str | None = None,
+        minutes: str = "continuous",
+    ) -> None:
+        self.indicator_name = name
+        self.period = parse_period(period)
+        if granularity not in GRANULARITIES:
+            raise ConfigError(
+                f"indicator {name!r}: granularity {granularity!r} is not valid "
+                f"(expected one of {', '.join(GRANULARITIES)})"
+            )
+        if field not in FIELDS:
+            raise ConfigError(
+                f"indicator {name!r}: field {field!r} is not a bar field "
+                f"(expected one of {', '.join(FIELDS)})"
+            )
+        if minutes not in MINUTE_GRIDS:
+            raise ConfigError(
+                f"indicator {name!r}: minutes {minutes!r} is not valid "
+                f"(expected one of {', '.join(MINUTE_GRIDS)})"
+            )
+        if granularity == "intraday" and calendar is None:
+            raise ConfigError(
+                f"indicator {name!r}: intraday granularity needs the exchange calendar "
+                "(construct it with calendar=<config.calendar_name>)"
+            )
+        self.granularity = granularity
+        self.field = field
+        self.calendar = calendars.resolve_calendar_name(calendar) if calendar else None
+        self.minutes = minutes
+        self._tz: tzinfo = calendars.exchange_timezone(self.calendar) if self.calendar else UTC
+
+    # -- subclass hook ------------------------------------------------------------------------
+
+    @staticmethod
+    def _reduce(matrix: np.ndarray) -> np.ndarray:
+        """Reduce a (days x slots) matrix with NaN for missing data along the days axis."""
+        raise NotImplementedError
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _local_date(self, ts: datetime) -> date:
+        return ts.astimezone(self._tz).date()
+
+    def _window(self, trading_date: date, present: Sequence[date]) -> list[date]:
+        """The ``period`` trading days strictly before ``trading_date``, oldest first."""
+        count = self.period.trading_days
+        if self.calendar is None:
+            return sorted(d for d in set(present) if d < trading_date)[-count:]
+        try:
+            first = calendars.previous_session(self.calendar, trading_date, count)
+        except CalendarError:
+            first = calendars.first_session(self.calendar)
+        try:
+            last = calendars.previous_session(self.calendar, trading_date, 1)
+        except CalendarError:
+            return []
+        return calendars.sessions_in_range(self.calendar, first, last)
+
+    def _daily_value(self, bars: list[Any]) -> float:
+        field = self.field
+        if field in ("volume", "trade_count"):
+            return float(sum(_number(getattr(b, field)) for b in bars))
+        if field == "high":
+            return float(max(b.high for b in bars))
+        if field == "low":
+            return float(min(b.low for b in bars))
+        if field == "open":
+            return float(bars[0].open)
+        if field == "close":
+            return float(bars[-1].close)
+        volume = sum(b.volume for b in bars)
+        if volume <= 0:
+            return float("nan")
+        return float(sum(_number(b.vwap, b.close) * b.volume for b in bars) / volume)
+
+    # -- the Indicator protocol ---------------------------------------------------------------
+
+    def compute(self, symbol: str, history: Sequence[Any], as_of: datetime) -> list[IndicatorValue]:
+        """Values as of ``as_of`` from ``history`` (Bar-like rows, oldest first)."""
+        trading_date = self._local_date(as_of)
+        if self.granularity == "daily":
+            return [self._compute_daily(symbol, history, as_of, trading_date)]
+        return self._compute_intraday(symbol, history, as_of, trading_date)
+
+    def _compute_daily(
+        self, symbol: str, history: Sequence[Any], as_of: datetime, trading_date: date
+    ) -> IndicatorValue:
+        daily = [b for b in history if b.interval == "1d"]
+        source = daily if daily else [b for b in history if b.interval != "1d"]
+        by_day: dict[date, list[Any]] = {}
+        for bar in source:
+            by_day.setdefault(self._local_date(bar.ts_event), []).append(bar)
+        window = self._window(trading_date, list(by_day))
+        values = np.array(
+            [[self._daily_value(by_day[d]) if d in by_day else np.nan] for d in window],
+            dtype=float,
+        ).reshape(len(window), 1)
+        observations = int(np.count_nonzero(~np.isnan(values)))
+        value = float(self._reduce(values)[0]) if observations else None
+        return IndicatorValue(
+            name=self.indicator_name,
+            symbol=symbol,
+            as_of=as_of,
+            value=value,
+            complete=observations >= self.period.trading_days,
+            observations=observations,
+            minute_of_day=None,
+        )
+
+    def _compute_intraday(
+        self, symbol: str, history: Sequence[Any], as_of: datetime, trading_date: date
+    ) -> list[IndicatorValue]:
+        assert self.calendar is not None
+        target_day = trading_date
+        if not calendars.is_session(self.calendar, target_day):
+            target_day = calendars.next_session(self.calendar, target_day)
+        slots = len(minute_grid(self.calendar, target_day, self.minutes))
+        intraday = [b for b in history if b.interval != "1d"]
+        days_present = {self._local_date(b.ts_event) for b in intraday}
+        window = self._window(trading_date, sorted(days_present))
+        row_of = {d: i for i, d in enumerate(window)}
+        grids = {
+            d: {m: i for i, m in enumerate(minute_grid(self.calendar, d, self.minutes))}
+            for d in window
+            if d in days_present
+        }
+        matrix = np.full((len(window), slots), np.nan)
+        field = self.field
+        for bar in intraday:
+            day = self._local_date(bar.ts_event)
+            row = row_of.get(day)
+            if row is None:
+                continue
+            slot = grids[day].get(bar.ts_event)
+            if slot is None or slot >= slots:
+                continue
+            raw = getattr(bar, field)
+            matrix[row, slot] = _number(raw, bar.close if field == "vwap" else float("nan"))
+        observations = np.count_nonzero(~np.isnan(matrix), axis=0)
+        reduced = self._reduce(matrix) if len(window) else np.full(slots, np.nan)
+        needed = self.period.trading_days
+        return [
+            IndicatorValue(
+                name=self.indicator_name,
+                symbol=symbol,
+                as_of=as_of,
+                value=float(reduced[i]) if observations[i] else None,
+                complete=int(observations[i]) >= needed,
+                observations=int(observations[i]),
+                minute_of_day=i,
+            )
+            for i in range(slots)
+        ]
+
+
+def _number(value: Any, default: float = 0.0) -> float:
+    if value is None or value != value:
+        return default
+    return float(value)
+
+
+def _nan_reduce(function: Any, matrix: np.ndarray) -> np.ndarray:
+    """Apply a NaN-ignoring reduction along days without warnings for all-NaN columns."""
+    result = np.full(matrix.shape[1], np.nan)
+    present = ~np.isnan(matrix).all(axis=0)
+    if present.any():
+        result[present] = function(matrix[:, present], axis=0)
+    return result
+
+
+class TrailingAverage(_TrailingIndicator):
+    """Mean of a bar field over the trailing trading days (daily, or per minute of day)."""
+
+    name: ClassVar[str] = "trailing_average"
+    description: ClassVar[str] = (
+        "mean of a bar field over N trading days, one value or one per minute of the day"
+    )
+
+    @staticmethod
+    def _reduce(matrix: np.ndarray) -> np.ndarray:
+        return _nan_reduce(np.nanmean, matrix)
+
+
+class TrailingMax(_TrailingIndicator):
+    """Maximum of a bar field over the trailing trading days (e.g. the 52-week high)."""
+
+    name: ClassVar[str] = "trailing_max"
+    description: ClassVar[str] = "maximum of a bar field over N trading days"
+
+    @staticmethod
+    def _reduce(matrix: np.ndarray) -> np.ndarray:
+        return _nan_reduce(np.nanmax, matrix)
+
+
+class TrailingMin(_TrailingIndicator):
+    """Minimum of a bar field over the trailing trading days (e.g. the 52-week low)."""
+
+    name: ClassVar[str] = "trailing_min"
+    description: ClassVar[str] = "minimum of a bar field over N trading days"
+
+    @staticmethod
+    def _reduce(matrix: np.ndarray) -> np.ndarray:
+        return _nan_reduce(np.nanmin, matrix)
+
+
+__all__ = ["TrailingAverage", "TrailingMax", "TrailingMin", "minute_grid"]
