@@ -1,0 +1,925 @@
+"""SessionCoordinator: sequences a session run, one exchange trading day at a time.
+
+Per trading day (``daemon.lifecycle`` holds the state table)::
+
+    initialize -> historical data -> historical indicators -> quality -> queue loading
+    -> activate -> stream -> end of session -> next trading day | finished | stopped
+
+- **historical data**: for each ``historical.data`` entry, the ``trailing_days`` trading days
+  before the day (counted on the calendar, ``TradingSchedule.trading_days_back``); what the
+  store lacks is fetched through the data source and upserted (``plugins.history``), then read
+  back (one vectorised read per interval) into ``SessionData.history``.
+- **historical indicators**: every indicator of ``historical.indicators`` is created through
+  the ``PluginHost``. Those with ``compute`` get ``period`` trading days of history (``1d``
+  bars for ``granularity: daily``, the streamed interval for ``intraday``) per symbol; their
+  values go to ``SessionData`` and the store. Those with ``update`` are *streaming*: one
+  instance per symbol, fed every streamed bar, reset at the start of each day; their last value
+  of the day is stored at the close.
+- **quality**: per (symbol, interval, trailing day) ``core.quality.assess_quality`` against the
+  calendar (``enable_quality: false`` -> 100 %), kept in ``SessionData`` and the store.
+- **queue loading**: backtest — the ``prefetch_days`` trading days from this one, fetched
+  through the source where missing and prefetched by the feed in one read; live — the feed's
+  streams are started.
+- **activate**: clock to the open, aggregators started, ``session_started`` hook.
+- **stream**: time advances to each event and never leaves ``[open, close]``; the lunch break
+  is jumped over (events inside it are dropped, not streamed); when the data is exhausted or the
+  next event is at/after the close, the clock jumps to the close; symbols interleave in
+  (ts_event, symbol) order (the feed's k-way merge); a stop request ends the day cleanly.
+  ``phase_changed`` fires as the clock crosses phase boundaries (``core.phases``).
+- **end of session**: generated bars, streaming indicator values and the day's quality are
+  persisted; day state is reset; ``session_ended`` hook; then the next trading day until the
+  end date (backtest) or forever (live, waiting for the next open).
+
+The coordinator owns no data and does no I/O itself: the store, data source, feed, clock,
+schedule, session data and plugin host are injected (``SessionCoordinator.for_config`` builds
+the defaults). Live and backtest differ only in the clock and the feed.
+
+This module is longer than most (~700 lines) because the streaming loop and the per-phase steps
+read best next to each other; the hot loop is ``_stream``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from core.errors import SessionError
+from core.models import Bar, IndicatorValue, QualityResult
+from core.phases import phase_windows
+from core.quality import assess_quality, full_quality
+from core.timeframes import parse_period
+from daemon.aggregation.bars import BarBuilder
+from daemon.clock import SimulatedClock, perf_seconds
+from daemon.feeds.replay import DayWindow, ReplayFeed, columns_from_frame
+from daemon.lifecycle import RunState, SessionRunLifecycle
+from daemon.metrics import SessionMetrics
+from daemon.schedule import TradingSchedule
+from daemon.session_data import SessionData
+from plugins.history import day_window, load_history
+from plugins.interfaces import supports
+
+logger = logging.getLogger(__name__)
+
+GENERATED_SOURCE = "sessiond"
+"""``source`` of what the engine derives: generated bars, indicator values, quality rows."""
+
+_EVENT_KINDS = {
+    "Trade": "trades",
+    "Quote": "quotes",
+    "ForeignRoom": "foreign",
+    "IndexTick": "index",
+    "SecurityStatus": "status",
+    "Bar": "bars",
+}
+
+_PROGRESS_EVERY = 2048
+"""Events between two ``RunObserver.progressed`` calls (cheap; the CLI redraws from it)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class DayResult:
+    """What one trading day produced.
+
+    ``events`` streamed bars; ``dropped`` events outside the session or inside the break;
+    ``generated`` generated bars per interval; ``quality`` mean quality % per interval over the
+    symbols (of the streamed day); ``historical_quality`` the same for the trailing history;
+    ``indicator_values`` values stored (historical + streaming); ``stream_seconds`` wall time of
+    the streaming loop; ``clock_end`` where the clock stood when the day ended.
+    """
+
+    trading_date: date
+    events: int = 0
+    dropped: int = 0
+    generated: dict[str, int] = field(default_factory=dict)
+    quality: dict[str, float] = field(default_factory=dict)
+    historical_quality: dict[str, float] = field(default_factory=dict)
+    indicator_values: int = 0
+    stream_seconds: float = 0.0
+    stopped: bool = False
+    clock_end: datetime | None = None
+    phases: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trading_date": self.trading_date.isoformat(),
+            "events": self.events,
+            "dropped": self.dropped,
+            "generated": dict(self.generated),
+            "quality": dict(self.quality),
+            "historical_quality": dict(self.historical_quality),
+            "indicator_values": self.indicator_values,
+            "stream_seconds": self.stream_seconds,
+            "stopped": self.stopped,
+            "clock_end": self.clock_end.isoformat() if self.clock_end else None,
+        }
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """A whole run: its id in the store, final state, per-day results and metrics."""
+
+    run_id: int | None
+    session_name: str
+    mode: str
+    status: str
+    days: list[DayResult]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def events(self) -> int:
+        return sum(d.events for d in self.days)
+
+    @property
+    def stream_seconds(self) -> float:
+        return sum(d.stream_seconds for d in self.days)
+
+    @property
+    def events_per_second(self) -> float:
+        seconds = self.stream_seconds
+        return self.events / seconds if seconds > 0 else 0.0
+
+    @property
+    def generated(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for day in self.days:
+            for interval, count in day.generated.items():
+                out[interval] += count
+        return dict(out)
+
+    @property
+    def quality(self) -> dict[str, float]:
+        """Mean over days of each interval's mean quality %."""
+        sums: dict[str, list[float]] = defaultdict(list)
+        for day in self.days:
+            for interval, pct in day.quality.items():
+                sums[interval].append(pct)
+        return {k: sum(v) / len(v) for k, v in sums.items()}
+
+    @property
+    def indicator_values(self) -> int:
+        return sum(d.indicator_values for d in self.days)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "session_name": self.session_name,
+            "mode": self.mode,
+            "status": self.status,
+            "trading_days": len(self.days),
+            "events": self.events,
+            "events_per_second": round(self.events_per_second, 1),
+            "stream_seconds": self.stream_seconds,
+            "generated_bars": self.generated,
+            "quality": self.quality,
+            "indicator_values": self.indicator_values,
+            "days": [d.to_dict() for d in self.days],
+            "metrics": self.metrics,
+        }
+
+
+class RunObserver:
+    """Progress callbacks (the CLI draws its progress bar from them); every method optional."""
+
+    def day_started(self, trading_date: date, expected_events: int | None) -> None: ...
+
+    def progressed(self, trading_date: date, events: int) -> None: ...
+
+    def day_ended(self, result: DayResult) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------
+# The coordinator
+# --------------------------------------------------------------------------------------------
+
+
+class SessionCoordinator:
+    """Runs one session config over its trading days with injected collaborators.
+
+    ``store``: a ``core.store.Store``; ``source``: a DataSource instance or None (then nothing
+    missing can be fetched); ``feed``: a ``ReplayFeed`` (backtest) or ``LiveFeed`` (live);
+    ``clock``: ``SimulatedClock``/``LiveClock`` (created at the first open when None);
+    ``host``: the ``PluginHost`` (indicators, lifecycle hooks). ``start``/``end`` override the
+    config's backtest dates, ``speed_multiplier`` its speed (0 = as fast as possible).
+    """
+
+    def __init__(
+        self,
+        config: Any,
+        *,
+        store: Any,
+        host: Any,
+        feed: Any,
+        source: Any = None,
+        source_name: str | None = None,
+        clock: Any = None,
+        schedule: TradingSchedule | None = None,
+        session_data: SessionData | None = None,
+        config_path: str = "",
+        start: date | None = None,
+        end: date | None = None,
+        speed_multiplier: float | None = None,
+        observer: RunObserver | None = None,
+        persist: bool = True,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.host = host
+        self.feed = feed
+        self.source = source
+        self.source_name = source_name or config.api_config.data_api
+        self.clock = clock
+        self.calendar = config.calendar_name
+        self.schedule = schedule or TradingSchedule(self.calendar)
+        self.session_data = session_data or SessionData()
+        self.config_path = config_path
+        self.mode = config.mode
+        backtest = config.backtest_config
+        self.start = start or (backtest.start_date if backtest else None)
+        self.end = end or (backtest.end_date if backtest else None)
+        self.speed_multiplier = (
+            speed_multiplier
+            if speed_multiplier is not None
+            else (backtest.speed_multiplier if backtest else 0.0)
+        )
+        self.prefetch_days = max(1, int(backtest.prefetch_days)) if backtest else 1
+        self.observer = observer or RunObserver()
+        self.persist = persist
+        data_config = config.session_data_config
+        self.symbols = tuple(sorted(set(data_config.symbols)))
+        self.streamed_interval = config.streamed_interval
+        self.generated_intervals = tuple(config.generated_intervals)
+        self.lifecycle = SessionRunLifecycle("session")
+        self.metrics = SessionMetrics()
+        self.run_id: int | None = None
+        self.days: list[DayResult] = []
+        self._stop_requested = False
+        self._historical_indicators: list[tuple[str, Any, dict[str, Any]]] = []
+        self._streaming_specs: list[tuple[str, str, dict[str, Any]]] = []
+        self._streaming: dict[str, list[tuple[str, Any]]] = {}
+        self._builders: dict[str, list[BarBuilder]] = {}
+        self._gap_started: float | None = None
+        self._phase: str | None = None
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def for_config(
+        cls,
+        config: Any,
+        *,
+        store: Any,
+        host: Any,
+        source: Any = None,
+        merge: str = "heap",
+        **kwargs: Any,
+    ) -> SessionCoordinator:
+        """The default wiring: source from the config through the host, a ReplayFeed over the
+        store (backtest) or a LiveFeed over the source (live)."""
+        source_name = config.api_config.data_api
+        if source is None:
+            options = dict(config.api_config.data_api_options or {})
+            source = host.create_source(source_name, exchange=config.calendar_name, **options)
+        symbols = config.session_data_config.symbols
+        if config.mode == "live":
+            from daemon.feeds.live import LiveFeed
+
+            feed: Any = LiveFeed(source, symbols=symbols, interval=config.streamed_interval)
+            coordinator = cls(config, store=store, host=host, feed=feed, source=source, **kwargs)
+            feed.on_event = coordinator.on_other_event
+            return coordinator
+        else:
+            feed = ReplayFeed.from_store(
+                store, symbols=symbols, interval=config.streamed_interval, source=source_name
+            )
+            feed.merge = merge
+        return cls(config, store=store, host=host, feed=feed, source=source, **kwargs)
+
+    # -- control -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the run to stop: the current day ends cleanly (persisted) and no other starts.
+
+        Safe to call from a signal handler or another thread (it only sets a flag).
+        """
+        self._stop_requested = True
+
+    def on_other_event(self, event: Any) -> None:
+        """A live event that is not a streamed bar: kept in SessionData under its kind."""
+        kind = _EVENT_KINDS.get(type(event).__name__, type(event).__name__.lower())
+        symbol = getattr(event, "symbol", None) or getattr(event, "index_id", "") or ""
+        self.session_data.append(symbol, kind, event)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested
+
+    def run_sync(self, *, handle_sigint: bool = False) -> RunSummary:
+        """``asyncio.run(self.run())``; with ``handle_sigint`` Ctrl-C calls :meth:`stop`."""
+        import asyncio
+
+        previous = None
+        if handle_sigint:
+            previous = signal.signal(signal.SIGINT, lambda *_: self.stop())
+        try:
+            return asyncio.run(self.run())
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    async def run(self) -> RunSummary:
+        """Run every trading day; returns the summary (also stored as the session_runs row)."""
+        config = self.config
+        days = self._backtest_days() if self.mode != "live" else None
+        if self.persist:
+            self.run_id = self.store.start_session_run(
+                config.session_name,
+                self.config_path,
+                self.mode,
+                self.calendar,
+                days[0] if days else self.start,
+                days[-1] if days else self.end,
+            )
+            self.lifecycle.label = f"session {self.run_id}"
+        else:
+            self.lifecycle.label = f"session {config.session_name!r}"
+        status = RunState.FAILED
+        try:
+            try:
+                await self._run_days(days)
+            finally:
+                if self.mode == "live":
+                    await self.feed.stop()
+            status = self.lifecycle.state
+        except BaseException as error:
+            if not self.lifecycle.is_terminal:
+                self.lifecycle.fail(f"{type(error).__name__}: {error}")
+            self._finish_run(RunState.FAILED.value, error=error)
+            raise
+        return self._finish_run(status.value)
+
+    def _finish_run(self, status: str, error: BaseException | None = None) -> RunSummary:
+        metrics = self.metrics.to_dict()
+        summary = RunSummary(self.run_id, self.config.session_name, self.mode, status, self.days)
+        metrics["summary"] = {
+            k: v for k, v in summary.to_dict().items() if k not in {"days", "metrics"}
+        }
+        if error is not None:
+            metrics["error"] = f"{type(error).__name__}: {error}"
+        summary.metrics = metrics
+        if self.persist and self.run_id is not None:
+            self.store.finish_session_run(self.run_id, status, metrics)
+        return summary
+
+    def _backtest_days(self) -> list[date]:
+        if self.start is None or self.end is None:
+            raise SessionError(
+                "backtest needs backtest_config.start_date and end_date (or --start/--end)"
+            )
+        days = self.schedule.trading_days_between(self.start, self.end)
+        if not days:
+            raise SessionError(
+                f"no trading day of {self.calendar} between {self.start.isoformat()} and "
+                f"{self.end.isoformat()}: pick a range that contains a session"
+            )
+        return days
+
+    async def _run_days(self, days: list[date] | None) -> None:
+        life = self.lifecycle
+        index = 0
+        trading_date = days[0] if days else self._first_live_date()
+        life.initialize(trading_date.isoformat())
+        self._gap_started = perf_seconds()
+        while True:
+            if self._stop_requested:
+                life.stop("before the session started")
+                return
+            upcoming = days[index : index + self.prefetch_days] if days else [trading_date]
+            result = await self._run_day(trading_date, upcoming)
+            self.days.append(result)
+            self.observer.day_ended(result)
+            if self._stop_requested:
+                life.stop(f"after {trading_date.isoformat()}")
+                return
+            if days is not None:
+                index += 1
+                if index >= len(days):
+                    life.finish(f"{len(days)} trading days")
+                    return
+                trading_date = days[index]
+            else:
+                trading_date = self.schedule.get_next_trading_date(trading_date)
+            life.next_day(trading_date.isoformat())
+            self._gap_started = perf_seconds()
+
+    def _first_live_date(self) -> date:
+        now = self._clock_or_live().now()
+        from core.calendars import exchange_timezone
+
+        local = now.astimezone(exchange_timezone(self.calendar)).date()
+        first = self.schedule.get_first_trading_date(local)
+        session = self.schedule.get_trading_session(first)
+        if session is not None and now >= session.close:
+            first = self.schedule.get_next_trading_date(first)
+        return first
+
+    def _clock_or_live(self) -> Any:
+        if self.clock is None:
+            from daemon.clock import LiveClock
+
+            self.clock = LiveClock()
+        return self.clock
+
+    # -- one trading day ---------------------------------------------------------------------
+
+    async def _run_day(self, trading_date: date, upcoming: Sequence[date]) -> DayResult:
+        life = self.lifecycle
+        session = self.schedule.get_trading_session(trading_date)
+        if session is None:  # pragma: no cover - days come from the schedule
+            raise SessionError(
+                f"{trading_date.isoformat()} is not a trading day of {self.calendar}"
+            )
+        result = DayResult(trading_date)
+        label = trading_date.isoformat()
+
+        life.load_history(label)
+        quality_inputs = self._load_historical_data(trading_date)
+
+        life.compute_indicators(label)
+        result.indicator_values += self._compute_indicators(trading_date, session)
+
+        life.assess_quality(label)
+        result.historical_quality = self._assess_historical_quality(quality_inputs)
+
+        life.load_queues(label)
+        window = DayWindow(trading_date, session.open, session.close)
+        expected = await self._load_queues(window, upcoming)
+
+        if self.mode == "live":
+            await self._clock_or_live().advance_to_async(session.open)  # wait for the open
+        life.activate(label)
+        self._activate(trading_date, session)
+        if self._gap_started is not None:
+            self.metrics.session_gap.record(perf_seconds() - self._gap_started)
+            self._gap_started = None
+
+        life.stream(label)
+        self.observer.day_started(trading_date, expected)
+        started = perf_seconds()
+        await self._stream(window, session, result)
+        result.stream_seconds = perf_seconds() - started
+        self.metrics.record_events(result.events, result.stream_seconds)
+
+        life.end_day(label)
+        self._end_day(trading_date, session, result)
+        self.metrics.session_duration.record(perf_seconds() - started)
+        self.metrics.increment_trading_days()
+        return result
+
+    # -- historical data ---------------------------------------------------------------------
+
+    def _fetch_missing(
+        self, symbols: Sequence[str], intervals: Sequence[str], days: Sequence[date]
+    ) -> None:
+        if self.source is None or not days or not symbols:
+            return
+        load_history(
+            self.store,
+            self.source,
+            source_name=self.source_name,
+            calendar=self.calendar,
+            symbols=symbols,
+            intervals=intervals,
+            start=days[0],
+            end=days[-1],
+        )
+
+    def _read_rows(
+        self, symbols: Sequence[str], interval: str, days: Sequence[date]
+    ) -> dict[str, list[Any]]:
+        """Stored bars of ``days`` per symbol as ``BarRow``s (one vectorised read)."""
+        start, _ = day_window(self.calendar, days[0], interval)
+        _, end = day_window(self.calendar, days[-1], interval)
+        frame = self.store.read_bars_frame(
+            list(symbols), interval, start, end, source=self.source_name
+        )
+        times: dict[int, datetime] = {}
+        return {
+            symbol: cols.rows(interval, self.source_name, times)
+            for symbol, cols in columns_from_frame(frame, symbols).items()
+        }
+
+    def _load_historical_data(
+        self, trading_date: date
+    ) -> list[tuple[str, str, list[date], list[Any]]]:
+        historical = self.config.session_data_config.historical
+        data = self.session_data
+        data.clear_history()
+        inputs: list[tuple[str, str, list[date], list[Any]]] = []
+        for entry in historical.data:
+            symbols = sorted(set(self.config.symbols_for(entry.apply_to)))
+            days = self.schedule.trading_days_back(trading_date, entry.trailing_days)
+            if not days:
+                continue
+            self._fetch_missing(symbols, entry.intervals, days)
+            for interval in entry.intervals:
+                rows = self._read_rows(symbols, interval, days)
+                for symbol in symbols:
+                    symbol_rows = rows.get(symbol, [])
+                    data.set_history(symbol, interval, symbol_rows)
+                    inputs.append((symbol, interval, days, symbol_rows))
+        return inputs
+
+    # -- historical indicators ---------------------------------------------------------------
+
+    def _indicator_specs(self) -> list[tuple[str, str, dict[str, Any]]]:
+        specs = []
+        for name, spec in self.config.session_data_config.historical.indicators.items():
+            if hasattr(spec, "params"):
+                type_name, raw = spec.type, dict(spec.params)
+            else:
+                raw = dict(spec)
+                type_name = raw.pop("type")
+            raw.setdefault("calendar", self.calendar)
+            specs.append((name, type_name, raw))
+        return specs
+
+    def _prepare_indicators(self) -> None:
+        """Create indicators once per run: historical ones, and streaming ones per symbol."""
+        if self._historical_indicators or self._streaming_specs:
+            return
+        for name, type_name, params in self._indicator_specs():
+            probe = self.host.create_indicator(type_name, name=name, **params)
+            if supports(probe, "update"):
+                self._streaming_specs.append((name, type_name, params))
+            elif supports(probe, "compute"):
+                self._historical_indicators.append((name, probe, params))
+        for symbol in self.symbols:
+            self._streaming[symbol] = [
+                (name, self.host.create_indicator(type_name, name=name, **params))
+                for name, type_name, params in self._streaming_specs
+            ]
+
+    def _compute_indicators(self, trading_date: date, session: Any) -> int:
+        self._prepare_indicators()
+        stored: list[IndicatorValue] = []
+        for name, indicator, params in self._historical_indicators:
+            period = parse_period(str(params.get("period", "1d")))
+            interval = (
+                "1d" if params.get("granularity", "daily") == "daily" else self.streamed_interval
+            )
+            days = self.schedule.trading_days_back(trading_date, period.trading_days)
+            if not days:
+                continue
+            self._fetch_missing(self.symbols, [interval], days)
+            rows = self._read_rows(self.symbols, interval, days)
+            for symbol in self.symbols:
+                values = indicator.compute(symbol, rows.get(symbol, []), session.open)
+                self.session_data.set_indicator(name, symbol, values)
+                stored.extend(values)
+        if stored and self.persist:
+            self.store.upsert_indicator_values(stored, GENERATED_SOURCE)
+        return len(stored)
+
+    # -- quality -----------------------------------------------------------------------------
+
+    def _assess_historical_quality(
+        self, inputs: Iterable[tuple[str, str, list[date], list[Any]]]
+    ) -> dict[str, float]:
+        enabled = self.config.session_data_config.historical.enable_quality
+        results: list[QualityResult] = []
+        per_interval: dict[str, list[float]] = defaultdict(list)
+        for symbol, interval, days, rows in inputs:
+            by_day: dict[date, list[datetime]] = defaultdict(list)
+            windows = [day_window(self.calendar, d, interval) for d in days]
+            starts = [lo for lo, _ in windows]
+            for row in rows:
+                ts = row.ts_event
+                i = bisect_right(starts, ts) - 1
+                if i >= 0 and ts < windows[i][1]:
+                    by_day[days[i]].append(ts)
+            expected = actual = 0
+            for d in days:
+                times = by_day.get(d, [])
+                if enabled:
+                    res = assess_quality(
+                        self.calendar, symbol, interval, d, times, self.source_name
+                    )
+                else:
+                    res = full_quality(symbol, interval, d, self.source_name, len(times))
+                results.append(res)
+                expected += res.expected_bars
+                actual += res.actual_bars
+            pct = 100.0 if not enabled or expected == 0 else min(100.0, 100.0 * actual / expected)
+            self.session_data.set_quality(symbol, interval, pct)
+            per_interval[interval].append(pct)
+        if results and self.persist:
+            self.store.upsert_quality(results)
+        return {k: sum(v) / len(v) for k, v in per_interval.items()}
+
+    # -- queues and activation ---------------------------------------------------------------
+
+    async def _load_queues(self, window: DayWindow, upcoming: Sequence[date]) -> int | None:
+        feed = self.feed
+        if self.mode == "live":
+            await feed.start()
+            return None
+        if not feed.is_loaded(window.trading_date):
+            days = [d for d in upcoming if not feed.is_loaded(d)]
+            self._fetch_missing(self.symbols, [self.streamed_interval], days)
+            windows = []
+            for d in days:
+                s = self.schedule.get_trading_session(d)
+                windows.append(DayWindow(d, s.open, s.close))
+            feed.prefetch(windows)
+        return feed.day(window).event_count
+
+    def _activate(self, trading_date: date, session: Any) -> None:
+        if self.clock is None:
+            self.clock = SimulatedClock(session.open, self.speed_multiplier)
+        elif self.mode != "live" and self.clock.now() < session.open:
+            self.clock.jump_to(session.open)
+        self.session_data.clear_day()
+        self.session_data.set_session_active(True)
+        self._builders = {
+            symbol: [
+                BarBuilder(
+                    symbol,
+                    interval,
+                    source_interval=self.streamed_interval,
+                    source=GENERATED_SOURCE,
+                )
+                for interval in self.generated_intervals
+            ]
+            for symbol in self.symbols
+        }
+        for builders in self._builders.values():
+            for builder in builders:
+                builder.start_day(session)
+        for indicators in self._streaming.values():
+            for _, indicator in indicators:
+                if supports(indicator, "reset"):
+                    indicator.reset()
+        self._call_hook(
+            "session_started",
+            session_name=self.config.session_name,
+            exchange=self.calendar,
+            trading_date=trading_date,
+            mode=self.mode,
+        )
+
+    # -- streaming (the hot loop) ------------------------------------------------------------
+
+    def _phase_boundaries(self, trading_date: date, session: Any) -> list[tuple[datetime, str]]:
+        """(start, phase) of each phase window starting in (open, close], plus the one at open."""
+        try:
+            windows = phase_windows(self.calendar, trading_date)
+        except Exception:  # pragma: no cover - phases are informative only
+            logger.exception("phase windows of %s unavailable", trading_date)
+            return []
+        out = []
+        for window in windows:
+            if window.start <= session.open < window.end:
+                out.append((session.open, str(window.phase)))
+            elif session.open < window.start <= session.close:
+                out.append((window.start, str(window.phase)))
+        return out
+
+    def _fire_phases(
+        self, boundaries: list[tuple[datetime, str]], index: int, ts: datetime, result: DayResult
+    ) -> int:
+        """Fire ``phase_changed`` for every boundary at or before ``ts``; returns the new index."""
+        while index < len(boundaries) and boundaries[index][0] <= ts:
+            phase = boundaries[index][1]
+            if phase != self._phase:
+                self._call_hook(
+                    "phase_changed",
+                    exchange=self.calendar,
+                    trading_date=result.trading_date,
+                    phase=phase,
+                    previous=self._phase,
+                )
+                result.phases.append(phase)
+                self._phase = phase
+            index += 1
+        return index
+
+    async def _stream(self, window: DayWindow, session: Any, result: DayResult) -> None:
+        clock = self.clock
+        paced = bool(getattr(clock, "is_paced", True))
+        advance_sync = clock.advance_to
+        advance_async = clock.advance_to_async
+        open_, close = session.open, session.close
+        break_start, break_end = session.break_start, session.break_end
+        before_break = break_start is not None
+        boundaries = self._phase_boundaries(window.trading_date, session)
+        far = close
+        next_phase_at = boundaries[0][0] if boundaries else far
+        phase_index = 0
+        observer = self.observer
+        trading_date = window.trading_date
+
+        data = self.session_data
+        streamed = self.streamed_interval
+        # Per symbol: (series.append, builder.update..., indicator.update...)
+        sinks: dict[str, tuple[Callable[[Any], None], tuple[Any, ...], tuple[Any, ...]]] = {}
+        for symbol in self.symbols:
+            sinks[symbol] = (
+                data.series(symbol, streamed).append,
+                tuple(b.update for b in self._builders.get(symbol, ())),
+                tuple(ind.update for _, ind in self._streaming.get(symbol, ())),
+            )
+        generated: list[Bar] = []
+        add_generated = generated.extend
+        events = dropped = 0
+        next_progress = _PROGRESS_EVERY
+        last_ts: datetime | None = None
+        stopped = past_close = False
+
+        async for chunk in self._chunks(window):
+            for row in chunk:
+                ts = row.ts_event
+                if ts != last_ts:
+                    if self._stop_requested:
+                        stopped = True
+                        break
+                    if ts >= close:
+                        past_close = True
+                        break
+                    if ts < open_:
+                        dropped += 1
+                        continue
+                    if before_break and ts >= break_start:
+                        # Stream up to the break, then jump over it (never streamed through).
+                        if paced:
+                            await advance_async(break_start)
+                        else:
+                            advance_sync(break_start)
+                        phase_index = self._fire_phases(
+                            boundaries, phase_index, break_start, result
+                        )
+                        clock.jump_to(break_end)
+                        phase_index = self._fire_phases(boundaries, phase_index, break_end, result)
+                        next_phase_at = (
+                            boundaries[phase_index][0] if phase_index < len(boundaries) else far
+                        )
+                        before_break = False
+                    if not before_break and break_start is not None and ts < break_end:
+                        dropped += 1
+                        continue
+                    if paced:
+                        await advance_async(ts)
+                    else:
+                        advance_sync(ts)
+                    if ts >= next_phase_at:
+                        phase_index = self._fire_phases(boundaries, phase_index, ts, result)
+                        next_phase_at = (
+                            boundaries[phase_index][0] if phase_index < len(boundaries) else far
+                        )
+                    last_ts = ts
+                    if events >= next_progress:
+                        observer.progressed(trading_date, events)
+                        next_progress = events + _PROGRESS_EVERY
+                sink = sinks.get(row.symbol)
+                if sink is None:
+                    dropped += 1
+                    continue
+                append, builders, indicators = sink
+                append(row)
+                for update in builders:
+                    done = update(row)
+                    if done:
+                        add_generated(done)
+                for update in indicators:
+                    update(row)
+                events += 1
+            if stopped or past_close:
+                break
+
+        if not stopped:
+            # Data exhausted or the next event is at/after the close: jump to the close.
+            if clock.now() < close:
+                if self.mode == "live":
+                    await advance_async(close)
+                else:
+                    clock.jump_to(close)
+            self._fire_phases(boundaries, phase_index, close, result)
+        observer.progressed(trading_date, events)
+        for builders in self._builders.values():
+            for builder in builders:
+                generated.extend(builder.close_day())
+        for bar in generated:
+            data.series(bar.symbol, bar.interval).append(bar)
+        result.events = events
+        result.dropped = dropped
+        result.stopped = stopped
+        result.clock_end = clock.now()
+        self._generated = generated
+
+    async def _chunks(self, window: DayWindow) -> AsyncIterator[Iterable[Any]]:
+        """The day's rows: replay yields one iterator for the whole day (no per-event awaits);
+        live yields lists as they arrive until the close."""
+        feed = self.feed
+        if self.mode == "live":
+            async for chunk in feed.stream(window, self.clock, lambda: self._stop_requested):
+                yield chunk
+        else:
+            yield feed.day(window).rows(getattr(feed, "merge", "heap"))
+
+    # -- end of session ----------------------------------------------------------------------
+
+    def _end_day(self, trading_date: date, session: Any, result: DayResult) -> None:
+        generated: list[Bar] = getattr(self, "_generated", [])
+        self._generated = []
+        counts: dict[str, int] = defaultdict(int)
+        for bar in generated:
+            counts[bar.interval] += 1
+        result.generated = {i: counts.get(i, 0) for i in self.generated_intervals}
+        as_of = self.clock.now()
+        streaming_values = [
+            IndicatorValue(
+                name,
+                symbol,
+                as_of,
+                _float_or_none(getattr(ind, "value", None)),
+                complete=getattr(ind, "value", None) is not None,
+                observations=result.events,
+            )
+            for symbol, indicators in self._streaming.items()
+            for name, ind in indicators
+        ]
+        result.indicator_values += len(streaming_values)
+        result.quality = self._assess_session_quality(trading_date)
+        if self.persist:
+            if generated:
+                self.store.upsert_bars(generated)
+            if streaming_values:
+                self.store.upsert_indicator_values(streaming_values, GENERATED_SOURCE)
+        self.session_data.set_session_active(False)
+        summary = {
+            "events": result.events,
+            "dropped": result.dropped,
+            "generated": dict(result.generated),
+            "quality": dict(result.quality),
+            "stopped": result.stopped,
+        }
+        self._call_hook(
+            "session_ended",
+            session_name=self.config.session_name,
+            exchange=self.calendar,
+            trading_date=trading_date,
+            summary=summary,
+        )
+        self.session_data.clear_day()
+        if self.mode != "live":
+            self.feed.release(trading_date)
+        self._phase = None
+
+    def _assess_session_quality(self, trading_date: date) -> dict[str, float]:
+        enabled = self.config.session_data_config.gap_filler.enable_session_quality
+        results: list[QualityResult] = []
+        per_interval: dict[str, list[float]] = defaultdict(list)
+        for interval in (self.streamed_interval, *self.generated_intervals):
+            for symbol in self.symbols:
+                series = self.session_data.series(symbol, interval)
+                times = [row.ts_event for row in series]
+                if enabled:
+                    res = assess_quality(
+                        self.calendar, symbol, interval, trading_date, times, GENERATED_SOURCE
+                    )
+                else:
+                    res = full_quality(symbol, interval, trading_date, GENERATED_SOURCE, len(times))
+                results.append(res)
+                self.session_data.set_quality(symbol, interval, res.quality_pct, res)
+                per_interval[interval].append(res.quality_pct)
+        if results and self.persist:
+            self.store.upsert_quality(results)
+        return {k: sum(v) / len(v) for k, v in per_interval.items()}
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def _call_hook(self, name: str, **kwargs: Any) -> None:
+        """Call a lifecycle hook; a plugin raising is logged and does not stop the session."""
+        try:
+            getattr(self.host.hook, name)(**kwargs)
+        except Exception:
+            logger.exception("plugin hook %s raised; the session continues", name)
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,161 @@
+"""LiveFeed: a data source's live stream in the coordinator's event interface.
+
+The live half of "one engine, two clocks". ``start()`` calls the source's ``subscribe(symbols,
+channels)`` once and pumps its ``LiveSubscription`` into a queue; ``stream(window, clock)``
+yields, for one trading day, *lists* of the streamed interval's bars as they arrive (whatever
+is queued is drained at once, so a burst costs one await, not one per event) until the clock
+reaches the window's end, the subscription finishes or ``should_stop()`` says so.
+
+Bars of the streamed interval for the session's symbols are what the coordinator's hot loop
+consumes (``core.models.Bar`` has the attribute names of ``BarRow``, so it goes in as is).
+Every other event (trades, quotes, foreign room, index ticks, statuses, bars of another
+interval) goes to ``on_event`` if one was given, else it is counted in ``other_events``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from core.errors import SourceError
+from core.models import Bar
+from plugins.interfaces import supports
+
+logger = logging.getLogger(__name__)
+
+_POLL_SECONDS = 0.25
+"""How often a waiting ``stream`` re-checks ``should_stop`` (seconds)."""
+
+_END = object()
+
+
+class LiveFeed:
+    """Wraps ``source.subscribe(symbols, channels)`` (see ``plugins.interfaces.LiveSource``)."""
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        symbols: Sequence[str],
+        interval: str,
+        channels: Sequence[str] = ("bars",),
+        on_event: Callable[[Any], None] | None = None,
+        max_batch: int = 4096,
+    ) -> None:
+        self.source = source
+        self.symbols = tuple(sorted(set(symbols)))
+        self.interval = interval
+        self.channels = tuple(channels)
+        self.on_event = on_event
+        self.max_batch = max_batch
+        self.other_events = 0
+        self.received = 0
+        self._wanted = frozenset(self.symbols)
+        self._queue: asyncio.Queue[Any] | None = None
+        self._subscription: Any = None
+        self._pump: asyncio.Task[None] | None = None
+        self._finished = False
+
+    @property
+    def is_started(self) -> bool:
+        return self._subscription is not None
+
+    async def start(self) -> None:
+        """Subscribe (once; later calls are no-ops while the stream runs)."""
+        if self._subscription is not None:
+            return
+        if not supports(self.source, "subscribe"):
+            name = getattr(self.source, "name", type(self.source).__name__)
+            raise SourceError(
+                f"data source {name!r} has no live stream (subscribe); use mode 'backtest' or a "
+                "source that streams (ssi, alpaca)"
+            )
+        self._queue = asyncio.Queue()
+        self._finished = False
+        self._subscription = self.source.subscribe(list(self.symbols), list(self.channels))
+        self._pump = asyncio.create_task(self._run_pump(), name="sessiond-live-feed")
+
+    async def _run_pump(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        try:
+            async for event in self._subscription:
+                queue.put_nowait(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # surfaced to the consumer, which raises it
+            queue.put_nowait(error)
+        finally:
+            queue.put_nowait(_END)
+
+    def _split(self, events: list[Any]) -> list[Any]:
+        bars = []
+        for event in events:
+            if (
+                type(event) is Bar
+                and event.interval == self.interval
+                and event.symbol in self._wanted
+            ):
+                bars.append(event)
+            elif self.on_event is not None:
+                self.on_event(event)
+            else:
+                self.other_events += 1
+        self.received += len(events)
+        return bars
+
+    async def stream(
+        self,
+        window: Any,
+        clock: Any,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> AsyncIterator[list[Any]]:
+        """Yield lists of bars until ``clock.now() >= window.end``, the stream ends or a stop."""
+        if self._queue is None:
+            await self.start()
+        assert self._queue is not None
+        queue = self._queue
+        while not self._finished:
+            if should_stop is not None and should_stop():
+                return
+            remaining = (window.end - clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            try:
+                first = await asyncio.wait_for(queue.get(), timeout=min(remaining, _POLL_SECONDS))
+            except TimeoutError:
+                continue
+            batch = [first]
+            while len(batch) < self.max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+            events = []
+            for item in batch:
+                if item is _END:
+                    self._finished = True
+                elif isinstance(item, BaseException):
+                    self._finished = True
+                    raise SourceError(f"live stream failed: {item}") from item
+                else:
+                    events.append(item)
+            bars = self._split(events)
+            if bars:
+                yield bars
+
+    async def stop(self) -> None:
+        """Stop the subscription and the pump. Idempotent."""
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None and supports(subscription, "stop"):
+            await subscription.stop()
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+        self._queue = None
+
+    # Replay-compatible no-ops so the coordinator needs no mode checks at the end of a day.
+    def release(self, trading_date: Any) -> None:
+        """Nothing to release: live events are not kept."""

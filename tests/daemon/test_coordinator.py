@@ -1,0 +1,611 @@
+"""SessionCoordinator: the per-day lifecycle, the streaming rules and what gets persisted.
+
+Runs the real coordinator on the synthetic source and a SQLite store in tmp_path. A small test
+plugin (registered through the plugin manager like any other) records hooks and every streamed
+row; a recording SimulatedClock records every move of simulated time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
+
+import pytest
+
+from core.calendars import session_bounds
+from core.config import validate_session_config
+from core.errors import InvalidTransition, SessionError
+from core.models import Bar
+from core.phases import phase_windows
+from core.store import Store
+from daemon.aggregation.bars import BarAggregator
+from daemon.clock import SimulatedClock
+from daemon.coordinator import GENERATED_SOURCE, SessionCoordinator
+from daemon.feeds.replay import DayWindow
+from daemon.lifecycle import RunState
+from daemon.session_data import BarRow
+from plugins import hookimpl
+from plugins.history import day_window, load_history
+from plugins.manager import load_plugins
+
+# --------------------------------------------------------------------------------------------
+# Test plugin and clock
+# --------------------------------------------------------------------------------------------
+
+
+class RecordingIndicator:
+    """A streaming indicator that logs every row it sees (class-level log shared by symbols)."""
+
+    name: ClassVar[str] = "recording"
+    description: ClassVar[str] = "records streamed rows (tests)"
+    log: ClassVar[list[tuple[datetime, str, datetime]]] = []
+    clock: ClassVar[Any] = None
+    stop_after: ClassVar[int | None] = None
+    on_stop: ClassVar[Any] = None
+
+    def __init__(self, name: str, calendar: str | None = None, **params: Any) -> None:
+        self.indicator_name = name
+        self.value: float | None = None
+        self.count = 0
+
+    def update(self, row: Any) -> float | None:
+        cls = type(self)
+        cls.log.append((row.ts_event, row.symbol, cls.clock.now() if cls.clock else None))
+        self.count += 1
+        self.value = float(self.count)
+        if cls.stop_after is not None and len(cls.log) == cls.stop_after:
+            cls.on_stop()
+        return self.value
+
+    def reset(self) -> None:
+        self.count = 0
+        self.value = None
+
+
+class RecordingPlugin:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    @hookimpl
+    def register_indicators(self) -> list[type]:
+        return [RecordingIndicator]
+
+    @hookimpl
+    def session_started(
+        self, session_name: str, exchange: str, trading_date: date, mode: str
+    ) -> None:
+        self.calls.append(("started", {"date": trading_date, "mode": mode, "exchange": exchange}))
+
+    @hookimpl
+    def phase_changed(
+        self, exchange: str, trading_date: date, phase: str, previous: str | None
+    ) -> None:
+        self.calls.append(("phase", {"date": trading_date, "phase": phase, "previous": previous}))
+
+    @hookimpl
+    def session_ended(
+        self, session_name: str, exchange: str, trading_date: date, summary: dict[str, Any]
+    ) -> None:
+        self.calls.append(("ended", {"date": trading_date, **summary}))
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [payload for name, payload in self.calls if name == kind]
+
+
+class RecordingClock(SimulatedClock):
+    """A SimulatedClock that records every move: ("advance" | "jump", target)."""
+
+    def __init__(self, start: datetime, speed_multiplier: float = 0.0) -> None:
+        super().__init__(start, speed_multiplier)
+        self.moves: list[tuple[str, datetime]] = []
+
+    def advance_to(self, ts: datetime) -> None:
+        self.moves.append(("advance", ts))
+        super().advance_to(ts)
+
+    async def advance_to_async(self, ts: datetime) -> None:
+        self.moves.append(("advance", ts))
+        await super().advance_to_async(ts)
+
+    def jump_to(self, ts: datetime) -> None:
+        self.moves.append(("jump", ts))
+        super().jump_to(ts)
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------
+
+
+def make_config(
+    *,
+    exchange_group: str = "US_EQUITY",
+    symbols: tuple[str, ...] = ("MSFT", "AAPL"),
+    start: str = "2025-07-02",
+    end: str = "2025-07-02",
+    speed: float = 0.0,
+    enable_quality: bool = True,
+    indicators: dict[str, Any] | None = None,
+    trailing_days: int = 2,
+) -> Any:
+    return validate_session_config(
+        {
+            "session_name": "coordinator_test",
+            "exchange_group": exchange_group,
+            "mode": "backtest",
+            "backtest_config": {
+                "start_date": start,
+                "end_date": end,
+                "speed_multiplier": speed,
+                "prefetch_days": 2,
+            },
+            "session_data_config": {
+                "symbols": list(symbols),
+                "streams": ["1m", "5m", "15m"],
+                "historical": {
+                    "enable_quality": enable_quality,
+                    "data": [
+                        {"trailing_days": trailing_days, "intervals": ["1m"], "apply_to": "all"}
+                    ],
+                    "indicators": indicators
+                    if indicators is not None
+                    else {"trace": {"type": "recording"}},
+                },
+            },
+            "api_config": {"data_api": "synthetic", "data_api_options": {"seed": 7}},
+        }
+    )
+
+
+@pytest.fixture
+def plugin() -> Iterator[RecordingPlugin]:
+    RecordingIndicator.log = []
+    RecordingIndicator.clock = None
+    RecordingIndicator.stop_after = None
+    RecordingIndicator.on_stop = None
+    yield RecordingPlugin()
+    RecordingIndicator.log = []
+
+
+@pytest.fixture
+def host(plugin: RecordingPlugin) -> Any:
+    return load_plugins(entry_points=False, extra=[plugin])
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[Store]:
+    s = Store.from_url(sqlite_url)
+    yield s
+    s.dispose()
+
+
+def coordinator(config: Any, store: Store, host: Any, **kwargs: Any) -> SessionCoordinator:
+    first = date.fromisoformat(str(config.backtest_config.start_date))
+    clock = kwargs.pop(
+        "clock",
+        RecordingClock(
+            session_bounds(config.calendar_name, first).open - timedelta(hours=1),
+            config.backtest_config.speed_multiplier,
+        ),
+    )
+    RecordingIndicator.clock = clock
+    return SessionCoordinator.for_config(config, store=store, host=host, clock=clock, **kwargs)
+
+
+def preload(store: Store, host: Any, config: Any, start: date, end: date) -> None:
+    source = host.create_source("synthetic", exchange=config.calendar_name, seed=7)
+    load_history(
+        store,
+        source,
+        source_name="synthetic",
+        calendar=config.calendar_name,
+        symbols=config.symbols,
+        intervals=["1m"],
+        start=start,
+        end=end,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Lifecycle across days
+# --------------------------------------------------------------------------------------------
+
+
+def test_backtest_runs_every_trading_day_across_weekend_and_holiday_and_finishes(
+    store: Store, host: Any, plugin: RecordingPlugin
+) -> None:
+    # 2025-07-03 closes early (13:00 ET), 07-04 is a holiday, 07-05/06 a weekend.
+    config = make_config(start="2025-07-02", end="2025-07-08")
+    run = coordinator(config, store, host)
+    summary = run.run_sync()
+    days = [date(2025, 7, 2), date(2025, 7, 3), date(2025, 7, 7), date(2025, 7, 8)]
+    assert [d.trading_date for d in summary.days] == days
+    assert [d.events for d in summary.days] == [780, 420, 780, 780]
+    assert summary.status == "finished" and run.lifecycle.state is RunState.FINISHED
+    assert [p["date"] for p in plugin.of("started")] == days
+    assert [p["date"] for p in plugin.of("ended")] == days
+    assert [p["events"] for p in plugin.of("ended")] == [780, 420, 780, 780]
+    # Each day walks the table once; the run ends with finish.
+    triggers = [t.trigger.value for t in run.lifecycle.history]
+    assert triggers.count("stream") == 4 and triggers.count("next_day") == 3
+    assert triggers[-1] == "finish"
+    # The session run is stored with its metrics.
+    (stored,) = store.read_session_runs("coordinator_test")
+    assert stored.id == summary.run_id and stored.status == "finished"
+    assert stored.metrics["trading_days"] == 4 and stored.metrics["events"] == 2760
+    assert stored.start_date == days[0] and stored.end_date == days[-1]
+    with pytest.raises(
+        InvalidTransition, match=f"cannot stop session {summary.run_id}: state was finished"
+    ):
+        run.lifecycle.stop()
+
+
+def test_range_without_a_trading_day_is_a_session_error(store: Store, host: Any) -> None:
+    run = coordinator(make_config(), store, host, start=date(2025, 7, 4), end=date(2025, 7, 6))
+    with pytest.raises(
+        SessionError, match="no trading day of XNYS between 2025-07-04 and 2025-07-06"
+    ):
+        run.run_sync()
+
+
+# --------------------------------------------------------------------------------------------
+# Streaming rules
+# --------------------------------------------------------------------------------------------
+
+
+def test_clock_never_leaves_open_to_close_and_ends_each_day_at_the_close(
+    store: Store, host: Any
+) -> None:
+    config = make_config(start="2025-07-02", end="2025-07-03")
+    run = coordinator(config, store, host)
+    run.run_sync()
+    clock: RecordingClock = run.clock
+    streaming = [m for m in clock.moves if m[1] >= session_bounds("XNYS", date(2025, 7, 2)).open]
+    for d in (date(2025, 7, 2), date(2025, 7, 3)):
+        bounds = session_bounds("XNYS", d)
+        moves = [m for m in streaming if m[1].date() == d]
+        assert moves[0] == ("jump", bounds.open)
+        assert all(bounds.open <= ts <= bounds.close for _, ts in moves)
+        assert moves[-1] == ("jump", bounds.close)  # last bar at close-1m, then to the close
+        assert moves[-2] == ("advance", bounds.close - timedelta(minutes=1))
+    # Every streamed row was seen with the clock exactly at its own time.
+    assert all(ts == now for ts, _, now in RecordingIndicator.log)
+
+
+def test_symbols_interleave_in_time_then_symbol_order(store: Store, host: Any) -> None:
+    config = make_config(symbols=("ZZZ", "MSFT", "AAPL"))
+    coordinator(config, store, host).run_sync()
+    seen = [(ts, symbol) for ts, symbol, _ in RecordingIndicator.log]
+    assert len(seen) == 3 * 390
+    assert seen == sorted(seen)
+    assert [s for _, s in seen[:6]] == ["AAPL", "MSFT", "ZZZ", "AAPL", "MSFT", "ZZZ"]
+
+
+def test_lunch_break_is_jumped_over_and_never_streamed(store: Store, host: Any) -> None:
+    day = date(2025, 7, 1)
+    config = make_config(
+        exchange_group="HOSE", symbols=("FPT", "VNM"), start="2025-07-01", end="2025-07-01"
+    )
+    preload(store, host, config, day, day)
+    bounds = session_bounds("XSTC", day)
+    # Bars stamped inside the break (a vendor glitch) must be dropped, not streamed.
+    glitch = [
+        Bar(
+            "VNM",
+            "1m",
+            bounds.break_start + timedelta(minutes=m),
+            1.0,
+            1.0,
+            1.0,
+            1.0,
+            100.0,
+            1,
+            1.0,
+            "synthetic",
+        )
+        for m in (0, 45, 89)
+    ]
+    store.upsert_bars(glitch)
+    run = coordinator(config, store, host)
+    summary = run.run_sync()
+    (result,) = summary.days
+    assert result.events == 2 * 255 and result.dropped == 3
+    moves = run.clock.moves
+    jump = moves.index(("jump", bounds.break_end))
+    assert moves[jump - 1] == ("advance", bounds.break_start)
+    assert not any(bounds.break_start < ts < bounds.break_end for _, ts in moves)
+    assert not any(
+        bounds.break_start <= ts < bounds.break_end for ts, _, _ in RecordingIndicator.log
+    )
+    # No generated bar spans or sits in the break.
+    generated = store.read_bars(["VNM"], "5m", bounds.open, bounds.close, source=GENERATED_SOURCE)
+    assert len(generated) == 30 + 21
+    assert not any(bounds.break_start <= b.ts_event < bounds.break_end for b in generated)
+
+
+def test_paced_clock_streams_only_trading_time_and_skips_the_break(store: Store, host: Any) -> None:
+    day = date(2025, 7, 1)
+    config = make_config(
+        exchange_group="HOSE", symbols=("FPT",), start="2025-07-01", end="2025-07-01", speed=150_000
+    )
+    run = coordinator(config, store, host)
+    run.run_sync()
+    report = run.clock.pacing_report()
+    # Paced: open..break start (2h30) + break end..last bar 14:44 (1h44); the break and the
+    # final minute to the close are jumps.
+    assert report["simulated_seconds"] == 9000 + 6240
+    assert report["wall_seconds"] >= 15240 / 150_000 * 0.9
+    assert run.days[0].clock_end == session_bounds("XSTC", day).close
+
+
+def test_data_exhaustion_jumps_the_clock_to_the_close(store: Store, host: Any) -> None:
+    day = date(2025, 7, 2)
+    config = make_config()
+    preload(store, host, config, day, day)
+    bounds = session_bounds("XNYS", day)
+    cut = bounds.open + timedelta(minutes=100)
+    assert store.delete_bars(["AAPL", "MSFT"], "1m", cut, bounds.close, source="synthetic") == 580
+    run = coordinator(config, store, host)
+    summary = run.run_sync()
+    assert summary.days[0].events == 200
+    assert run.clock.moves[-2:] == [("advance", cut - timedelta(minutes=1)), ("jump", bounds.close)]
+    assert summary.days[0].clock_end == bounds.close
+    # The streamed day's quality says what is missing.
+    assert summary.days[0].quality["1m"] == pytest.approx(100 * 100 / 390)
+
+
+class ListFeed:
+    """A feed serving fixed rows (to put events where the store never would)."""
+
+    merge = "heap"
+
+    def __init__(self, rows: list[BarRow]) -> None:
+        self._rows = rows
+        self.released: list[date] = []
+
+    def is_loaded(self, trading_date: date) -> bool:
+        return True
+
+    def prefetch(self, windows: Any) -> int:
+        return 0
+
+    def day(self, window: DayWindow) -> Any:
+        fixed = self._rows
+
+        class Day:
+            event_count = len(fixed)
+
+            def rows(self, merge: str) -> Iterator[BarRow]:
+                return iter(fixed)
+
+        return Day()
+
+    def release(self, trading_date: date) -> None:
+        self.released.append(trading_date)
+
+
+def test_an_event_at_or_after_the_close_ends_the_day_with_the_clock_at_the_close(
+    store: Store, host: Any
+) -> None:
+    day = date(2025, 7, 2)
+    bounds = session_bounds("XNYS", day)
+
+    def row(symbol: str, ts: datetime) -> BarRow:
+        return BarRow(symbol, "1m", ts, 1.0, 2.0, 0.5, 1.5, 10.0, 1, 1.2, "synthetic")
+
+    rows = [
+        row("AAPL", bounds.open - timedelta(minutes=1)),  # before the open: dropped
+        row("AAPL", bounds.open),
+        row("MSFT", bounds.open),
+        row("AAPL", bounds.open + timedelta(minutes=1)),
+        row("AAPL", bounds.close),  # at the close: not streamed
+        row("MSFT", bounds.close + timedelta(minutes=5)),
+    ]
+    config = make_config()
+    run = SessionCoordinator(
+        config,
+        store=store,
+        host=host,
+        feed=ListFeed(rows),
+        clock=RecordingClock(bounds.open - timedelta(hours=1)),
+    )
+    RecordingIndicator.clock = run.clock
+    summary = run.run_sync()
+    assert summary.days[0].events == 3 and summary.days[0].dropped == 1
+    assert [ts for ts, _, _ in RecordingIndicator.log] == [
+        bounds.open,
+        bounds.open,
+        bounds.open + timedelta(minutes=1),
+    ]
+    assert run.clock.moves[-1] == ("jump", bounds.close)
+    assert max(ts for _, ts in run.clock.moves) == bounds.close
+
+
+def test_stop_ends_the_day_cleanly_after_persisting(store: Store, host: Any) -> None:
+    config = make_config(start="2025-07-02", end="2025-07-08")
+    run = coordinator(config, store, host)
+    RecordingIndicator.stop_after = 2 * 30  # both symbols' first 30 minutes
+    RecordingIndicator.on_stop = run.stop
+    summary = run.run_sync()
+    assert summary.status == "stopped" and run.lifecycle.state is RunState.STOPPED
+    assert [t.trigger.value for t in run.lifecycle.history][-2:] == ["end_day", "stop"]
+    (result,) = summary.days
+    assert result.stopped and result.events == 60
+    bounds = session_bounds("XNYS", date(2025, 7, 2))
+    assert result.clock_end == bounds.open + timedelta(minutes=29)
+    stored = store.read_bars(
+        ["AAPL", "MSFT"], "5m", bounds.open, bounds.close, source=GENERATED_SOURCE
+    )
+    assert len(stored) == 2 * 6
+    assert store.read_session_runs()[0].status == "stopped"
+    quality = store.read_quality(["AAPL"], "1m", date(2025, 7, 2), date(2025, 7, 2))
+    assert [q.actual_bars for q in quality if q.source == GENERATED_SOURCE] == [30]
+
+
+def test_phase_changes_fire_the_hook_in_order(
+    store: Store, host: Any, plugin: RecordingPlugin
+) -> None:
+    day = date(2025, 7, 1)
+    config = make_config(
+        exchange_group="HOSE", symbols=("FPT",), start="2025-07-01", end="2025-07-01"
+    )
+    coordinator(config, store, host).run_sync()
+    bounds = session_bounds("XSTC", day)
+    expected = [
+        str(w.phase)
+        for w in phase_windows("XSTC", day)
+        if w.start <= bounds.open < w.end or bounds.open < w.start <= bounds.close
+    ]
+    assert expected == ["ato", "continuous", "break", "continuous", "atc", "put_through"]
+    phases = plugin.of("phase")
+    assert [p["phase"] for p in phases] == expected
+    assert [p["previous"] for p in phases] == [None, *expected[:-1]]
+
+
+# --------------------------------------------------------------------------------------------
+# Persisted results and quality
+# --------------------------------------------------------------------------------------------
+
+
+def test_results_are_persisted_bars_indicators_quality_and_run(store: Store, host: Any) -> None:
+    config = make_config(
+        indicators={
+            "trace": {"type": "recording"},
+            "avg_volume": {"type": "trailing_average", "period": "2d", "granularity": "daily"},
+        }
+    )
+    summary = coordinator(config, store, host).run_sync()
+    day = date(2025, 7, 2)
+    bounds = session_bounds("XNYS", day)
+    assert summary.generated == {"5m": 2 * 78, "15m": 2 * 26}
+    for interval, count in summary.generated.items():
+        assert (
+            store.count_bars(
+                ["AAPL", "MSFT"], interval, bounds.open, bounds.close, source=GENERATED_SOURCE
+            )
+            == count
+        )
+    # Historical indicator: the daily trailing average of volume over the two prior days.
+    (value,) = store.read_indicator_values(
+        "avg_volume", ["AAPL"], bounds.open, bounds.open + timedelta(seconds=1)
+    )
+    previous = [date(2025, 6, 30), date(2025, 7, 1)]
+    daily = [
+        b.volume
+        for d in previous
+        for b in store.read_bars(["AAPL"], "1d", *day_window("XNYS", d, "1d"), source="synthetic")
+    ]
+    assert len(daily) == 2 and value.value == pytest.approx(sum(daily) / 2)
+    # Streaming indicator: its end-of-day value (390 rows seen by each symbol's instance).
+    (trace,) = store.read_indicator_values(
+        "trace", ["MSFT"], bounds.close, bounds.close + timedelta(seconds=1)
+    )
+    assert trace.value == 390.0
+    # Quality: trailing days (source rows) and the streamed day (generated).
+    quality = store.read_quality(["AAPL", "MSFT"], "1m", previous[0], day)
+    assert sorted((q.trading_date, q.symbol, q.quality_pct) for q in quality) == sorted(
+        (d, s, 100.0) for d in [*previous, day] for s in ("AAPL", "MSFT")
+    )
+    (run,) = store.read_session_runs()
+    assert run.metrics["summary"]["generated_bars"] == {"5m": 156, "15m": 52}
+    assert run.metrics["event_processing"]["count"] == 780
+
+
+def test_historical_quality_counts_missing_minutes_and_can_be_disabled(
+    store: Store, host: Any
+) -> None:
+    previous = date(2025, 7, 1)
+    config = make_config(trailing_days=1)
+    preload(store, host, config, previous, previous)
+    bounds = session_bounds("XNYS", previous)
+    store.delete_bars(
+        ["AAPL"],
+        "1m",
+        bounds.open + timedelta(minutes=10),
+        bounds.open + timedelta(minutes=49),
+        source="synthetic",
+    )
+    summary = coordinator(config, store, host).run_sync()
+    assert summary.days[0].historical_quality["1m"] == pytest.approx((100 * 351 / 390 + 100) / 2)
+    (aapl,) = [q for q in store.read_quality(["AAPL"], "1m", previous, previous)]
+    assert aapl.actual_bars == 351 and aapl.missing[0] == bounds.open + timedelta(minutes=10)
+
+    disabled = make_config(trailing_days=1, enable_quality=False)
+    summary = coordinator(disabled, store, host).run_sync()
+    assert summary.days[0].historical_quality == {"1m": 100.0}
+
+
+def test_vectorised_prefetch_and_event_by_event_paths_give_identical_aggregates(
+    store: Store, host: Any
+) -> None:
+    days = [date(2025, 7, 2), date(2025, 7, 3)]
+    config = make_config(start="2025-07-02", end="2025-07-03", symbols=("MSFT", "AAPL", "TSLA"))
+    coordinator(config, store, host).run_sync()
+    for d in days:
+        bounds = session_bounds("XNYS", d)
+        # Event by event: Bar objects from the store's row reader, one update at a time.
+        aggregator = BarAggregator(["5m", "15m"], source=GENERATED_SOURCE)
+        aggregator.start_day(bounds)
+        expected: list[Bar] = []
+        for bar in store.read_bars(
+            ["AAPL", "MSFT", "TSLA"], "1m", bounds.open, bounds.close, source="synthetic"
+        ):
+            expected.extend(aggregator.update(bar) or [])
+        expected.extend(aggregator.close_day())
+        for interval in ("5m", "15m"):
+            got = store.read_bars(
+                ["AAPL", "MSFT", "TSLA"],
+                interval,
+                bounds.open,
+                bounds.close,
+                source=GENERATED_SOURCE,
+            )
+            want = sorted(
+                (b for b in expected if b.interval == interval),
+                key=lambda b: (b.ts_event, b.symbol),
+            )
+            assert len(got) == len(want) > 0
+            for g, w in zip(got, want, strict=True):
+                assert (
+                    g.symbol,
+                    g.ts_event,
+                    g.open,
+                    g.high,
+                    g.low,
+                    g.close,
+                    g.volume,
+                    g.trade_count,
+                ) == (w.symbol, w.ts_event, w.open, w.high, w.low, w.close, w.volume, w.trade_count)
+                assert g.vwap == pytest.approx(w.vwap)
+
+
+def test_both_merge_strategies_stream_the_same_sequence(store: Store, host: Any) -> None:
+    config = make_config(symbols=("MSFT", "AAPL", "TSLA"))
+    coordinator(config, store, host, merge="heap").run_sync()
+    heap = list(RecordingIndicator.log)
+    RecordingIndicator.log = []
+    coordinator(config, store, host, merge="sorted").run_sync()
+    assert [r[:2] for r in RecordingIndicator.log] == [r[:2] for r in heap]
+    assert len(heap) == 3 * 390
+
+
+def test_plugin_hook_errors_do_not_stop_the_session(store: Store, plugin: RecordingPlugin) -> None:
+    class Broken:
+        @hookimpl
+        def session_started(
+            self, session_name: str, exchange: str, trading_date: date, mode: str
+        ) -> None:
+            raise RuntimeError("plugin bug")
+
+    host = load_plugins(entry_points=False, extra=[plugin, Broken()])
+    summary = coordinator(make_config(), store, host).run_sync()
+    assert summary.status == "finished" and summary.events == 780
+
+
+def test_naive_times_never_reach_the_engine(store: Store, host: Any) -> None:
+    coordinator(make_config(), store, host).run_sync()
+    assert RecordingIndicator.log and all(
+        ts.tzinfo is not None for ts, _, _ in RecordingIndicator.log
+    )
+    assert RecordingIndicator.log[0][0] == datetime(2025, 7, 2, 13, 30, tzinfo=UTC)
