@@ -331,8 +331,12 @@ class _CalendarIndex:
 
 
 def _utc_list(series: pd.Series) -> tuple[dt.datetime | None, ...]:
+    index = pd.DatetimeIndex(series).tz_convert("UTC")
+    missing = index.isna()
+    values = index.to_pydatetime()
     return tuple(
-        None if pd.isna(value) else value.to_pydatetime().astimezone(dt.UTC) for value in series
+        None if gap else value.replace(tzinfo=dt.UTC)
+        for value, gap in zip(values, missing, strict=True)
     )
 
 
