@@ -99,6 +99,7 @@ class FakeSsiServer:
         self.tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.rest_failures: list[Any] = []
         self.rest_requests: list[tuple[str, dict[str, str]]] = []
+        self.rest_tokens: list[str] = []
         self.token_requests = 0
         self.issued_tokens: list[str] = []
         self._token_exp: dict[str, float] = {}
@@ -181,6 +182,7 @@ class FakeSsiServer:
         endpoint = request.path_params["endpoint"].lower()
         params = dict(request.query_params)
         self.rest_requests.append((endpoint, params))
+        self.rest_tokens.append(self._bearer(request.headers))
         if self.rest_failures:
             failure = self.rest_failures.pop(0)
             if failure == "html500":

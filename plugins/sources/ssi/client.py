@@ -138,14 +138,14 @@ class SsiRestClient:
                 f"SSI rejected the consumer credentials ({REDACTOR.scrub(str(error))!s}); "
                 "check SSI_CONSUMER_ID and SSI_CONSUMER_SECRET"
             ) from None
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             self._client = None if snapshot is None else snapshot
             raise _Transient(
-                f"{what}: reply is not JSON (an HTML error page or garbage); check SSI_URL"
+                "reply is not JSON (an HTML error page or garbage); check SSI_URL"
             ) from None
         except requests.RequestException as error:
             self._client = None
-            raise _Transient(f"{what}: {type(error).__name__}: {REDACTOR.scrub(str(error))[:200]}") from None
+            raise _Transient(f"{type(error).__name__}: {REDACTOR.scrub(str(error))[:200]}") from None
         except (TypeError, KeyError, IndexError, ValueError, AttributeError) as error:
             self._client = None
             raise SourceError(
@@ -178,14 +178,14 @@ class SsiRestClient:
 
     def _check_envelope(self, what: str, reply: Any) -> Any:
         if not isinstance(reply, dict):
-            raise _Transient(f"{what}: reply is a JSON {type(reply).__name__}, not an object")
+            raise _Transient(f"reply is a JSON {type(reply).__name__}, not an object")
         status = reply.get("status")
         if isinstance(status, str) and status.lower() == "success" or status == 200:
             return reply
         message = REDACTOR.scrub(str(reply.get("message", "")))[:200]
         if "unauthori" in message.lower() or str(status).lower() == "unauthorized":
             self._client = None  # fetch a fresh token on the retry
-            raise _Transient(f"{what}: token rejected ({message})")
+            raise _Transient(f"token rejected ({message})")
         raise SourceError(f"SSI {what} answered status {status!r}: {message!r}")
 
     # ------------------------------------------------------------------ token
