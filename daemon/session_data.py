@@ -6,7 +6,7 @@ row is any object with the attributes the reader needs (``core.models.Bar``, or 
 :class:`BarRow` namedtuple); the store never copies or converts rows, so:
 
 - append is one bound ``list.append`` (~0.03 µs),
-- ``latest()`` is ``rows[-1]`` (~0.05 µs),
+- ``latest()`` is a C-level ``list[-1]`` (~0.03-0.06 µs),
 - ``last(n)`` and ``between(start, end)`` return :class:`SeriesView` windows over the same list
   (no copy; ``between`` bisects on ``ts_event``, O(log n)). Views stay valid as the series grows
   because series are append-only.
@@ -21,7 +21,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from operator import attrgetter
+from functools import partial
+from itertools import islice
+from operator import attrgetter, getitem
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -100,66 +102,75 @@ class SeriesView(Sequence[Any]):
 class Series:
     """An append-only list of rows of one symbol and key, in ``ts_event`` order.
 
-    ``append`` is the list's own bound ``append`` (no checks on the hot path): callers feed rows
-    in timestamp order; :meth:`append_checked` verifies the order and raises otherwise.
+    ``append``, ``extend`` and ``latest`` are C-level callables bound to the underlying list
+    (no Python frame on the hot path, no order check): callers feed rows in timestamp order;
+    :meth:`append_checked` verifies the order and raises otherwise. Internally slot 0 of the
+    list holds a ``None`` sentinel so that ``latest()`` is ``list[-1]`` and still returns None
+    on an empty series.
     """
 
-    __slots__ = ("symbol", "key", "rows", "append", "extend")
+    __slots__ = ("symbol", "key", "_data", "append", "extend", "latest")
 
     def __init__(self, symbol: str, key: str) -> None:
         self.symbol = symbol
         self.key = key
-        self.rows: list[Any] = []
-        self.append = self.rows.append
+        self._data: list[Any] = [None]
+        self.append = self._data.append
         """Append one row (O(1), unchecked)."""
-        self.extend = self.rows.extend
+        self.extend = self._data.extend
         """Append many rows in order (O(k), unchecked)."""
+        self.latest = partial(getitem, self._data, -1)
+        """The most recent row, or None when the series is empty (O(1))."""
 
     def append_checked(self, row: Any) -> None:
         """Append one row, raising SessionError when its ts_event is earlier than the latest."""
-        if self.rows and row.ts_event < self.rows[-1].ts_event:
+        last = self._data[-1]
+        if last is not None and row.ts_event < last.ts_event:
             raise SessionError(
                 f"{self.symbol} {self.key}: row at {row.ts_event.isoformat()} is earlier than the "
-                f"latest ({self.rows[-1].ts_event.isoformat()}); append rows in timestamp order"
+                f"latest ({last.ts_event.isoformat()}); append rows in timestamp order"
             )
-        self.rows.append(row)
+        self._data.append(row)
 
-    def latest(self) -> Any | None:
-        """The most recent row, or None when the series is empty. O(1)."""
-        rows = self.rows
-        return rows[-1] if rows else None
+    @property
+    def rows(self) -> SeriesView:
+        """Every row present now, as a view (no copy)."""
+        return SeriesView(self._data, 1, len(self._data))
 
     def last(self, n: int) -> SeriesView:
         """A view of the last ``n`` rows (fewer when the series is shorter). O(1), no copy."""
-        size = len(self.rows)
-        return SeriesView(self.rows, max(0, size - n), size)
+        size = len(self._data)
+        return SeriesView(self._data, max(1, size - n), size)
 
     def between(self, start: datetime, end: datetime) -> SeriesView:
         """A view of the rows with ``start <= ts_event < end``. O(log n), no copy."""
-        rows = self.rows
-        lo = bisect_left(rows, start, key=_TS)
-        hi = bisect_left(rows, end, lo=lo, key=_TS)
-        return SeriesView(rows, lo, hi)
+        data = self._data
+        lo = bisect_left(data, start, lo=1, key=_TS)
+        hi = bisect_left(data, end, lo=lo, key=_TS)
+        return SeriesView(data, lo, hi)
 
     def view(self) -> SeriesView:
         """A view of every row present now (rows appended later are not in it)."""
-        return SeriesView(self.rows, 0, len(self.rows))
+        return SeriesView(self._data, 1, len(self._data))
 
     def column(self, field: str, dtype: Any = float) -> np.ndarray:
         """One field of every row as a new numpy array (a copy)."""
         return self.view().column(field, dtype)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._data) - 1
+
+    def __bool__(self) -> bool:
+        return len(self._data) > 1
 
     def __getitem__(self, index: Any) -> Any:
-        return self.rows[index]
+        return self.view()[index]
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self.rows)
+        return islice(self._data, 1, None)
 
     def __repr__(self) -> str:
-        return f"Series({self.symbol!r}, {self.key!r}, len={len(self.rows)})"
+        return f"Series({self.symbol!r}, {self.key!r}, len={len(self)})"
 
 
 class HistoricalIndicator:
@@ -242,12 +253,12 @@ class SessionData:
         found = self._day.get((symbol, key))
         if found is None:
             found = self._day[(symbol, key)] = Series(symbol, key)
-        found.rows.append(row)
+        found.append(row)
 
     def latest(self, symbol: str, key: str) -> Any | None:
         """Today's most recent row of ``(symbol, key)``, or None."""
         found = self._day.get((symbol, key))
-        return found.rows[-1] if found is not None and found.rows else None
+        return None if found is None else found.latest()
 
     def day_keys(self) -> list[tuple[str, str]]:
         """``(symbol, key)`` pairs that have a series today."""

@@ -29,7 +29,12 @@ def test_latest_is_the_last_appended_row_and_none_when_empty():
         series.append(row(i))
     assert series.latest() == row(4)
     assert data.latest("AAPL", "1m") is row(4) or data.latest("AAPL", "1m") == row(4)
-    assert len(series) == 5 and series[0] == row(0)
+    assert len(series) == 5 and series[0] == row(0) and series[-1] == row(4)
+    assert list(series) == [row(i) for i in range(5)] and list(series.rows) == list(series)
+    with pytest.raises(IndexError):
+        series[5]
+    with pytest.raises(IndexError):
+        series[-6]
     assert data.series("AAPL", "1m") is series
 
 
