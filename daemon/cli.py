@@ -8,7 +8,7 @@ call into ``core``, ``plugins`` and ``daemon``.
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -130,6 +130,228 @@ def schema(
 # --- store ----------------------------------------------------------------------------------
 
 # --- sessions -------------------------------------------------------------------------------
+
+
+def _parse_date_option(value: str | None, option: str) -> Any:
+    """``--start``/``--end`` text -> date (None passes through); fail() with the bad value."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date (expected YYYY-MM-DD, e.g. 2024-07-01)")
+
+
+def _load_run_config(
+    config_path: str,
+    start: Any = None,
+    end: Any = None,
+    speed: float | None = None,
+) -> tuple[Any, Any]:
+    """(config with overrides, plugin host) — ConfigError lines are printed, then exit 1."""
+    from core.config import load_session_config
+    from core.errors import ConfigError
+    from plugins.manager import load_plugins
+
+    host = load_plugins()
+    names = {
+        "data_sources": set(host.data_sources),
+        "classifiers": set(host.classifiers),
+        "indicator_types": set(host.indicators),
+    }
+    try:
+        config = load_session_config(config_path, **names)  # type: ignore[arg-type]
+        if start is not None or end is not None or speed is not None:
+            config = config.with_overrides(
+                start_date=start,
+                end_date=end,
+                speed_multiplier=speed,
+                source=config_path,
+                data_sources=names["data_sources"],
+            )
+    except ConfigError as error:
+        for line in error.problems:
+            err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    return config, host
+
+
+class _DayProgress:
+    """Rich progress bar per trading day, driven by the coordinator's RunObserver calls."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.task: Any = None
+
+    def day_started(self, trading_date: Any, expected_events: int | None) -> None:
+        self.task = self.progress.add_task(f"{trading_date.isoformat()}", total=expected_events)
+
+    def progressed(self, trading_date: Any, events: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=events)
+
+    def day_ended(self, result: Any) -> None:
+        if self.task is not None:
+            note = " (stopped)" if result.stopped else ""
+            self.progress.update(
+                self.task,
+                completed=result.events,
+                total=max(result.events, 1),
+                description=f"{result.trading_date.isoformat()}{note}",
+            )
+            self.task = None
+
+
+def _summary_table(summary: Any) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"{summary.session_name}: {summary.status}", title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("run id", str(summary.run_id))
+    table.add_row("trading days", str(len(summary.days)))
+    table.add_row("events", f"{summary.events:,}")
+    table.add_row("events/s", f"{summary.events_per_second:,.0f}")
+    for interval, count in summary.generated.items():
+        table.add_row(f"bars generated {interval}", f"{count:,}")
+    for interval, pct in summary.quality.items():
+        table.add_row(f"quality {interval}", f"{pct:.2f} %")
+    table.add_row("indicator values", f"{summary.indicator_values:,}")
+    return table
+
+
+@app.command("run")
+def run_session(
+    config_path: str = typer.Argument(..., metavar="CONFIG", help="Session config JSON file."),
+    start: str | None = typer.Option(None, "--start", help="First date (YYYY-MM-DD); overrides backtest_config.start_date."),
+    end: str | None = typer.Option(None, "--end", help="Last date (YYYY-MM-DD); overrides backtest_config.end_date."),
+    speed: float | None = typer.Option(None, "--speed", min=0, help="Speed multiplier (0 = as fast as possible); overrides the config."),
+    db: str | None = typer.Option(None, "--db", help="Store URL (default: SESSIOND_DB_URL or sqlite:///var/sessiond.db)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bar)."),
+) -> None:
+    """Run a session config: every trading day of the backtest range (or live until Ctrl-C).
+
+    Ctrl-C ends the current day cleanly (its results are stored) and stops.
+    """
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from core.store import Store
+    from daemon.coordinator import RunObserver, SessionCoordinator
+
+    start_date = _parse_date_option(start, "--start")
+    end_date = _parse_date_option(end, "--end")
+    try:
+        config, host = _load_run_config(config_path, start_date, end_date, speed)
+        store = Store.from_url(db)
+        try:
+            if json_output:
+                coordinator = SessionCoordinator.for_config(
+                    config, store=store, host=host, config_path=config_path, observer=RunObserver()
+                )
+                summary = coordinator.run_sync(handle_sigint=True)
+            else:
+                columns = (
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                )
+                with Progress(*columns, console=err_console, transient=False) as progress:
+                    coordinator = SessionCoordinator.for_config(
+                        config,
+                        store=store,
+                        host=host,
+                        config_path=config_path,
+                        observer=_DayProgress(progress),  # type: ignore[arg-type]
+                    )
+                    summary = coordinator.run_sync(handle_sigint=True)
+        finally:
+            store.dispose()
+    except SessiondError as error:
+        fail(str(error))
+    if json_output:
+        sys.stdout.write(json.dumps(summary.to_dict(), default=str) + "\n")
+    else:
+        console.print(_summary_table(summary))
+        if summary.metrics:
+            console.print(
+                f"session gap p50 {_seconds(summary.metrics, 'session_gap')}, "
+                f"day p50 {_seconds(summary.metrics, 'session_duration')}",
+                highlight=False,
+            )
+
+
+def _seconds(metrics: dict[str, Any], name: str) -> str:
+    value = (metrics.get(name) or {}).get("p50")
+    return "-" if value is None else f"{value:.3f} s"
+
+
+@app.command("load")
+def load_history_command(
+    config_path: str = typer.Argument(..., metavar="CONFIG", help="Session config JSON file."),
+    start: str = typer.Option(..., "--start", help="First trading date to cover (YYYY-MM-DD)."),
+    end: str = typer.Option(..., "--end", help="Last trading date to cover (YYYY-MM-DD)."),
+    db: str | None = typer.Option(None, "--db", help="Store URL (default: SESSIOND_DB_URL or sqlite:///var/sessiond.db)."),
+) -> None:
+    """Fetch and store the history a config needs for [start, end] through its data source.
+
+    Streamed bars for every trading day of the range, plus each historical entry's trailing
+    days and each indicator's period before it. Only what the store lacks is fetched.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from core.store import Store
+    from plugins.history import history_plan, load_history
+
+    start_date = _parse_date_option(start, "--start")
+    end_date = _parse_date_option(end, "--end")
+    if end_date < start_date:
+        fail(f"--end {end} is before --start {start}")
+    try:
+        config, host = _load_run_config(config_path)
+        options = dict(config.api_config.data_api_options or {})
+        source_name = config.api_config.data_api
+        source = host.create_source(source_name, exchange=config.calendar_name, **options)
+        store = Store.from_url(db)
+        totals = [0, 0, 0]
+        try:
+            plan = history_plan(config, start_date, end_date)
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, console=err_console) as progress:
+                for item in plan:
+                    label = f"{','.join(item.intervals)} {item.start}..{item.end}"
+                    task = progress.add_task(label, total=None)
+
+                    def advance(done: int, total: int, task: Any = task) -> None:
+                        progress.update(task, completed=done, total=total)
+
+                    report = load_history(
+                        store,
+                        source,
+                        source_name=source_name,
+                        calendar=config.calendar_name,
+                        symbols=item.symbols,
+                        intervals=item.intervals,
+                        start=item.start,
+                        end=item.end,
+                        progress=advance,
+                    )
+                    totals[0] += report.rows_written
+                    totals[1] += report.days_fetched
+                    totals[2] += report.days_skipped
+        finally:
+            store.dispose()
+    except SessiondError as error:
+        fail(str(error))
+    console.print(
+        f"loaded {totals[0]:,} bars ({totals[1]} symbol-days fetched, {totals[2]} already stored)",
+        highlight=False,
+    )
+
 
 # --- analytics ------------------------------------------------------------------------------
 
