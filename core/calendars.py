@@ -210,6 +210,9 @@ class SessionBounds:
 _REGISTERED: dict[str, tuple[str, ...]] = {}
 """Calendars registered through this module: name -> aliases."""
 
+generation = 0
+"""Bumped whenever a calendar is (re)registered; caches of other modules key on it."""
+
 
 def register_calendar(
     name: str, cls: type[ExchangeCalendar], aliases: tuple[str, ...] = ()
@@ -232,6 +235,8 @@ def register_calendar(
 
 
 def _clear_caches() -> None:
+    global generation
+    generation += 1
     resolve_calendar_name.cache_clear()
     get_calendar.cache_clear()
     _index.cache_clear()
@@ -287,13 +292,13 @@ def get_calendar(name: str) -> ExchangeCalendar:
     canonical = resolve_calendar_name(name)
     if canonical != name:
         return get_calendar(canonical)
-    try:
-        cls = _dispatcher._calendar_factories[canonical]  # registered class (not an instance)
-    except KeyError:  # pragma: no cover - has_calendar guarantees a factory
-        raise CalendarError(f"unknown exchange calendar {name!r}") from None
+    cls = _dispatcher._calendar_factories.get(canonical)  # the registered class
+    if cls is None:  # registered as an instance (exchange_calendars.register_calendar)
+        return xcals.get_calendar(canonical)
     start, end = _construction_range(cls)
     try:
-        return xcals.get_calendar(canonical, start=start.isoformat(), end=end.isoformat())
+        # built directly: exchange_calendars' own factory cache survives re-registration
+        return cls(start=start.isoformat(), end=end.isoformat())
     except ValueError as error:
         raise CalendarError(f"calendar {canonical} cannot be built: {error}") from None
 
@@ -346,7 +351,10 @@ def _index(name: str) -> _CalendarIndex:
     calendar = get_calendar(canonical)
     schedule = calendar.schedule
     sessions = tuple(ts.date() for ts in schedule.index)
-    start, end = _construction_range(type(calendar))
+    if canonical in _dispatcher._calendar_factories:
+        start, end = _construction_range(type(calendar))
+    else:  # an instance registered with exchange_calendars: whatever range it was built for
+        start, end = sessions[0], sessions[-1]
     return _CalendarIndex(
         name=canonical,
         tz=ZoneInfo(str(calendar.tz)),

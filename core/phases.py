@@ -153,8 +153,13 @@ def _build(
     return windows
 
 
-@lru_cache(maxsize=2048)
 def _windows(name: str, day: dt.date) -> tuple[PhaseWindow, ...]:
+    return _cached_windows(name, day, calendars.generation)
+
+
+@lru_cache(maxsize=2048)
+def _cached_windows(name: str, day: dt.date, generation: int) -> tuple[PhaseWindow, ...]:
+    """The windows of ``name`` on ``day``; ``generation`` drops entries of replaced calendars."""
     tz = calendars.exchange_timezone(name)
 
     def local(t: dt.time) -> dt.datetime:

@@ -191,3 +191,34 @@ def test_ssi_trading_session_codes_normalise_per_reference(
 def test_auction_phases_are_ato_and_atc() -> None:
     assert {Phase.ATO, Phase.ATC} == AUCTION_PHASES
     assert Phase.ATO == "ato" and str(Phase.PUT_THROUGH) == "put_through"
+
+
+def test_phases_follow_a_calendar_registered_by_a_plugin() -> None:
+    import exchange_calendars as xcals
+
+    from core import calendars
+
+    class LateCalendar(calendars.XSTCExchangeCalendar):
+        name = "LATEX"
+        open_times = ((None, dt.time(10, 0)),)
+
+    day = dt.date(2025, 3, 4)
+    calendars.register_calendar("LATEX", LateCalendar, ())
+    try:
+        assert phase_at("LATEX", vn("2025-03-04", "09:30")) is Phase.CLOSED
+        assert phase_at("LATEX", vn("2025-03-04", "10:00")) is Phase.CONTINUOUS
+        assert phase_at("LATEX", vn("2025-03-04", "12:00")) is Phase.BREAK
+
+        class LaterCalendar(LateCalendar):
+            open_times = ((None, dt.time(10, 30)),)
+
+        calendars.register_calendar("LATEX", LaterCalendar, ())
+        assert phase_at("LATEX", vn("2025-03-04", "10:15")) is Phase.CLOSED
+        assert [w.phase for w in phase_windows("LATEX", day)][:2] == [
+            Phase.CLOSED,
+            Phase.CONTINUOUS,
+        ]
+    finally:
+        xcals.deregister_calendar("LATEX")
+        calendars._REGISTERED.pop("LATEX", None)
+        calendars._clear_caches()
