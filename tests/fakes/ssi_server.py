@@ -79,6 +79,7 @@ class FakeConnection:
     invokes: list[dict[str, Any]] = field(default_factory=list)
     frames_sent: int = 0
     closed_by_server: bool = False
+    opened_at: float = 0.0
 
 
 class FakeSsiServer:
@@ -161,6 +162,9 @@ class FakeSsiServer:
             self.issued_tokens.append(token)
             self._token_exp[token] = now + self.token_lifetime_seconds
         return token
+
+    def token_expiry(self, token: str) -> float:
+        return self._token_exp[token]
 
     def token_valid(self, token: str) -> bool:
         exp = self._token_exp.get(token)
@@ -262,7 +266,7 @@ class FakeSsiServer:
             return
         await websocket.accept()
         with self._lock:
-            conn = FakeConnection(len(self.connections), token)
+            conn = FakeConnection(len(self.connections), token, opened_at=time.time())
             self.connections.append(conn)
         send_lock = asyncio.Lock()
         silent = asyncio.Event()
