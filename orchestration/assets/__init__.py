@@ -40,7 +40,7 @@ def build_exchange_definitions(catalog: ExchangeCatalog, pool: str | None) -> Ex
     historical_bars, daily_bars = build_bar_assets(catalog, partitions_def, pool)
     indicators = build_indicator_assets(catalog, partitions_def, [daily_bars.key], pool)
     checks = build_bar_checks(catalog, historical_bars.key, partitions_def)
-    job = build_history_job(catalog, partitions_def)
+    job = build_history_job(catalog)
     start, _ = partition_span(catalog.calendar, catalog.earliest_needed)
     schedule = build_history_schedule(catalog.calendar, job, start)
     return ExchangeDefinitions([historical_bars, daily_bars, *indicators], checks, job, schedule)

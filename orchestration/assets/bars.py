@@ -7,8 +7,10 @@
   re-materializing a partition rewrites the same rows and changes no count.
 - ``daily_bars``: one session-aligned ``1d`` bar per symbol and source, built from that day's
   smallest-interval bars (open of the first, max high, min low, close of the last, summed
-  volume and trade count, volume-weighted vwap), stamped at midnight UTC of the trading date
-  (the store's convention for daily bars, see ``plugins.history.day_window``).
+  volume and trade count, volume-weighted vwap), stamped at the session open (a bar's
+  ``ts_event`` is its open; it falls on the trading date both in UTC, where
+  ``plugins.history.day_window`` looks for daily bars, and in exchange time, where indicators
+  assign bars to days). A stored ``1d`` bar of the same source is replaced.
 
 The computations are plain functions (``load_historical_bars``, ``build_daily_bars``) over a
 store and sources; the Dagster assets wrap them and report metadata: rows written, symbols,
@@ -18,7 +20,7 @@ first/last bar and a Markdown preview.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -131,11 +133,10 @@ def load_historical_bars(
     )
 
 
-def daily_bars_from_frame(frame: pd.DataFrame, trading_date: date, source: str) -> list[Bar]:
-    """One ``1d`` bar per symbol of ``frame`` (one trading day of intraday bars)."""
+def daily_bars_from_frame(frame: pd.DataFrame, stamp: datetime, source: str) -> list[Bar]:
+    """One ``1d`` bar per symbol of ``frame`` (one trading day of intraday bars) at ``stamp``."""
     if frame.empty:
         return []
-    stamp = datetime.combine(trading_date, time(0), tzinfo=UTC)
     bars: list[Bar] = []
     for symbol, group in frame.sort_values("ts").groupby("symbol", sort=True):
         volume = float(group["volume"].sum())
@@ -170,7 +171,7 @@ def build_daily_bars(store: Store, catalog: ExchangeCatalog, trading_date: date)
         intraday = store.read_bars_frame(
             list(load.symbols), load.base_interval, bounds.open, bounds.close, source=load.name
         )
-        bars = daily_bars_from_frame(intraday, trading_date, load.name)
+        bars = daily_bars_from_frame(intraday, bounds.open, load.name)
         rows += store.upsert_bars(bars)
         frames.append(
             pd.DataFrame(

@@ -1,24 +1,27 @@
 """Indicator assets: the historical indicators the session configs declare, per trading day.
 
 One asset per indicator name of an exchange's configs (``us_equity/avg_volume`` ...), built
-through the indicator plugin (``host.create_indicator(type, name=..., **params)``) and stored
-with ``Store.upsert_indicator_values(values, source=<data source name>)`` — the name and source
-the daemon's historical phase reads back with ``Store.read_indicator_values``.
+through the indicator plugin (``host.create_indicator(type, name=..., calendar=..., **params)``,
+the call the daemon makes) and stored with ``Store.upsert_indicator_values(values,
+DERIVED_SOURCE)`` under the name of the config key.
 
-Partition ``D`` computes the values *as of the close of D* from the ``period`` sessions ending
-with D (D included): exactly what a session on the next trading day needs before its open.
-Daily-granularity indicators read the stored ``1d`` bars (``daily_bars``), intraday ones the
-smallest-interval bars (one value per minute of the trading day). Missing history makes a
-value incomplete (``complete=False``), never an error.
+Partition ``D`` computes what the daemon's historical-indicator phase needs for the *next*
+session ``D'``: the trailing ``period`` sessions ending with D (D included — exactly the days
+strictly before D'), ``as_of`` = the open of D'. The stored rows therefore have the daemon's
+keys (name, symbol, as_of, minute of day, source ``"sessiond"``) and values, so the daemon
+finds them with ``Store.read_indicator_values(name, symbols, open, open, source="sessiond")``
+and re-computing them writes the same rows. Daily-granularity indicators read the stored
+``1d`` bars (``daily_bars``), intraday ones the smallest-interval bars (one value per minute of
+the trading day). Missing history makes a value incomplete (``complete=False``), never an
+error. On the calendar's last known session (no next session) ``as_of`` is D's close.
 
 Each indicator asset depends on ``daily_bars`` and so on ``historical_bars``: when a blocking
 check of ``historical_bars`` fails, the indicators of that partition do not run.
 """
 
-
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 from dagster import (
     AssetExecutionContext,
@@ -37,6 +40,10 @@ from core.store import Store
 from orchestration.catalog import ExchangeCatalog, IndicatorSpec
 from orchestration.partitions import partition_date
 from orchestration.previews import markdown_table
+from plugins.history import day_window
+
+DERIVED_SOURCE = "sessiond"
+"""``source`` of derived rows (indicator values), the same as the daemon's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,19 +91,23 @@ def history_days(calendar: str, trading_date: date, trailing_days: int) -> list[
     return calendars.sessions_in_range(calendar, first, trading_date)
 
 
+def indicator_as_of(calendar: str, trading_date: date) -> datetime:
+    """The open of the session after ``trading_date`` (its close on the last known session)."""
+    try:
+        following = calendars.next_session(calendar, trading_date)
+    except CalendarError:
+        return calendars.session_bounds(calendar, trading_date).close
+    return calendars.session_bounds(calendar, following).open
+
+
 def indicator_history(
     store: Store, catalog: ExchangeCatalog, spec: IndicatorSpec, trading_date: date
 ) -> tuple[list[date], dict[str, list[Bar]]]:
-    """The trailing bars of every symbol of ``spec`` (oldest first)."""
+    """The trailing bars of every symbol of ``spec`` (oldest first) and the days they cover."""
     days = history_days(catalog.calendar, trading_date, spec.trailing_days)
-    if spec.granularity == "daily":
-        interval = "1d"
-        start = datetime.combine(days[0], time(0), tzinfo=UTC)
-        end = datetime.combine(trading_date, time(0), tzinfo=UTC) + timedelta(days=1)
-    else:
-        interval = catalog.load_for(spec.source).base_interval
-        start = calendars.session_bounds(catalog.calendar, days[0]).open
-        end = calendars.session_bounds(catalog.calendar, trading_date).close
+    interval = "1d" if spec.granularity == "daily" else catalog.load_for(spec.source).base_interval
+    start, _ = day_window(catalog.calendar, days[0], interval)
+    _, end = day_window(catalog.calendar, days[-1], interval)
     bars = store.read_bars(list(spec.symbols), interval, start, end, source=spec.source)
     by_symbol: dict[str, list[Bar]] = {s: [] for s in spec.symbols}
     for bar in bars:
@@ -107,16 +118,17 @@ def indicator_history(
 def compute_indicator(
     store: Store, catalog: ExchangeCatalog, spec: IndicatorSpec, trading_date: date
 ) -> IndicatorSummary:
-    """Compute ``spec`` as of the close of ``trading_date`` and upsert the values."""
+    """Compute ``spec`` for the session after ``trading_date`` and upsert the values."""
     from plugins.manager import load_plugins
 
-    indicator = load_plugins().create_indicator(spec.type, name=spec.name, **spec.params_dict())
-    as_of = calendars.session_bounds(catalog.calendar, trading_date).close
+    params = {"calendar": catalog.calendar, **spec.params_dict()}
+    indicator = load_plugins().create_indicator(spec.type, name=spec.name, **params)
+    as_of = indicator_as_of(catalog.calendar, trading_date)
     days, history = indicator_history(store, catalog, spec, trading_date)
     values: list[IndicatorValue] = []
     for symbol in spec.symbols:
         values.extend(indicator.compute(symbol, history.get(symbol, []), as_of))
-    rows = store.upsert_indicator_values(values, source=spec.source)
+    rows = store.upsert_indicator_values(values, DERIVED_SOURCE)
     return IndicatorSummary(rows, tuple(values), as_of, days[0])
 
 
