@@ -88,8 +88,9 @@ class TradeClassifier(Protocol):
     calls ``reset()`` at the start of each day. Auction (ATO/ATC) and put-through trades never
     reach a classifier: the chain makes them neutral first.
 
-    Required: ``classify``. Optional: ``on_quote`` (receives every quote *before* the trades that
-    follow it), ``reset``.
+    Required: ``classify``. Optional: ``on_quote(quote)`` (receives every quote *before* the
+    trades that follow it), ``observe(trade, aggressor)`` (told the chain's final decision for
+    every trade, whichever rule made it; tick tests keep their state here), ``reset()``.
     """
 
     name: ClassVar[str]

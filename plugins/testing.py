@@ -1,0 +1,471 @@
+"""Conformance kit: checks a plugin author runs against their own plugin classes.
+
+    from plugins.testing import check_data_source, check_plugin
+
+    def test_my_source_conforms():
+        check_data_source(MySource, exchange="XNYS", symbols=["AAPL"], options={"token": "x"})
+
+    def test_my_plugin_loads():
+        host = check_plugin(my_plugin_module)   # registers it next to the built-ins
+        assert "mysource" in host.data_sources
+
+Each ``check_*`` raises ``AssertionError`` with a message naming the class and what is wrong
+("MySource (mysource): bar 3 of AAPL has ts_event 2024-03-04 14:30:00 without a time zone;
+bars must carry aware UTC datetimes"), and returns what it produced so tests can check more.
+Every built-in plugin passes these checks (``tests/plugins/test_conformance.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from core import calendars
+from core.models import Aggressor, Bar, IndicatorValue, Quote, Trade
+from core.timeframes import parse_interval
+from plugins.interfaces import supports
+
+__all__ = [
+    "check_data_source",
+    "check_indicator",
+    "check_plugin",
+    "check_trade_classifier",
+    "default_window",
+    "sample_trades",
+]
+
+_UTC_ZERO = dt.timedelta(0)
+
+
+def _label(cls: type) -> str:
+    return f"{cls.__name__} ({getattr(cls, 'name', '?')})"
+
+
+def _check_class_attributes(cls: Any, methods: Sequence[str], kind: str) -> str:
+    if not isinstance(cls, type):
+        raise AssertionError(f"{cls!r}: a {kind} plugin must be a class, got {type(cls).__name__}")
+    label = _label(cls)
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name.strip() or name != name.strip() or " " in name:
+        raise AssertionError(
+            f"{label}: class attribute 'name' must be a non-empty string without spaces "
+            f"(what configs refer to), was {name!r}"
+        )
+    description = getattr(cls, "description", None)
+    if not isinstance(description, str) or not description.strip():
+        raise AssertionError(
+            f"{label}: class attribute 'description' must be a non-empty one-line string, "
+            f"was {description!r}"
+        )
+    if "\n" in description.strip():
+        raise AssertionError(f"{label}: 'description' must be one line")
+    if not any(callable(getattr(cls, method, None)) for method in methods):
+        raise AssertionError(f"{label}: a {kind} must implement {' or '.join(methods)}()")
+    return label
+
+
+def _is_utc(ts: Any) -> bool:
+    return isinstance(ts, dt.datetime) and ts.tzinfo is not None and ts.utcoffset() == _UTC_ZERO
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def default_window(exchange: str) -> tuple[dt.datetime, dt.datetime]:
+    """One full trading session of ``exchange`` (the first on or after 2024-03-04) as
+    ``(open, close)``, aware UTC."""
+    day = dt.date(2024, 3, 4)
+    if not calendars.is_session(exchange, day):
+        day = calendars.next_session(exchange, day)
+    bounds = calendars.session_bounds(exchange, day)
+    return bounds.open, bounds.close
+
+
+# --------------------------------------------------------------------------------------------
+# Data sources
+# --------------------------------------------------------------------------------------------
+
+
+def check_data_source(
+    cls: type,
+    *,
+    exchange: str = "XNYS",
+    symbols: Sequence[str] = ("AAPL",),
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    interval: str = "1m",
+    options: Mapping[str, Any] | None = None,
+    expect_bars: bool = True,
+    deterministic: bool = True,
+) -> list[Bar]:
+    """Check a ``DataSource`` class: attributes, constructor, ``request_bars`` and, when
+    implemented, ``request_trades`` / ``request_quotes``. Returns the bars.
+
+    ``start``/``end`` default to one session of ``exchange`` (``default_window``);
+    ``options`` are passed to the constructor next to ``exchange``. ``deterministic=False``
+    skips the "same request, same answer" check (for live-only sources).
+    """
+    label = _check_class_attributes(cls, ("request_bars",), "data source")
+    if start is None or end is None:
+        default_start, default_end = default_window(exchange)
+        start, end = start or default_start, end or default_end
+    if not (_is_utc(start) or (isinstance(start, dt.datetime) and start.tzinfo is not None)):
+        raise AssertionError("check_data_source: start must be an aware datetime")
+    symbols = list(symbols)
+    try:
+        source = cls(exchange=exchange, **dict(options or {}))
+    except TypeError as error:
+        raise AssertionError(
+            f"{label}: cannot be constructed as cls(exchange=..., **options): {error}"
+        ) from None
+    bars = _collect(label, "request_bars", source.request_bars(symbols, start, end, interval))
+    _check_bars(label, bars, symbols, start, end, interval)
+    if expect_bars and not bars:
+        raise AssertionError(
+            f"{label}: request_bars({symbols}, {start.isoformat()}, {end.isoformat()}, "
+            f"{interval!r}) returned no bars"
+        )
+    if deterministic:
+        again = list(source.request_bars(symbols, start, end, interval))
+        if again != bars:
+            raise AssertionError(f"{label}: the same request_bars call returned different bars")
+
+    window_end = min(end, start + dt.timedelta(minutes=30))
+    if supports(source, "request_trades"):
+        trades = _collect(
+            label, "request_trades", source.request_trades(symbols, start, window_end)
+        )
+        _check_trades(label, trades, symbols, start, window_end)
+    if supports(source, "request_quotes"):
+        quotes = _collect(
+            label, "request_quotes", source.request_quotes(symbols, start, window_end)
+        )
+        _check_quotes(label, quotes, symbols, start, window_end)
+    if supports(source, "close"):
+        source.close()
+    return bars
+
+
+def _collect(label: str, method: str, result: Any) -> list[Any]:
+    if result is None or isinstance(result, str | bytes) or not isinstance(result, Iterable):
+        raise AssertionError(f"{label}: {method}() must return an iterable, returned {result!r}")
+    return list(result)
+
+
+def _check_bars(
+    label: str,
+    bars: list[Any],
+    symbols: list[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    interval: str,
+) -> None:
+    label_interval = parse_interval(interval)
+    last_ts: dict[str, dt.datetime] = {}
+    for i, bar in enumerate(bars):
+        where = f"{label}: bar {i}"
+        if not isinstance(bar, Bar):
+            raise AssertionError(f"{where} is a {type(bar).__name__}, not core.models.Bar")
+        where = f"{label}: bar {i} of {bar.symbol} at {bar.ts_event}"
+        if bar.symbol not in symbols:
+            raise AssertionError(f"{where}: symbol {bar.symbol!r} was not asked for ({symbols})")
+        if bar.interval != label_interval.label:
+            raise AssertionError(f"{where}: interval is {bar.interval!r}, asked for {interval!r}")
+        if not _is_utc(bar.ts_event):
+            raise AssertionError(
+                f"{where}: ts_event must be an aware UTC datetime, was {bar.ts_event!r}"
+            )
+        if not start <= bar.ts_event < end:
+            raise AssertionError(
+                f"{where}: ts_event is outside [{start.isoformat()}, {end.isoformat()})"
+            )
+        if label_interval.seconds == 60 and (bar.ts_event.second or bar.ts_event.microsecond):
+            raise AssertionError(f"{where}: a 1m bar must open on a whole minute")
+        prices = (bar.open, bar.high, bar.low, bar.close)
+        if not all(_finite(p) and p > 0 for p in prices):
+            raise AssertionError(f"{where}: prices must be finite and positive, were {prices}")
+        if not bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high:
+            raise AssertionError(
+                f"{where}: OHLC inconsistent (open {bar.open}, high {bar.high}, low {bar.low}, "
+                f"close {bar.close}): need low <= open, close <= high"
+            )
+        if not _finite(bar.volume) or bar.volume < 0:
+            raise AssertionError(f"{where}: volume must be finite and >= 0, was {bar.volume!r}")
+        if bar.trade_count is not None and (
+            not isinstance(bar.trade_count, int) or bar.trade_count < 0
+        ):
+            raise AssertionError(f"{where}: trade_count must be None or an int >= 0")
+        if bar.vwap is not None:
+            tolerance = 1e-9 * max(abs(bar.high), 1.0)
+            if not (_finite(bar.vwap) and bar.low - tolerance <= bar.vwap <= bar.high + tolerance):
+                raise AssertionError(
+                    f"{where}: vwap {bar.vwap!r} is outside [low {bar.low}, high {bar.high}]"
+                )
+        if not isinstance(bar.source, str):
+            raise AssertionError(f"{where}: source must be a string")
+        previous = last_ts.get(bar.symbol)
+        if previous is not None and bar.ts_event <= previous:
+            raise AssertionError(
+                f"{where}: bars of one symbol must be in increasing ts_event order without "
+                f"duplicates (previous {previous})"
+            )
+        last_ts[bar.symbol] = bar.ts_event
+
+
+def _check_trades(
+    label: str, trades: list[Any], symbols: list[str], start: dt.datetime, end: dt.datetime
+) -> None:
+    last_ts: dict[str, dt.datetime] = {}
+    for i, trade in enumerate(trades):
+        if not isinstance(trade, Trade):
+            raise AssertionError(f"{label}: trade {i} is a {type(trade).__name__}, not Trade")
+        where = f"{label}: trade {i} of {trade.symbol} at {trade.ts_event}"
+        if trade.symbol not in symbols:
+            raise AssertionError(f"{where}: symbol was not asked for ({symbols})")
+        if not _is_utc(trade.ts_event) or not start <= trade.ts_event < end:
+            raise AssertionError(
+                f"{where}: ts_event must be aware UTC inside [{start.isoformat()}, "
+                f"{end.isoformat()})"
+            )
+        if not (_finite(trade.price) and trade.price > 0):
+            raise AssertionError(f"{where}: price must be finite and positive, was {trade.price!r}")
+        if not (_finite(trade.volume) and trade.volume >= 0):
+            raise AssertionError(f"{where}: volume must be finite and >= 0, was {trade.volume!r}")
+        if trade.side is not None and not isinstance(trade.side, Aggressor):
+            raise AssertionError(f"{where}: side must be an Aggressor or None, was {trade.side!r}")
+        previous = last_ts.get(trade.symbol)
+        if previous is not None and trade.ts_event < previous:
+            raise AssertionError(f"{where}: trades of one symbol must be in time order")
+        last_ts[trade.symbol] = trade.ts_event
+
+
+def _check_quotes(
+    label: str, quotes: list[Any], symbols: list[str], start: dt.datetime, end: dt.datetime
+) -> None:
+    for i, quote in enumerate(quotes):
+        if not isinstance(quote, Quote):
+            raise AssertionError(f"{label}: quote {i} is a {type(quote).__name__}, not Quote")
+        where = f"{label}: quote {i} of {quote.symbol} at {quote.ts_event}"
+        if quote.symbol not in symbols:
+            raise AssertionError(f"{where}: symbol was not asked for ({symbols})")
+        if not _is_utc(quote.ts_event) or not start <= quote.ts_event < end:
+            raise AssertionError(f"{where}: ts_event must be aware UTC inside the range")
+        if not (_finite(quote.bid_price) and _finite(quote.ask_price)):
+            raise AssertionError(f"{where}: bid and ask must be finite numbers")
+        if quote.bid_price > quote.ask_price:
+            raise AssertionError(
+                f"{where}: crossed quote, bid {quote.bid_price} > ask {quote.ask_price}"
+            )
+        if quote.bid_size < 0 or quote.ask_size < 0:
+            raise AssertionError(f"{where}: sizes must be >= 0")
+
+
+# --------------------------------------------------------------------------------------------
+# Trade classifiers
+# --------------------------------------------------------------------------------------------
+
+
+def sample_trades(symbol: str = "TEST", start: dt.datetime | None = None) -> list[Trade]:
+    """Continuous-session trades with up-, down- and zero-ticks, half with a vendor side."""
+    start = start or dt.datetime(2024, 3, 4, 15, 0, tzinfo=dt.UTC)
+    prices = [100.0, 100.01, 100.01, 100.0, 99.99, 99.99, 100.02, 100.02, 100.0, 100.03]
+    sides = [
+        Aggressor.BUY,
+        None,
+        Aggressor.SELL,
+        None,
+        Aggressor.SELL,
+        None,
+        Aggressor.BUY,
+        None,
+        None,
+        None,
+    ]
+    return [
+        Trade(
+            symbol, start + dt.timedelta(seconds=i), price, 100.0, side=side, trading_session="LO"
+        )
+        for i, (price, side) in enumerate(zip(prices, sides, strict=True))
+    ]
+
+
+def _sample_quotes(trades: Sequence[Trade]) -> list[Quote]:
+    """A quote 1 ms before each trade: the trade hits the ask, the bid, or the midpoint."""
+    quotes = []
+    for i, t in enumerate(trades):
+        bid, ask = [
+            (t.price - 0.02, t.price),
+            (t.price, t.price + 0.02),
+            (t.price - 0.01, t.price + 0.01),
+        ][i % 3]
+        quotes.append(
+            Quote(t.symbol, t.ts_event - dt.timedelta(milliseconds=1), bid, 500.0, ask, 500.0)
+        )
+    return quotes
+
+
+def check_trade_classifier(
+    cls: type, *, trades: Sequence[Trade] | None = None
+) -> list[Aggressor | None]:
+    """Check a ``TradeClassifier`` class: attributes, ``cls()`` construction, ``classify``
+    returning an ``Aggressor`` or None for each trade, and ``reset()`` (when implemented)
+    restoring the initial state (replaying the trades gives the same answers). When the class
+    implements ``on_quote``, a quote is sent before each trade; when it implements
+    ``observe``, it is told the final decision after each trade (as the classifier chain
+    does). Returns the answers."""
+    label = _check_class_attributes(cls, ("classify",), "trade classifier")
+    trades = list(trades) if trades is not None else sample_trades()
+    quotes = _sample_quotes(trades)
+    try:
+        classifier = cls()
+    except TypeError as error:
+        raise AssertionError(f"{label}: cannot be constructed as cls(): {error}") from None
+
+    def run() -> list[Aggressor | None]:
+        answers = []
+        for quote, trade in zip(quotes, trades, strict=True):
+            if supports(classifier, "on_quote"):
+                classifier.on_quote(quote)
+            answer = classifier.classify(trade)
+            if answer is not None and not isinstance(answer, Aggressor):
+                raise AssertionError(
+                    f"{label}: classify() must return an Aggressor or None, returned {answer!r}"
+                )
+            if supports(classifier, "observe"):
+                classifier.observe(trade, answer if answer is not None else Aggressor.NEUTRAL)
+            answers.append(answer)
+        return answers
+
+    if supports(classifier, "reset"):
+        classifier.reset()
+    first = run()
+    if supports(classifier, "reset"):
+        classifier.reset()
+        second = run()
+        if second != first:
+            raise AssertionError(
+                f"{label}: after reset() the same trades were classified differently "
+                f"({first} then {second})"
+            )
+    return first
+
+
+# --------------------------------------------------------------------------------------------
+# Indicators
+# --------------------------------------------------------------------------------------------
+
+
+def _default_history(exchange: str, symbol: str) -> tuple[list[Bar], dt.datetime]:
+    from plugins.sources.synthetic import SyntheticSource
+
+    open_, _ = default_window(exchange)
+    first = calendars.previous_session(exchange, open_.date(), 12)
+    start = calendars.session_bounds(exchange, first).open
+    bars = list(
+        SyntheticSource(exchange=exchange, seed=1).request_bars([symbol], start, open_, "1m")
+    )
+    return bars, open_
+
+
+def check_indicator(
+    cls: type,
+    *,
+    params: Mapping[str, Any] | None = None,
+    name: str = "test_indicator",
+    symbol: str = "TEST",
+    exchange: str = "XNYS",
+    history: Sequence[Bar] | None = None,
+    as_of: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Check an ``Indicator`` class: attributes, ``cls(name=..., **params)``, ``compute``
+    (values named ``name`` for ``symbol`` at ``as_of``, finite or None, distinct
+    ``minute_of_day``, same answer twice) and ``update`` (finite or None for each bar; after
+    ``reset()`` a replay gives the same values). ``history`` defaults to 12 sessions of
+    synthetic 1-minute bars before ``as_of``. Returns ``{"compute": [...], "update": [...]}``."""
+    label = _check_class_attributes(cls, ("compute", "update"), "indicator")
+    if history is None:
+        history, default_as_of = _default_history(exchange, symbol)
+        as_of = as_of or default_as_of
+    history = list(history)
+    as_of = as_of or (
+        history[-1].ts_event + dt.timedelta(minutes=1) if history else default_window(exchange)[0]
+    )
+
+    def make() -> Any:
+        try:
+            return cls(name=name, **dict(params or {}))
+        except TypeError as error:
+            raise AssertionError(
+                f"{label}: cannot be constructed as cls(name=..., **params): {error}"
+            ) from None
+
+    indicator = make()
+    out: dict[str, Any] = {"compute": [], "update": []}
+    if supports(indicator, "compute"):
+        values = indicator.compute(symbol, history, as_of)
+        if not isinstance(values, list):
+            raise AssertionError(f"{label}: compute() must return a list, returned {values!r}")
+        minutes = set()
+        for value in values:
+            if not isinstance(value, IndicatorValue):
+                raise AssertionError(f"{label}: compute() returned {value!r}, not IndicatorValue")
+            if value.name != name or value.symbol != symbol or value.as_of != as_of:
+                raise AssertionError(
+                    f"{label}: value must carry name {name!r}, symbol {symbol!r} and as_of "
+                    f"{as_of}; got {value.name!r}, {value.symbol!r}, {value.as_of}"
+                )
+            if value.value is not None and not _finite(value.value):
+                raise AssertionError(f"{label}: value must be finite or None, was {value.value!r}")
+            if value.observations < 0:
+                raise AssertionError(f"{label}: observations must be >= 0")
+            if value.minute_of_day is not None:
+                if value.minute_of_day < 0 or value.minute_of_day in minutes:
+                    raise AssertionError(
+                        f"{label}: minute_of_day {value.minute_of_day} repeats or is negative"
+                    )
+                minutes.add(value.minute_of_day)
+        if make().compute(symbol, history, as_of) != values:
+            raise AssertionError(f"{label}: compute() on the same history gave different values")
+        out["compute"] = values
+    if supports(indicator, "update"):
+        streamed = [indicator.update(bar) for bar in history]
+        for value in streamed:
+            if value is not None and not _finite(value):
+                raise AssertionError(
+                    f"{label}: update() must return a finite float or None, returned {value!r}"
+                )
+        if supports(indicator, "reset"):
+            indicator.reset()
+            replay = [indicator.update(bar) for bar in history]
+            if replay != streamed:
+                raise AssertionError(f"{label}: after reset() the same bars gave different values")
+        out["update"] = streamed
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# A whole plugin
+# --------------------------------------------------------------------------------------------
+
+
+def check_plugin(plugin: object, *, entry_points: bool = False) -> Any:
+    """Load ``plugin`` (a module or object with ``@hookimpl`` functions) next to the
+    built-ins, as sessiond does at start (misspelled hooks and duplicate names fail), then
+    check the attributes of every class it registers. Returns the ``PluginHost``."""
+    from plugins.manager import load_plugins
+
+    host = load_plugins(entry_points=entry_points, extra=[plugin])
+    name = host.pm.get_name(plugin)
+    info = next(i for i in host.describe() if i.name == name)
+    if not info.hooks:
+        raise AssertionError(f"plugin {name!r} implements no sessiond hook")
+    for source in info.data_sources:
+        _check_class_attributes(host.data_sources[source], ("request_bars",), "data source")
+    for classifier in info.classifiers:
+        _check_class_attributes(host.classifiers[classifier], ("classify",), "trade classifier")
+    for indicator in info.indicators:
+        _check_class_attributes(host.indicators[indicator], ("compute", "update"), "indicator")
+    return host
