@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from core.errors import SourceError
@@ -40,7 +40,7 @@ LOCAL_TZ = timezone(LOCAL_OFFSET, "ICT")
 HUB_NAME = "fcmarketdatav2hub"  # compared case-insensitively
 
 _json_loads = json.loads
-_UTC = timezone.utc
+_UTC = UTC
 
 
 class MalformedMessageError(SourceError):

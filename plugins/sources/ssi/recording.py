@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from core.models import ForeignRoom, IndexTick, Quote, SecurityStatus, Trade
@@ -109,7 +109,7 @@ class StreamRecorder:
 
 def local_day_bounds(trading_date: date) -> tuple[datetime, datetime]:
     """UTC ``[start, end)`` of an exchange-local (UTC+7) calendar day."""
-    start = datetime(trading_date.year, trading_date.month, trading_date.day, tzinfo=timezone.utc)
+    start = datetime(trading_date.year, trading_date.month, trading_date.day, tzinfo=UTC)
     start -= LOCAL_OFFSET
     return start, start + timedelta(days=1)
 
@@ -134,7 +134,7 @@ def replay_day(
         events += store.read_statuses(symbols, start, end, source=source)
     if index_ids:
         events += store.read_index_ticks(index_ids, start, end, source=source)
-    far = datetime.max.replace(tzinfo=timezone.utc)
+    far = datetime.max.replace(tzinfo=UTC)
     events.sort(key=lambda e: (e.ts_received or far, e.ts_event, _KIND_ORDER[type(e)]))
     if keep_arrival_stamp:
         return events

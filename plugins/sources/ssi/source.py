@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from core.errors import SourceError
@@ -81,7 +81,7 @@ def channel_strings(
 def _utc(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
         raise SourceError(f"{name} {value.isoformat()} has no time zone; pass an aware UTC datetime")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def resample(bars: Sequence[Bar], interval: str) -> list[Bar]:
@@ -93,7 +93,7 @@ def resample(bars: Sequence[Bar], interval: str) -> list[Bar]:
     bucket_start: datetime | None = None
     for bar in bars:
         epoch = int(bar.ts_event.timestamp())
-        start = datetime.fromtimestamp(epoch - epoch % seconds, timezone.utc)
+        start = datetime.fromtimestamp(epoch - epoch % seconds, UTC)
         if bucket_start is not None and (start != bucket_start or bar.symbol != current[0].symbol):
             out.append(_merge(current, interval, bucket_start))
             current = []

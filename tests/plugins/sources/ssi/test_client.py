@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -16,7 +16,6 @@ from plugins.sources.ssi.settings import SsiSettings, load_ssi_settings
 from plugins.sources.ssi.source import SsiSource
 from tests.fakes.ssi_server import FakeSsiServer
 
-UTC = timezone.utc
 START, END = date(2023, 8, 1), date(2023, 9, 14)  # 45 calendar days
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import string
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -14,8 +14,6 @@ from core.models import Aggressor, Bar, ForeignRoom, IndexTick, Quote, SecurityS
 from plugins.sources.ssi import parse
 from plugins.sources.ssi.parse import MalformedMessageError
 from tests.fakes.ssi_server import broadcast_frame
-
-UTC = timezone.utc
 
 # SSI GitBook samples (reference §4.1), decoded
 F_SAMPLE = {"RType": "F", "MarketId": "HOSE", "TradingDate": "14/08/2023", "Time": "13:00:00",

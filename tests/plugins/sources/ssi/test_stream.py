@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,9 +18,14 @@ from plugins.sources.ssi.settings import SsiSettings
 from plugins.sources.ssi.stream import SsiStream
 from tests.fakes.ssi_server import HUB, FakeSsiServer
 from tests.plugins.sources.ssi.test_parse import (
-    B_SAMPLE, F_SAMPLE, MI_SAMPLE, R_SAMPLE, X_QUOTE_SAMPLE, X_SAMPLE, X_TRADE_SAMPLE)
-
-UTC = timezone.utc
+    B_SAMPLE,
+    F_SAMPLE,
+    MI_SAMPLE,
+    R_SAMPLE,
+    X_QUOTE_SAMPLE,
+    X_SAMPLE,
+    X_TRADE_SAMPLE,
+)
 
 
 def make_stream(settings: SsiSettings, channels: list[str], **options: Any) -> SsiStream:
