@@ -127,7 +127,210 @@ def schema(
 
 # --- plugins --------------------------------------------------------------------------------
 
+
+@app.command("plugins")
+def plugins_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the loaded plugins, the package that provides each and what it registers."""
+    import json
+
+    from plugins.manager import load_plugins
+
+    infos = load_plugins().describe()
+    if as_json:
+        typer.echo(json.dumps([info.as_dict() for info in infos], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="sessiond plugins", title_justify="left")
+    for column in ("plugin", "package", "data sources", "classifiers", "indicators", "lifecycle hooks"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        package = f"{info.distribution or '(in code)'} {info.version or ''}".strip()
+        registered = info.calendars and f" calendars: {', '.join(info.calendars)}"
+        table.add_row(
+            info.name,
+            package,
+            ", ".join(info.data_sources) or "-",
+            ", ".join(info.classifiers) or "-",
+            ", ".join(info.indicators) or "-",
+            (", ".join(h for h in info.hooks if not h.startswith("register_")) or "-")
+            + (registered or ""),
+        )
+    console.print(table)
+
 # --- store ----------------------------------------------------------------------------------
+
+_BAR_FORMATS = ("table", "csv", "json", "parquet")
+_DB_OPTION_HELP = "Store URL (default: SESSIOND_DB_URL, else sqlite:///var/sessiond.db)."
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: str | None = typer.Option(None, "--db", help=_DB_OPTION_HELP)) -> None:
+    """Create or migrate the store's tables to the newest schema revision (idempotent)."""
+    from core.store import Store
+
+    try:
+        with Store.from_url(db) as store:
+            before = store.revision()
+            head = store.upgrade()
+    except SessiondError as error:
+        fail(str(error))
+    state = "already at" if before == head else f"migrated from {before or 'empty'} to"
+    console.print(f"store {store.url}: {state} revision {head}", highlight=False)
+
+
+def _parse_bound(value: str, option: str, *, end: bool) -> Any:
+    """A UTC instant from ``YYYY-MM-DD`` (a whole UTC day; --end inclusive) or ISO 8601
+    (naive means UTC; --end exclusive)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            instant = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return instant + timedelta(days=1) if end else instant
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date (YYYY-MM-DD) or an ISO 8601 time")
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@app.command("bars")
+def bars_command(
+    symbol: str = typer.Argument(..., help="Symbol, or several separated by commas."),
+    interval: str = typer.Option("1m", "--interval", help="Bar interval: 1s 1m 5m ... 1d."),
+    start: str = typer.Option(..., "--start", help="First UTC day YYYY-MM-DD or ISO time."),
+    end: str = typer.Option(
+        ..., "--end", help="Last UTC day YYYY-MM-DD (inclusive) or ISO time (exclusive)."
+    ),
+    source: str | None = typer.Option(None, "--source", help="Only bars of this data source."),
+    output_format: str = typer.Option(
+        "table", "--format", help="table, csv, json or parquet (parquet needs --output)."
+    ),
+    output: str | None = typer.Option(None, "--output", help="Write to this file, not stdout."),
+    db: str | None = typer.Option(None, "--db", help=_DB_OPTION_HELP),
+) -> None:
+    """Print or export stored bars (timestamps are bar opens, UTC, ISO 8601)."""
+    from pathlib import Path
+
+    from core.store import Store
+    from core.timeframes import parse_interval
+
+    if output_format not in _BAR_FORMATS:
+        fail(
+            f"--format {output_format!r} is not supported (expected one of {', '.join(_BAR_FORMATS)})"
+        )
+    if output_format == "parquet" and output is None:
+        fail("--format parquet writes a binary file: pass --output FILE.parquet")
+    symbols = [s.strip() for s in symbol.split(",") if s.strip()]
+    if not symbols:
+        fail(f"SYMBOL {symbol!r} names no symbol")
+    start_ts = _parse_bound(start, "--start", end=False)
+    end_ts = _parse_bound(end, "--end", end=True)
+    if end_ts <= start_ts:
+        fail(f"--end {end} is not after --start {start}")
+    try:
+        parse_interval(interval)
+        with Store.from_url(db) as store:
+            frame = store.read_bars_frame(symbols, interval, start_ts, end_ts, source)
+    except SessiondError as error:
+        fail(str(error))
+    if output_format == "parquet":
+        frame.to_parquet(Path(output), index=False)  # type: ignore[arg-type]
+        err_console.print(f"wrote {len(frame)} bars to {output}", highlight=False)
+        return
+    text = _render_bars(frame, output_format)
+    if output is not None:
+        Path(output).write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {len(frame)} bars to {output}", highlight=False)
+    elif output_format == "table":
+        if frame.empty:
+            err_console.print(
+                f"no {interval} bars for {', '.join(symbols)} in [{start_ts.isoformat()}, "
+                f"{end_ts.isoformat()})",
+                highlight=False,
+            )
+            return
+        table = _bars_table(frame, interval)
+        wide = console.options.update_width(1000)
+        width = max(console.width, console.measure(table, options=wide).maximum)  # no cropping
+        Console(width=width, file=sys.stdout).print(table)
+    else:
+        sys.stdout.write(text)
+
+
+def _iso_utc(frame: Any) -> list[str]:
+    return [
+        ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if ts.microsecond == 0
+        else ts.isoformat().replace("+00:00", "Z")
+        for ts in frame["ts"]
+    ]
+
+
+def _render_bars(frame: Any, output_format: str) -> str:
+    """The frame as csv / json text (``ts`` as ISO 8601 UTC with ``Z``), or a plain table."""
+    import io
+    import json
+
+    out = frame.copy()
+    out["ts"] = _iso_utc(frame)
+    if output_format == "csv":
+        buffer = io.StringIO()
+        out.to_csv(buffer, index=False, lineterminator="\n")
+        return buffer.getvalue()
+    if output_format == "json":
+        records = out.astype(object).where(out.notna(), None).to_dict(orient="records")
+        return json.dumps(records, indent=1) + "\n"
+    buffer = io.StringIO()
+    Console(file=buffer, width=200).print(_bars_table(frame, ""))
+    return buffer.getvalue()
+
+
+def _bars_table(frame: Any, interval: str) -> Any:
+    import pandas as pd
+    from rich import box
+    from rich.table import Table
+
+    def number(value: Any) -> str:
+        return "" if pd.isna(value) else f"{value:g}"
+
+    table = Table(
+        title=f"{interval} bars" if interval else None,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+    )
+    for name in (
+        "ts (UTC)",
+        "symbol",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "trades",
+        "vwap",
+        "source",
+    ):
+        text_column = name in ("ts (UTC)", "symbol", "source")
+        table.add_column(
+            name, justify="left" if text_column else "right", no_wrap=True, min_width=len(name)
+        )
+    for ts, row in zip(_iso_utc(frame), frame.itertuples(index=False), strict=True):
+        table.add_row(
+            ts,
+            row.symbol,
+            *(number(v) for v in (row.open, row.high, row.low, row.close, row.volume)),
+            "" if pd.isna(row.trade_count) else str(row.trade_count),
+            number(row.vwap),
+            row.source,
+        )
+    return table
+
 
 # --- sessions -------------------------------------------------------------------------------
 
