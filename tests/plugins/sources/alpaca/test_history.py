@@ -361,3 +361,23 @@ def test_unsupported_interval_fails_before_any_request(alpaca_env):
         with pytest.raises(SourceError, match=r"interval '1s' is not available from alpaca"):
             list(source.request_bars(["AAPL"], OPEN, CLOSE, "1s"))
         assert fake.requests == []
+
+
+def test_keys_never_appear_in_rest_logs_output_or_errors(alpaca_env, caplog, capsys):
+    import logging
+
+    from tests.fakes.alpaca_server import KEY, SECRET
+
+    caplog.set_level(logging.DEBUG)
+    with FakeAlpacaData(bars=regular_day_bars(), page_cap=200) as fake:
+        fake.fail_next = [429, 503, 422]
+        source, _ = make_source(fake)
+        with pytest.raises(SourceError) as caught:
+            list(source.request_bars(["AAPL"], OPEN, CLOSE, "1m"))
+        headers = fake.requests[0][2]
+    assert (headers["APCA-API-KEY-ID"], headers["APCA-API-SECRET-KEY"]) == (KEY, SECRET)
+    captured = capsys.readouterr()
+    text = caplog.text + captured.out + captured.err + str(caught.value) + repr(caught.value)
+    assert "HTTP 429, retry 1/5" in text and "HTTP 422" in text  # the logs were captured
+    assert KEY not in text and SECRET not in text
+    assert KEY not in repr(source.settings) and SECRET not in repr(source.settings)

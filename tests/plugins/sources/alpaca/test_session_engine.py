@@ -188,3 +188,42 @@ def test_backtest_over_alpaca_loaded_history_runs_through_sessiond_load_and_run(
     assert per_day["2024-11-29"]["clock_end"] == "2024-11-29T18:00:00+00:00"  # 13:00 ET
     for text in (loaded.output, ran.output):
         assert KEY not in text and SECRET not in text
+
+
+async def test_bad_stream_key_fails_the_live_session_within_the_bound(
+    alpaca_env, tmp_path, monkeypatch, fake_stream_factory, sqlite_url
+):
+    import time as wall
+
+    import pytest
+
+    from core.errors import SourceError
+
+    monkeypatch.setenv("ALPACA_API_KEY", "PKWRONG")
+    fake = fake_stream_factory([stream_bar("AAPL", time(12, 50), 100.0, 10)])
+    options = {
+        "stream_url": fake.url,
+        "data_url": "http://127.0.0.1:9",
+        "max_auth_attempts": 2,
+        "reconnect_min_backoff_seconds": 0.01,
+    }
+    config = load_session_config(write_config(tmp_path, mode="live", options=options))
+    store = Store.from_url(sqlite_url)
+    clock = LiveClock(start_at=EARLY_CLOSE - timedelta(minutes=30))
+    coordinator = SessionCoordinator.for_config(
+        config, store=store, host=load_plugins(entry_points=False), clock=clock
+    )
+    started = wall.monotonic()
+    try:
+        with pytest.raises(SourceError) as caught:
+            await coordinator.run()
+        runs = store.read_session_runs()
+    finally:
+        store.dispose()
+    assert wall.monotonic() - started < 5  # not the 30 minutes left in the session
+    assert fake.auth_attempts == 2
+    assert "rejected the credentials 2 times in a row ('auth failed'); check ALPACA_API_KEY" in str(
+        caught.value
+    )
+    assert [run.status for run in runs] == ["failed"]
+    assert "PKWRONG" not in str(caught.value)
