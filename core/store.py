@@ -270,12 +270,15 @@ class _TableWriter:
         self.key = tuple(c.name for c in table.primary_key.columns)
         self.key_index = tuple(self.columns.index(k) for k in self.key)
         names = field_names or {}
-        self._converters: list[tuple[int, Callable[[Any], Any]]] = []
+        self._converters: list[tuple[int, Callable[[Any], Any]]] = []  # raw DBAPI paths
+        self._time_converters: list[tuple[int, Callable[[Any], Any]]] = []  # every path
         for index, column in enumerate(table.columns):
             processor = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
             if isinstance(column.type, tables.UTCDateTime):
                 label = names.get(column.name, f"{table.name}.{column.name}")
-                self._converters.append((index, _cached_datetime(processor, label)))
+                converter = _cached_datetime(processor, label)
+                self._converters.append((index, converter))
+                self._time_converters.append((index, converter))
             elif processor is not None and self.dialect.name == "sqlite":
                 self._converters.append((index, processor))
             elif isinstance(column.type, sa.JSON):
@@ -344,10 +347,11 @@ class _TableWriter:
             where=self._changed(insert.excluded, updates),
         )
 
-    def _convert(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        if not self._converters:
+    def _convert(
+        self, rows: list[tuple[Any, ...]], converters: list[tuple[int, Callable[[Any], Any]]]
+    ) -> list[tuple[Any, ...]]:
+        if not converters:
             return rows
-        converters = self._converters
         out = []
         for row in rows:
             values = list(row)
@@ -368,15 +372,17 @@ class _TableWriter:
             if self.dialect.name == "sqlite":
                 cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
                 try:
-                    cursor.executemany(self.sqlite_sql, self._convert(chunk))
+                    cursor.executemany(self.sqlite_sql, self._convert(chunk, self._converters))
                 finally:
                     cursor.close()
             elif len(chunk) >= _COPY_MIN_ROWS and not self._has_json:
                 self._copy_upsert(connection, chunk, create_stage=not staged)
                 staged = True
             else:
+                checked = self._convert(chunk, self._time_converters)
                 connection.execute(
-                    self.pg_statement, [dict(zip(self.columns, row, strict=True)) for row in chunk]
+                    self.pg_statement,
+                    [dict(zip(self.columns, row, strict=True)) for row in checked],
                 )
         return total
 
@@ -385,7 +391,7 @@ class _TableWriter:
     ) -> None:
         import psycopg
 
-        converted = self._convert(rows)
+        converted = self._convert(rows, self._converters)
         driver = connection.connection.driver_connection
         with driver.cursor() as cursor:  # type: ignore[union-attr]
             if create_stage:
@@ -551,6 +557,10 @@ class Store:
                 yield conn
         except sa.exc.DBAPIError as error:
             raise StoreError(f"cannot write the store at {self.url}: {error.orig}") from None
+        except sa.exc.StatementError as error:  # a bind check of core.tables failed
+            if isinstance(error.orig, StoreError):
+                raise error.orig from None
+            raise
 
     def _writer(self, table: type[tables.SQLModel], field_names: dict[str, str]) -> _TableWriter:
         name = table.__tablename__  # type: ignore[attr-defined]

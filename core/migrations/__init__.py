@@ -27,6 +27,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic ``Config`` pointing at this package; ``connection`` is used by ``env.py``."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
     if connection is not None:
         config.attributes["connection"] = connection
