@@ -225,11 +225,11 @@ async def test_stop_is_clean_and_ends_iteration(alpaca_env, fake_stream_factory)
     await subscription.stop()
     with pytest.raises(StopAsyncIteration):
         await asyncio.wait_for(pending, 2)
-    assert wall.monotonic() - started < 1.5
+    assert wall.monotonic() - started < 3  # no 5 s receive timeout
     await subscription.stop()  # idempotent
     with pytest.raises(StopAsyncIteration):
         await iterator.__anext__()
-    for _ in range(50):  # the server sees the close handshake
+    for _ in range(250):  # the server sees the close handshake
         if fake.closed_by_client:
             break
         await asyncio.sleep(0.02)
