@@ -44,6 +44,8 @@ class StreamRecorder:
         self._buffer: list[Any] = []
         self._last_stamp: datetime | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closing: asyncio.Event | None = None
+        self._write_lock = asyncio.Lock()
         self.recorded = 0
 
     def __call__(self, event: Any) -> None:
@@ -58,33 +60,38 @@ class StreamRecorder:
     def attach(self, stream: Any) -> None:
         stream.add_listener(self)
         if self._task is None:
+            self._closing = asyncio.Event()
             self._task = asyncio.create_task(self._flush_periodically(), name="ssi-recorder")
 
     async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval_seconds)
+        assert self._closing is not None
+        while not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.flush_interval_seconds)
             await self.flush_async()
 
     async def flush_async(self) -> int:
-        batch, self._buffer = self._buffer, []
-        if not batch:
-            return 0
-        try:
-            return await asyncio.to_thread(self._write, batch)
-        except Exception:
-            self._buffer[:0] = batch  # keep them for the next attempt
-            log.exception("SSI recorder: writing %d events failed; will retry", len(batch))
-            return 0
+        """Write the buffered events in a worker thread (one write at a time)."""
+        async with self._write_lock:
+            batch, self._buffer = self._buffer, []
+            if not batch:
+                return 0
+            try:
+                return await asyncio.to_thread(self._write, batch)
+            except Exception:
+                self._buffer[:0] = batch  # keep them for the next attempt
+                log.exception("SSI recorder: writing %d events failed; will retry", len(batch))
+                return 0
 
     def flush(self) -> int:
         batch, self._buffer = self._buffer, []
         return self._write(batch) if batch else 0
 
     async def close(self) -> int:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop the periodic flush (letting a write in progress finish) and write the rest."""
+        if self._task is not None and self._closing is not None:
+            self._closing.set()
+            await self._task
             self._task = None
         return await self.flush_async()
 

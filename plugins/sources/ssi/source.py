@@ -69,11 +69,11 @@ def channel_strings(
             targets = list(index_ids)
         elif kind in ("X-TRADE", "X-QUOTE"):
             targets = stocks
-            if contracts:
-                by_type.setdefault("X", []).extend(contracts)
         else:
             targets = list(symbols)
         by_type.setdefault(kind, []).extend(targets)
+        if kind in ("X-TRADE", "X-QUOTE") and contracts:
+            by_type.setdefault("X", []).extend(contracts)
     out = [f"{kind}:{'-'.join(dict.fromkeys(targets))}" for kind, targets in by_type.items() if targets]
     return list(dict.fromkeys(out + explicit))
 
