@@ -7,9 +7,13 @@ below; it is found through the entry-point group ``sessiond`` or registered by s
 ``register_`` but matches no spec fails at start (``check_pending``).
 
 Registration hooks are called once when the plugin manager loads; their results are collected
-from every plugin, and duplicate names across plugins fail at start naming both plugins.
-Lifecycle hooks are called by the daemon for every trading session; exceptions they raise are
-logged and do not stop the session.
+from every plugin, and duplicate names across plugins fail at start naming both packages.
+Lifecycle hooks are called by the daemon for every trading session (their return values are
+ignored).
+
+Every hook here is documented (one imperative line, when it is called, its parameters, its
+return contract, who calls it) and has a ``test_hook_<name>`` test in
+``tests/plugins/test_hooks.py``; a test enforces both.
 """
 
 from __future__ import annotations
@@ -30,8 +34,15 @@ hookspec = pluggy.HookspecMarker("sessiond")
 def register_data_sources() -> list[type]:
     """Return the data-source classes this plugin provides.
 
-    Each class implements ``plugins.interfaces.DataSource`` and has a unique ``name`` that
-    session configs use in ``api_config.data_api``.
+    Called once per ``load_plugins()`` (daemon start, each Dagster run, each CLI command),
+    before any session exists; must not open connections or read secrets.
+
+    Return a list of classes implementing ``plugins.interfaces.DataSource``; each has a unique
+    ``name`` (what ``api_config.data_api`` names) and a one-line ``description``. sessiond
+    constructs them later as ``cls(exchange=<calendar name>, **options)`` through
+    ``PluginHost.create_source``. A name another plugin already registered fails at start.
+
+    Called by: ``plugins.manager.load_plugins``.
     """
 
 
@@ -39,8 +50,12 @@ def register_data_sources() -> list[type]:
 def register_trade_classifiers() -> list[type]:
     """Return the trade-classifier classes this plugin provides.
 
-    Each class implements ``plugins.interfaces.TradeClassifier``; its ``name`` is what a
-    session config lists in its classifier chain.
+    Called once per ``load_plugins()``. Return a list of classes implementing
+    ``plugins.interfaces.TradeClassifier``; each ``name`` is what
+    ``session_data_config.classifiers`` lists in its chain. sessiond creates one instance per
+    symbol with ``cls()`` (``PluginHost.create_classifier``). Duplicate names fail at start.
+
+    Called by: ``plugins.manager.load_plugins``.
     """
 
 
@@ -48,8 +63,12 @@ def register_trade_classifiers() -> list[type]:
 def register_indicators() -> list[type]:
     """Return the indicator classes this plugin provides.
 
-    Each class implements ``plugins.interfaces.Indicator``; its ``name`` is the ``type`` a
-    session config gives an indicator.
+    Called once per ``load_plugins()``. Return a list of classes implementing
+    ``plugins.interfaces.Indicator``; each ``name`` is the ``type`` of an entry in
+    ``historical.indicators``. sessiond constructs them as ``cls(name=<config key>, **params)``
+    (``PluginHost.create_indicator``). Duplicate names fail at start.
+
+    Called by: ``plugins.manager.load_plugins``.
     """
 
 
@@ -57,8 +76,12 @@ def register_indicators() -> list[type]:
 def register_calendars() -> list[tuple[str, type, tuple[str, ...]]]:
     """Return extra exchange calendars as ``(name, ExchangeCalendar subclass, aliases)``.
 
-    They are registered with ``exchange_calendars`` under ``name`` and each alias, so that
-    ``core.calendars.get_calendar(name)`` finds them.
+    Called once per ``load_plugins()``. Each entry is registered with
+    ``core.calendars.register_calendar(name, cls, aliases)``, after which
+    ``core.calendars.get_calendar(name)`` (and each alias) finds it and session configs can
+    run on it. A calendar name another plugin already registered fails at start.
+
+    Called by: ``plugins.manager.load_plugins``.
     """
 
 
@@ -71,17 +94,43 @@ def register_calendars() -> list[tuple[str, type, tuple[str, ...]]]:
 def session_started(session_name: str, exchange: str, trading_date: date, mode: str) -> None:
     """Notify that a trading session is active and about to stream.
 
-    Called once per trading day after historical data and indicators are loaded.
+    Called once per trading day, after historical data and indicators are loaded and before
+    the first event is delivered.
+
+    ``session_name``: the config's ``session_name``; ``exchange``: the calendar name
+    (``XNYS``, ``XSTC`` ...); ``trading_date``: the exchange-local trading date; ``mode``:
+    ``"live"`` or ``"backtest"``. The return value is ignored.
+
+    Called by: ``daemon.coordinator.SessionCoordinator`` via ``host.hook.session_started``.
     """
 
 
 @hookspec
 def phase_changed(exchange: str, trading_date: date, phase: str, previous: str | None) -> None:
-    """Notify that the exchange moved to another intraday phase (``core.phases.Phase`` values)."""
+    """Notify that the exchange moved to another intraday phase.
+
+    Called at each phase boundary the session clock crosses (e.g. ``ato`` -> ``continuous``
+    at 09:15 on HOSE), in backtests at simulated time.
+
+    ``exchange``: calendar name; ``trading_date``: exchange-local date; ``phase``/``previous``:
+    ``core.phases.Phase`` values (``previous`` is None for the first phase of the day). The
+    return value is ignored.
+
+    Called by: ``daemon.coordinator.SessionCoordinator`` via ``host.hook.phase_changed``.
+    """
 
 
 @hookspec
 def session_ended(
     session_name: str, exchange: str, trading_date: date, summary: dict[str, Any]
 ) -> None:
-    """Notify that a trading session closed; ``summary`` holds its counts and quality."""
+    """Notify that a trading session closed and its data was persisted.
+
+    Called once per trading day, after the close, before the next day starts.
+
+    ``session_name``, ``exchange``, ``trading_date`` as for ``session_started``; ``summary``:
+    the day's counts and quality (e.g. ``{"bars": 9750, "trades": 0, "quality_pct": 100.0}``;
+    keys may grow). The return value is ignored.
+
+    Called by: ``daemon.coordinator.SessionCoordinator`` via ``host.hook.session_ended``.
+    """

@@ -282,8 +282,12 @@ def load_plugins(*, entry_points: bool = True, extra: Sequence[object] = ()) -> 
         _load_entry_points(pm, origins)
 
     for plugin in extra:
-        name = pm.get_canonical_name(plugin)
         module_name = getattr(plugin, "__name__", None) or type(plugin).__module__
+        base = getattr(plugin, "__name__", None) or f"{module_name}.{type(plugin).__qualname__}"
+        name, copy = base, 1
+        while pm.has_plugin(name):
+            copy += 1
+            name = f"{base}#{copy}"
         _register(pm, plugin, name, _Origin(name, module_name, None, None, False), origins)
 
     try:
@@ -403,9 +407,12 @@ def _collect(
                     name, value = _plugin_class(origin, hook_name, kind, methods, item), item
                 key = (hook_name, name)
                 if key in owners:
-                    first = origins[owners[key]].package
+                    both = sorted(
+                        (origins[owners[key]], origin), key=lambda o: (not o.builtin, o.package)
+                    )
                     raise StartupError(
-                        f"duplicate {kind} {name!r} (from packages {first}, {origin.package})"
+                        f"duplicate {kind} {name!r} (from packages {both[0].package}, "
+                        f"{both[1].package})"
                     )
                 owners[key] = impl.plugin_name
                 registry[name] = value
