@@ -85,11 +85,12 @@ async def test_live_alpaca_bars_reach_the_engine_make_5m_bars_and_the_early_clos
     config = load_session_config(config_path)
     store = Store.from_url(sqlite_url)
     observer = StopAfterFirstDay()
-    clock = LiveClock(start_at=EARLY_CLOSE - timedelta(seconds=2))
     coordinator = SessionCoordinator.for_config(
-        config, store=store, host=load_plugins(entry_points=False), clock=clock, observer=observer
+        config, store=store, host=load_plugins(entry_points=False), observer=observer
     )
     observer.coordinator = coordinator
+    # a live session joined 3 s before the early close (real time from there on)
+    coordinator.clock = LiveClock(start_at=EARLY_CLOSE - timedelta(seconds=3))
     try:
         summary = await coordinator.run()
         five = store.read_bars(
@@ -104,9 +105,8 @@ async def test_live_alpaca_bars_reach_the_engine_make_5m_bars_and_the_early_clos
     day = observer.ended[0]
     assert day.events == 20
     assert day.generated == {"5m": 4}
-    assert day.clock_end is not None and EARLY_CLOSE <= day.clock_end < EARLY_CLOSE + timedelta(
-        seconds=2
-    )
+    assert day.clock_end is not None
+    assert EARLY_CLOSE <= day.clock_end < EARLY_CLOSE + timedelta(seconds=5)
     assert [(b.symbol, b.ts_event.astimezone(ET).time()) for b in five] == [
         ("AAPL", time(12, 50)),
         ("MSFT", time(12, 50)),
