@@ -281,7 +281,7 @@ class SessionCoordinator:
         store: Any,
         host: Any,
         source: Any = None,
-        merge: str = "heap",
+        merge: str = "sorted",
         **kwargs: Any,
     ) -> SessionCoordinator:
         """The default wiring: source from the config through the host, a ReplayFeed over the
@@ -749,7 +749,9 @@ class SessionCoordinator:
         async for chunk in self._chunks(window):
             for row in chunk:
                 ts = row.ts_event
-                if ts != last_ts:
+                # Replayed rows of one minute share one datetime object, so identity is the
+                # cheap test; distinct-but-equal objects (live) just redo the per-time checks.
+                if ts is not last_ts:
                     if self._stop_requested:
                         stopped = True
                         break
@@ -834,7 +836,7 @@ class SessionCoordinator:
             async for chunk in feed.stream(window, self.clock, lambda: self._stop_requested):
                 yield chunk
         else:
-            yield feed.day(window).rows(getattr(feed, "merge", "heap"))
+            yield feed.day(window).rows(getattr(feed, "merge", "sorted"))
 
     # -- end of session ----------------------------------------------------------------------
 

@@ -12,8 +12,9 @@ every row of one minute shares one ``datetime`` object. ``trade_count``/``vwap``
 the store had none, exactly as in the ``Bar`` that ``Store.read_bars`` would return.
 
 Two merge strategies give the same sequence (a test proves it): ``"heap"`` — ``heapq.merge``
-over the per-symbol row lists keyed on (ts, symbol rank), the classic k-way merge (default);
-``"sorted"`` — one stable numpy ``lexsort`` of the day's columns by (ts, symbol rank).
+over the per-symbol row lists keyed on (ts, symbol rank), the classic k-way merge; ``"sorted"``
+— the same merge done by one stable numpy ``lexsort`` of the day's columns by (ts, symbol
+rank), the default (about 2 µs per event cheaper: no Python-level heap operation per event).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
+from operator import itemgetter
 from typing import Any, Literal
 
 import numpy as np
@@ -129,22 +131,31 @@ def _make_rows(
     if np.isnan(vwap).any():
         vwaps = [None if v != v else v for v in vwaps]
     n = len(stamps)
+    # tuple.__new__(BarRow, fields) builds the namedtuple in C (BarRow(...) would run the
+    # generated Python __new__ per row, ~4x slower).
     return list(
         map(
-            BarRow,
-            symbols,
-            repeat(interval, n),
-            stamps,
-            open_.tolist(),
-            high.tolist(),
-            low.tolist(),
-            close.tolist(),
-            volume.tolist(),
-            counts,
-            vwaps,
-            repeat(source, n),
+            _new_tuple,
+            repeat(BarRow, n),
+            zip(
+                symbols,
+                repeat(interval, n),
+                stamps,
+                open_.tolist(),
+                high.tolist(),
+                low.tolist(),
+                close.tolist(),
+                volume.tolist(),
+                counts,
+                vwaps,
+                repeat(source, n),
+                strict=True,
+            ),
         )
     )
+
+
+_new_tuple = tuple.__new__
 
 
 @dataclass(slots=True)
@@ -162,7 +173,7 @@ class DayBars:
     def event_count(self) -> int:
         return sum(len(c) for c in self.columns.values())
 
-    def rows(self, merge: MergeStrategy = "heap") -> Iterator[BarRow]:
+    def rows(self, merge: MergeStrategy = "sorted") -> Iterator[BarRow]:
         """Every row of the day in (ts_event, symbol) order.
 
         ``"heap"``: ``heapq.merge`` of the per-symbol row lists keyed on (ts_ns, symbol rank).
@@ -212,8 +223,7 @@ class DayBars:
         )
 
 
-def _third(item: tuple[int, int, BarRow]) -> BarRow:
-    return item[2]
+_third = itemgetter(2)
 
 
 def columns_from_frame(
