@@ -24,8 +24,10 @@ Rows are anything with ``Bar``'s attribute names (``Bar``, ``daemon.session_data
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,21 @@ from core.quality import bar_buckets
 from core.timeframes import parse_interval
 
 _FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=256)
+def _bucket_table(
+    open_: datetime,
+    close: datetime,
+    break_start: datetime | None,
+    break_end: datetime | None,
+    interval: str,
+    source_step: timedelta,
+) -> tuple[tuple[datetime, datetime, datetime], ...]:
+    """``(start, end, last source slot)`` of each bucket; shared read-only by every builder of
+    the same session and interval (computed once per day, not once per symbol)."""
+    session = SimpleNamespace(open=open_, close=close, break_start=break_start, break_end=break_end)
+    return tuple((start, end, end - source_step) for start, end in bar_buckets(session, interval))
 
 
 class BarBuilder:
@@ -59,6 +76,8 @@ class BarBuilder:
         "_end",
         "_last",
         "_has",
+        "_open_end",
+        "_make",
         "_open",
         "_high",
         "_low",
@@ -77,6 +96,7 @@ class BarBuilder:
         *,
         source_interval: str = "1m",
         source: str | None = None,
+        row_type: Callable[..., Any] = Bar,
     ) -> None:
         target = parse_interval(interval)
         step = parse_interval(source_interval)
@@ -90,10 +110,11 @@ class BarBuilder:
         self.source = source
         self.dropped = 0
         """Rows ignored because they fell outside the session's segments."""
+        self._make = row_type
         self._source_step: timedelta = step.timedelta
-        self._buckets: list[tuple[datetime, datetime, datetime]] = []
+        self._buckets: tuple[tuple[datetime, datetime, datetime], ...] = ()
         self._index = 0
-        self._start = self._end = self._last = _FAR_PAST
+        self._start = self._end = self._last = self._open_end = _FAR_PAST
         self._has = False
         self._reset_accumulators()
 
@@ -107,12 +128,17 @@ class BarBuilder:
     def start_day(self, session: Any) -> None:
         """Prepare the buckets of a session; any unfinished bar of the previous day is discarded
         (call :meth:`close_day` first to keep it)."""
-        step = self._source_step
-        self._buckets = [
-            (start, end, end - step) for start, end in bar_buckets(session, self.interval)
-        ]
+        self._buckets = _bucket_table(
+            session.open,
+            session.close,
+            session.break_start,
+            session.break_end,
+            self.interval,
+            self._source_step,
+        )
         self._index = 0
         self._has = False
+        self._open_end = _FAR_PAST
         self._reset_accumulators()
         if self._buckets:
             self._start, self._end, self._last = self._buckets[0]
@@ -120,7 +146,7 @@ class BarBuilder:
     def update(self, row: Any) -> list[Bar] | None:
         """Fold one source row in; return the bars completed by it, or None."""
         ts = row.ts_event
-        if self._has and ts < self._end:
+        if ts < self._open_end:  # the row belongs to the open bucket (fast path)
             high = row.high
             if high > self._high:
                 self._high = high
@@ -166,7 +192,7 @@ class BarBuilder:
         vwap: float | None = None,
     ) -> list[Bar] | None:
         """:meth:`update` from primitives (no row object needed)."""
-        if self._has and ts_event < self._end:
+        if ts_event < self._open_end:
             if high > self._high:
                 self._high = high
             if low < self._low:
@@ -210,6 +236,7 @@ class BarBuilder:
             return out or None
         self._start, self._end, self._last = buckets[index]
         self._has = True
+        self._open_end = self._end
         self._open = open_
         self._high = high
         self._low = low
@@ -231,41 +258,87 @@ class BarBuilder:
 
     def _emit(self) -> Bar:
         volume = self._volume
-        bar = Bar(
-            symbol=self.symbol,
-            interval=self.interval,
-            ts_event=self._start,
-            open=self._open,
-            high=self._high,
-            low=self._low,
-            close=self._close,
-            volume=volume,
-            trade_count=int(self._count) if self._has_count else None,
-            vwap=self._pv / volume if volume > 0 else None,
-            source=self.source if self.source is not None else self._src,
+        bar = self._make(
+            self.symbol,
+            self.interval,
+            self._start,
+            self._open,
+            self._high,
+            self._low,
+            self._close,
+            volume,
+            int(self._count) if self._has_count else None,
+            self._pv / volume if volume > 0 else None,
+            self.source if self.source is not None else self._src,
         )
         self._has = False
+        self._open_end = _FAR_PAST
         return bar
 
     def close_day(self) -> list[Bar]:
         """Emit the last partial bar (if any) at the close and forget the day's buckets."""
         out = [self._emit()] if self._has else []
-        self._buckets = []
+        self._buckets = ()
         self._index = 0
-        self._start = self._end = self._last = _FAR_PAST
+        self._start = self._end = self._last = self._open_end = _FAR_PAST
         return out
 
     def __repr__(self) -> str:
         return f"BarBuilder({self.symbol!r}, {self.interval!r})"
 
 
+def feeder_plan(intervals: Sequence[str], source_interval: str = "1m") -> dict[str, str]:
+    """For each target interval, the interval it is built from: the largest other target that
+    divides it (its buckets nest exactly, being aligned to the same segment starts and cut at
+    the same segment ends), else the streamed ``source_interval``. ``1d`` is fed by the largest
+    intraday target. E.g. ``["5m", "15m", "1h"]`` -> ``{"5m": "1m", "15m": "5m", "1h": "15m"}``.
+    """
+    parsed = sorted({parse_interval(i) for i in intervals})
+    plan: dict[str, str] = {}
+    for position, target in enumerate(parsed):
+        feeder = source_interval
+        for smaller in reversed(parsed[:position]):
+            if target.is_daily or target.seconds % smaller.seconds == 0:
+                feeder = smaller.label
+                break
+        plan[target.label] = feeder
+    return plan
+
+
+class _SymbolChain:
+    """The builders of one symbol: roots fed by source rows, children fed by their parent."""
+
+    __slots__ = ("roots", "children", "builders")
+
+    def __init__(self, builders: dict[str, BarBuilder], plan: dict[str, str], source: str) -> None:
+        self.builders = list(builders.values())
+        self.roots = [b for label, b in builders.items() if plan[label] == source]
+        self.children: dict[int, list[BarBuilder]] = {}
+        for label, builder in builders.items():
+            feeder = plan[label]
+            if feeder != source:
+                self.children.setdefault(id(builders[feeder]), []).append(builder)
+
+
 class BarAggregator:
     """Bar builders for every symbol and every target interval of a session.
 
-    ``update(row)`` dispatches by ``row.symbol`` (builders are created on first sight).
+    ``update(row)`` dispatches by ``row.symbol`` (builders are created on first sight). Larger
+    intervals are built from smaller generated ones when they nest (:func:`feeder_plan`), so
+    per source event only the smallest target does work; the bars are the same as building
+    each interval from the source (a test proves it; vwap may differ in the last ulp).
+    ``row_type`` is the class of the emitted bars (``Bar``, or the cheaper ``BarRow``).
     """
 
-    __slots__ = ("intervals", "source_interval", "source", "_builders", "_session")
+    __slots__ = (
+        "intervals",
+        "source_interval",
+        "source",
+        "row_type",
+        "plan",
+        "_chains",
+        "_session",
+    )
 
     def __init__(
         self,
@@ -273,59 +346,85 @@ class BarAggregator:
         *,
         source_interval: str = "1m",
         source: str | None = None,
+        row_type: Callable[..., Any] = Bar,
     ) -> None:
         self.intervals = tuple(intervals)
         for interval in self.intervals:  # validate early
             BarBuilder("_", interval, source_interval=source_interval)
         self.source_interval = source_interval
         self.source = source
-        self._builders: dict[str, list[BarBuilder]] = {}
+        self.row_type = row_type
+        self.plan = feeder_plan(self.intervals, source_interval)
+        self._chains: dict[str, _SymbolChain] = {}
         self._session: Any = None
 
+    def _chain(self, symbol: str) -> _SymbolChain:
+        builders = {
+            label: BarBuilder(
+                symbol,
+                label,
+                source_interval=feeder,
+                source=self.source,
+                row_type=self.row_type,
+            )
+            for label, feeder in self.plan.items()
+        }
+        chain = _SymbolChain(builders, self.plan, self.source_interval)
+        if self._session is not None:
+            for builder in chain.builders:
+                builder.start_day(self._session)
+        self._chains[symbol] = chain
+        return chain
+
     def builders(self, symbol: str) -> list[BarBuilder]:
-        """The builders of ``symbol`` (one per interval), created and started on first use."""
-        found = self._builders.get(symbol)
-        if found is None:
-            found = [
-                BarBuilder(
-                    symbol, interval, source_interval=self.source_interval, source=self.source
-                )
-                for interval in self.intervals
-            ]
-            if self._session is not None:
-                for builder in found:
-                    builder.start_day(self._session)
-            self._builders[symbol] = found
-        return found
+        """The builders of ``symbol`` (one per interval, smallest first), created on first use."""
+        chain = self._chains.get(symbol)
+        return (chain if chain is not None else self._chain(symbol)).builders
 
     def start_day(self, session: Any) -> None:
         """Start every builder (present and future) on ``session``."""
         self._session = session
-        for builders in self._builders.values():
-            for builder in builders:
+        for chain in self._chains.values():
+            for builder in chain.builders:
                 builder.start_day(session)
 
-    def update(self, row: Any) -> list[Bar] | None:
+    def update(self, row: Any) -> list[Any] | None:
         """Fold one source row into its symbol's builders; return completed bars or None."""
-        builders = self._builders.get(row.symbol)
-        if builders is None:
-            builders = self.builders(row.symbol)
-        out: list[Bar] | None = None
-        for builder in builders:
+        chain = self._chains.get(row.symbol)
+        if chain is None:
+            chain = self._chain(row.symbol)
+        out: list[Any] | None = None
+        for builder in chain.roots:
             done = builder.update(row)
             if done:
                 if out is None:
-                    out = done
-                else:
-                    out.extend(done)
+                    out = []
+                self._cascade(chain, builder, done, out)
         return out
 
-    def close_day(self) -> list[Bar]:
-        """Flush every symbol's partial bars at the close."""
-        out: list[Bar] = []
-        for builders in self._builders.values():
-            for builder in builders:
-                out.extend(builder.close_day())
+    @staticmethod
+    def _cascade(chain: _SymbolChain, builder: BarBuilder, done: list[Any], out: list[Any]) -> None:
+        out.extend(done)
+        children = chain.children.get(id(builder))
+        if children:
+            for bar in done:
+                for child in children:
+                    more = child.update(bar)
+                    if more:
+                        BarAggregator._cascade(chain, child, more, out)
+
+    def close_day(self) -> list[Any]:
+        """Flush every symbol's partial bars at the close (parents first, into their children)."""
+        out: list[Any] = []
+        for chain in self._chains.values():
+            for builder in chain.builders:  # smallest first: a parent's flush feeds its children
+                flushed = builder.close_day()
+                out.extend(flushed)
+                for bar in flushed:
+                    for child in chain.children.get(id(builder), ()):
+                        more = child.update(bar)
+                        if more:
+                            self._cascade(chain, child, more, out)
         self._session = None
         return out
 
@@ -376,58 +475,63 @@ def aggregate_frame(
     when volume is 0).
     """
     bucket_starts, bucket_ends = _bucket_arrays(sessions, interval)
-    pieces: list[pd.DataFrame] = []
     if frame.empty or bucket_starts.size == 0:
         return _empty_frame()
-    for symbol, group in frame.groupby("symbol", sort=True):
-        group = group.sort_values("ts", kind="stable")
-        ts = _to_ns(group["ts"])
-        position = np.searchsorted(bucket_starts, ts, side="right") - 1
-        inside = (position >= 0) & (ts < bucket_ends[np.clip(position, 0, None)])
-        if not inside.any():
-            continue
-        position = position[inside]
-        sub = group.loc[inside]
-        close = sub["close"].to_numpy(dtype=float)
-        volume = sub["volume"].to_numpy(dtype=float)
-        vwap = sub["vwap"].to_numpy(dtype=float) if "vwap" in sub else np.full(len(sub), np.nan)
-        weight = np.where(np.isnan(vwap), close, vwap)
-        counts = (
-            pd.to_numeric(sub["trade_count"], errors="coerce").to_numpy(dtype=float)
-            if "trade_count" in sub
-            else np.full(len(sub), np.nan)
-        )
-        first = np.flatnonzero(np.r_[True, position[1:] != position[:-1]])
-        last = np.r_[first[1:] - 1, len(position) - 1]
-        total_volume = np.add.reduceat(volume, first)
-        pv = np.add.reduceat(weight * volume, first)
-        known = ~np.isnan(counts)
-        count_sum = np.add.reduceat(np.where(known, counts, 0.0), first)
-        count_known = np.logical_or.reduceat(known, first)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bar_vwap = np.where(total_volume > 0, pv / total_volume, np.nan)
-        sources = sub["source"].to_numpy()[first] if "source" in sub else np.full(len(first), "")
-        pieces.append(
-            pd.DataFrame(
-                {
-                    "symbol": symbol,
-                    "ts": pd.to_datetime(bucket_starts[position[first]], utc=True),
-                    "open": sub["open"].to_numpy(dtype=float)[first],
-                    "high": np.maximum.reduceat(sub["high"].to_numpy(dtype=float), first),
-                    "low": np.minimum.reduceat(sub["low"].to_numpy(dtype=float), first),
-                    "close": close[last],
-                    "volume": total_volume,
-                    "trade_count": pd.array(
-                        np.where(count_known, count_sum, np.nan), dtype="Float64"
-                    ).astype("Int64"),
-                    "vwap": bar_vwap,
-                    "source": sources if source is None else source,
-                }
-            )
-        )
-    if not pieces:
+    codes, symbols = pd.factorize(frame["symbol"], sort=True)
+    ts = _to_ns(frame["ts"])
+    order = np.lexsort((ts, codes))  # by symbol, then time; stable for equal keys
+    ts = ts[order]
+    position = np.searchsorted(bucket_starts, ts, side="right") - 1
+    inside = (position >= 0) & (ts < bucket_ends[np.clip(position, 0, None)])
+    if not inside.any():
         return _empty_frame()
-    return pd.concat(pieces, ignore_index=True)[list(FRAME_COLUMNS)]
+    rows = order[inside]
+    position = position[inside]
+    codes = codes[rows]
+
+    def column(name: str) -> np.ndarray:
+        if name not in frame:
+            return np.full(len(rows), np.nan)
+        return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)[rows]
+
+    close = column("close")
+    volume = column("volume")
+    vwap = column("vwap")
+    counts = column("trade_count")
+    weight = np.where(np.isnan(vwap), close, vwap)
+    starts_group = np.r_[True, (position[1:] != position[:-1]) | (codes[1:] != codes[:-1])]
+    first = np.flatnonzero(starts_group)
+    last = np.r_[first[1:] - 1, len(position) - 1]
+    total_volume = np.add.reduceat(volume, first)
+    pv = np.add.reduceat(weight * volume, first)
+    known = ~np.isnan(counts)
+    count_sum = np.add.reduceat(np.where(known, counts, 0.0), first)
+    count_known = np.logical_or.reduceat(known, first)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bar_vwap = np.where(total_volume > 0, pv / total_volume, np.nan)
+    if source is not None:
+        sources: Any = source
+    elif "source" in frame:
+        sources = frame["source"].to_numpy()[rows][first]
+    else:
+        sources = ""
+    result = pd.DataFrame(
+        {
+            "symbol": np.asarray(symbols)[codes[first]],
+            "ts": pd.to_datetime(bucket_starts[position[first]], utc=True),
+            "open": column("open")[first],
+            "high": np.maximum.reduceat(column("high"), first),
+            "low": np.minimum.reduceat(column("low"), first),
+            "close": close[last],
+            "volume": total_volume,
+            "trade_count": pd.array(
+                np.where(count_known, count_sum, np.nan), dtype="Float64"
+            ).astype("Int64"),
+            "vwap": bar_vwap,
+            "source": sources,
+        }
+    )
+    return result[list(FRAME_COLUMNS)]
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -492,6 +596,7 @@ def aggregate_bars(
 
 __all__ = [
     "FRAME_COLUMNS",
+    "feeder_plan",
     "BarAggregator",
     "BarBuilder",
     "aggregate_bars",

@@ -19,6 +19,7 @@ from daemon.aggregation.bars import (
     BarBuilder,
     aggregate_bars,
     aggregate_frame,
+    feeder_plan,
     rows_to_frame,
 )
 from daemon.session_data import BarRow
@@ -112,6 +113,16 @@ def pandas_resample(rows, interval: str, sessions) -> pd.DataFrame:
     result = pd.concat(parts)
     result["vwap"] = np.where(result["volume"] > 0, result["pv"] / result["volume"], np.nan)
     return result
+
+
+def assert_same_bars(got, expected) -> None:
+    """Equal field by field; vwap to 1e-12 (sums grouped differently differ in the last ulp)."""
+    assert len(got) == len(expected)
+    for x, y in zip(got, expected, strict=True):
+        fields = ("symbol", "interval", "ts_event", "open", "high", "low", "close", "volume")
+        assert tuple(getattr(x, f) for f in fields) == tuple(getattr(y, f) for f in fields)
+        assert (x.trade_count, x.source) == (y.trade_count, y.source)
+        assert x.vwap == (None if y.vwap is None else pytest.approx(y.vwap, rel=1e-12))
 
 
 def assert_equal_to_reference(bars, reference: pd.DataFrame) -> None:
@@ -300,7 +311,7 @@ def test_aggregator_keeps_symbols_apart_and_builds_every_interval():
         for interval, count in (("5m", 78), ("15m", 26)):
             mine = [x for x in out if x.symbol == symbol and x.interval == interval]
             assert len(mine) == count
-            assert mine == build_incremental(rows, interval, [session])
+            assert_same_bars(mine, build_incremental(rows, interval, [session]))
 
 
 def test_generating_an_interval_not_larger_than_the_stream_is_a_config_error():
@@ -456,3 +467,57 @@ def test_aggregation_conserves_volume_and_extremes(keep, interval, seed):
                 (r.ts_event < session.break_start) == (bar.ts_event < session.break_start)
                 for r in members
             )
+
+
+def test_feeder_plan_builds_larger_intervals_from_nesting_smaller_ones():
+    assert feeder_plan(["5m", "15m"]) == {"5m": "1m", "15m": "5m"}
+    assert feeder_plan(["1h", "5m", "10m", "15m", "30m", "1d"]) == {
+        "5m": "1m",
+        "10m": "5m",
+        "15m": "5m",
+        "30m": "15m",
+        "1h": "30m",
+        "1d": "1h",
+    }
+    assert feeder_plan(["10m", "15m"]) == {"10m": "1m", "15m": "1m"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    keep=st.lists(st.booleans(), min_size=255, max_size=255),
+    intervals=st.sets(st.sampled_from(["5m", "10m", "15m", "30m", "1h", "1d"]), min_size=1),
+    calendar_day=st.sampled_from([("XSTC", HOSE_DAY), ("XNYS", date(2024, 11, 29))]),
+    seed=st.integers(0, 100),
+)
+def test_chained_aggregator_builds_the_same_bars_as_direct_builders(
+    keep, intervals, calendar_day, seed
+):
+    calendar, day = calendar_day
+    session = calendars.session_bounds(calendar, day)
+    minutes = [m for m, k in zip(calendars.session_minutes(calendar, day), keep, strict=False) if k]
+    rows = minute_rows("X", minutes, seed)
+    aggregator = BarAggregator(sorted(intervals))
+    aggregator.start_day(session)
+    out = []
+    for row in rows:
+        out.extend(aggregator.update(row) or [])
+    out.extend(aggregator.close_day())
+    for interval in intervals:
+        mine = [b for b in out if b.interval == interval]
+        direct = build_incremental(rows, interval, [session]) if rows else []
+        assert_same_bars(mine, direct)
+
+
+def test_aggregator_can_emit_cheap_rows_instead_of_bars():
+    session = calendars.session_bounds("XNYS", XNYS_DAY)
+    rows = minute_rows("A", calendars.session_minutes("XNYS", XNYS_DAY))
+    aggregator = BarAggregator(["5m", "15m"], row_type=BarRow)
+    aggregator.start_day(session)
+    out = []
+    for row in rows:
+        out.extend(aggregator.update(row) or [])
+    out.extend(aggregator.close_day())
+    assert all(type(b) is BarRow for b in out)
+    assert_same_bars(
+        [b for b in out if b.interval == "15m"], build_incremental(rows, "15m", [session])
+    )
