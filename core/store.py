@@ -99,7 +99,11 @@ FRAME_COLUMNS = (
 @dataclass(frozen=True, slots=True)
 class PhaseVolume:
     """Active buy / active sell / neutral volume (shares) and value of one symbol in one phase
-    (``ato``, ``continuous``, ``atc``, ``day`` ...) of one trading day of a session."""
+    (``ato``, ``continuous``, ``atc``, ``day`` ...) of one trading day of a session.
+
+    ``last_total_volume`` is the vendor's cumulative day volume (SSI ``TotalVol``) of the last
+    trade counted, so a session restarted mid-day drops repeats instead of counting them twice.
+    """
 
     session_name: str
     symbol: str
@@ -112,6 +116,7 @@ class PhaseVolume:
     sell_value: float = 0.0
     neutral_value: float = 0.0
     trade_count: int = 0
+    last_total_volume: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1214,6 +1219,7 @@ class Store:
                 p.sell_value,
                 p.neutral_value,
                 p.trade_count,
+                p.last_total_volume,
             )
             for p in rows
         )
@@ -1255,6 +1261,7 @@ class Store:
                     sell_value=r.sell_value,
                     neutral_value=r.neutral_value,
                     trade_count=r.trade_count,
+                    last_total_volume=r.last_total_volume,
                 )
                 for r in conn.execute(stmt)
             ]

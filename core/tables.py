@@ -206,7 +206,8 @@ class SecurityStatusRow(SQLModel, table=True):
 
 class PhaseVolumeRow(SQLModel, table=True):
     """Active buy / active sell / neutral volume (shares) and value (quote currency) of one
-    symbol in one phase (``ato``, ``continuous``, ``atc``, ``day`` ...) of one trading day."""
+    symbol in one phase (``ato``, ``continuous``, ``atc``, ``day`` ...) of one trading day;
+    ``last_total_volume`` is the vendor's cumulative day volume last counted (for resuming)."""
 
     __tablename__ = "phase_volumes"
 
@@ -221,6 +222,7 @@ class PhaseVolumeRow(SQLModel, table=True):
     sell_value: float = 0.0
     neutral_value: float = 0.0
     trade_count: int = 0
+    last_total_volume: float | None = None
 
 
 class IndicatorValueRow(SQLModel, table=True):

@@ -82,3 +82,30 @@ def _range() -> tuple:
     from datetime import UTC, datetime
 
     return datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC)
+
+
+def test_upgrading_a_store_from_the_first_revision_keeps_its_rows(store_url: str) -> None:
+    from datetime import date
+
+    with Store.from_url(store_url) as store:
+        with store.engine.begin() as conn:
+            migrations.upgrade(conn, "0001_initial")
+            conn.execute(
+                sa.text(
+                    "INSERT INTO phase_volumes VALUES "
+                    "('vn30', 'VNM', :day, 'ato', 1, 2, 3, 4, 5, 6, 7)"
+                ),
+                {"day": date(2024, 3, 4)},
+            )
+        assert store.revision() == "0001_initial"
+        (row,) = store.read_phase_volumes("vn30")  # first use migrates to head
+        assert store.revision() == migrations.head_revision()
+        assert (row.symbol, row.phase, row.buy_volume, row.neutral_value, row.trade_count) == (
+            "VNM",
+            "ato",
+            1.0,
+            6.0,
+            7,
+        )
+        assert row.last_total_volume is None
+        assert schema_differences(store) == []

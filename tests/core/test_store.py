@@ -448,7 +448,7 @@ def test_phase_volumes_round_trip_and_a_restart_overwrites_the_day(store: Store)
         PhaseVolume("vn30", "FPT", day, "continuous", 10, 20, 0, 1e6, 2e6, 0, 3),
     ]
     store.upsert_phase_volumes(rows)
-    resumed = replace(rows[1], buy_volume=1500, trade_count=50)
+    resumed = replace(rows[1], buy_volume=1500, trade_count=50, last_total_volume=123_400.0)
     store.upsert_phase_volumes([resumed])
     got = store.read_phase_volumes("vn30", start_date=day, end_date=day)
     assert got == [rows[2], rows[0], resumed]
