@@ -807,6 +807,8 @@ class SessionCoordinator:
                 events += 1
             if stopped or past_close:
                 break
+        # A live feed returns early on a stop request without delivering another row.
+        stopped = stopped or (self._stop_requested and not past_close)
 
         if not stopped:
             # Data exhausted or the next event is at/after the close: jump to the close.

@@ -609,3 +609,85 @@ def test_naive_times_never_reach_the_engine(store: Store, host: Any) -> None:
         ts.tzinfo is not None for ts, _, _ in RecordingIndicator.log
     )
     assert RecordingIndicator.log[0][0] == datetime(2025, 7, 2, 13, 30, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------------------------
+# Live mode: same coordinator, LiveClock + LiveFeed
+# --------------------------------------------------------------------------------------------
+
+
+class LiveSubscription:
+    def __init__(self, events: list[Any]) -> None:
+        self.events = events
+        self.stopped = False
+
+    async def _run(self) -> Any:
+        import asyncio
+
+        for event in self.events:
+            yield event
+        while not self.stopped:
+            await asyncio.sleep(0.01)
+
+    def __aiter__(self) -> Any:
+        return self._run()
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+class LiveSyntheticSource:
+    """History from the synthetic source, plus a scripted live stream."""
+
+    name = "synthetic"
+
+    def __init__(self, inner: Any, events: list[Any]) -> None:
+        self.inner = inner
+        self.subscription = LiveSubscription(events)
+
+    def request_bars(self, symbols: Any, start: datetime, end: datetime, interval: str) -> Any:
+        return self.inner.request_bars(symbols, start, end, interval)
+
+    def subscribe(self, symbols: Any, channels: Any) -> LiveSubscription:
+        return self.subscription
+
+
+def test_live_mode_waits_for_the_open_streams_the_feed_and_stops_cleanly(
+    store: Store, host: Any, plugin: RecordingPlugin
+) -> None:
+    from core.models import Trade
+    from daemon.clock import LiveClock
+
+    day = date(2025, 7, 2)
+    bounds = session_bounds("XNYS", day)
+    config = validate_session_config(
+        {**make_config().model_dump(mode="json"), "mode": "live", "backtest_config": None}
+    )
+    events = [
+        Bar("AAPL", "1m", bounds.open, 10.0, 11.0, 9.0, 10.5, 100.0, 3, 10.2, "synthetic"),
+        Trade("AAPL", bounds.open, 10.5, 100.0),
+        Bar("MSFT", "1m", bounds.open, 20.0, 21.0, 19.0, 20.5, 200.0, 4, 20.2, "synthetic"),
+    ]
+    source = LiveSyntheticSource(host.create_source("synthetic", exchange="XNYS", seed=7), events)
+    clock = LiveClock(start_at=bounds.open - timedelta(seconds=1))
+    run = SessionCoordinator.for_config(config, store=store, host=host, source=source, clock=clock)
+    RecordingIndicator.clock = clock
+    RecordingIndicator.stop_after = 2
+    RecordingIndicator.on_stop = run.stop
+    summary = run.run_sync()
+    assert summary.status == "stopped" and summary.mode == "live"
+    (result,) = summary.days
+    assert result.trading_date == day and result.events == 2 and result.stopped
+    # The clock waited for the open: both bars were seen at or after it.
+    assert [(s, ts) for ts, s, _ in RecordingIndicator.log] == [
+        ("AAPL", bounds.open),
+        ("MSFT", bounds.open),
+    ]
+    assert all(now >= bounds.open for _, _, now in RecordingIndicator.log)
+    assert plugin.of("started")[0]["mode"] == "live"
+    # Partial 5m/15m bars were flushed and stored at the stop.
+    stored = store.read_bars(
+        ["AAPL", "MSFT"], "5m", bounds.open, bounds.close, source=GENERATED_SOURCE
+    )
+    assert [(b.symbol, b.volume) for b in stored] == [("AAPL", 100.0), ("MSFT", 200.0)]
+    assert source.subscription.stopped
