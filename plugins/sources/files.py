@@ -208,14 +208,16 @@ class FilesSource:
 
     def _read_csv(self, path: Path) -> pd.DataFrame:
         if self.names is not None:
-            return pd.read_csv(path, header=0, names=self.names, index_col=False)
+            return pd.read_csv(
+                path, header=0, names=self.names, index_col=False, float_precision="round_trip"
+            )
         header, first = _first_rows(path)
         if first is not None and len(first) != len(header):
             raise SourceError(
                 f"files source: {path}: the header names {len(header)} columns but rows have "
                 f"{len(first)}; pass names=[...] with one name per column"
             )
-        return pd.read_csv(path, index_col=False)
+        return pd.read_csv(path, index_col=False, float_precision="round_trip")
 
     def _mapping(self, path: Path, available: list[str]) -> dict[str, str]:
         by_lower = {str(c).strip().lower(): str(c) for c in available}

@@ -70,7 +70,8 @@ def test_third_party_source_is_created_and_its_lifecycle_hook_called(install) ->
     host.hook.session_started(
         session_name="s", exchange="XSTC", trading_date=dt.date(2024, 3, 5), mode="backtest"
     )
-    assert sessiond_example_plugin.STARTED == [("s", "XSTC", dt.date(2024, 3, 5), "backtest")]
+    started = sessiond_example_plugin.STARTED
+    assert started == [("s", "XSTC", dt.date(2024, 3, 5), "backtest")]
 
 
 def test_sessiond_plugins_lists_the_third_party_plugin_and_its_package(pythonpath_env) -> None:

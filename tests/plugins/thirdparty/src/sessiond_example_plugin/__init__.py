@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 
-from core.calendars import sessions_in_range, session_minutes
+from core.calendars import session_minutes, sessions_in_range
 from core.models import Aggressor, Bar, IndicatorValue, Trade
 from core.timeframes import parse_interval
 from plugins import hookimpl
@@ -63,7 +63,9 @@ class BarRangeIndicator:
     def __init__(self, name: str) -> None:
         self.instance_name = name
 
-    def compute(self, symbol: str, history: Sequence[Bar], as_of: dt.datetime) -> list[IndicatorValue]:
+    def compute(
+        self, symbol: str, history: Sequence[Bar], as_of: dt.datetime
+    ) -> list[IndicatorValue]:
         if not history:
             return [IndicatorValue(self.instance_name, symbol, as_of, None, False, 0)]
         last = history[-1]
