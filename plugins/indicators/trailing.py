@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, tzinfo
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -44,15 +45,20 @@ def minute_grid(calendar: str, day: date, minutes: str = "continuous") -> list[d
 
     ``continuous``: minutes inside ``Phase.CONTINUOUS`` windows; ``session``: every session minute.
     """
+    return list(_minute_grid(calendar, day, minutes))
+
+
+@lru_cache(maxsize=2048)
+def _minute_grid(calendar: str, day: date, minutes: str) -> tuple[datetime, ...]:
     all_minutes = calendars.session_minutes(calendar, day)
     if minutes == "session":
-        return all_minutes
+        return tuple(all_minutes)
     windows = [
         (w.start, w.end)
         for w in phases.phase_windows(calendar, day)
         if w.phase == phases.Phase.CONTINUOUS
     ]
-    return [m for m in all_minutes if any(start <= m < end for start, end in windows)]
+    return tuple(m for m in all_minutes if any(start <= m < end for start, end in windows))
 
 
 class _TrailingIndicator:
@@ -184,27 +190,23 @@ class _TrailingIndicator:
         if not calendars.is_session(self.calendar, target_day):
             target_day = calendars.next_session(self.calendar, target_day)
         slots = len(minute_grid(self.calendar, target_day, self.minutes))
-        intraday = [b for b in history if b.interval != "1d"]
-        days_present = {self._local_date(b.ts_event) for b in intraday}
-        window = self._window(trading_date, sorted(days_present))
-        row_of = {d: i for i, d in enumerate(window)}
-        grids = {
-            d: {m: i for i, m in enumerate(minute_grid(self.calendar, d, self.minutes))}
-            for d in window
-            if d in days_present
-        }
+        window = self._window(trading_date, [])  # intraday always has a calendar
+        cell: dict[datetime, tuple[int, int]] = {}
+        for row, day in enumerate(window):
+            for slot, minute in enumerate(_minute_grid(self.calendar, day, self.minutes)):
+                if slot < slots:
+                    cell[minute] = (row, slot)
         matrix = np.full((len(window), slots), np.nan)
         field = self.field
-        for bar in intraday:
-            day = self._local_date(bar.ts_event)
-            row = row_of.get(day)
-            if row is None:
-                continue
-            slot = grids[day].get(bar.ts_event)
-            if slot is None or slot >= slots:
+        fallback_close = field == "vwap"
+        for bar in history:
+            position = cell.get(bar.ts_event)
+            if position is None or bar.interval == "1d":
                 continue
             raw = getattr(bar, field)
-            matrix[row, slot] = _number(raw, bar.close if field == "vwap" else float("nan"))
+            if raw is None or raw != raw:
+                raw = bar.close if fallback_close else np.nan
+            matrix[position] = raw
         observations = np.count_nonzero(~np.isnan(matrix), axis=0)
         reduced = self._reduce(matrix) if len(window) else np.full(slots, np.nan)
         needed = self.period.trading_days
