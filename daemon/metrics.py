@@ -18,6 +18,7 @@ All durations are seconds (float).
 
 from __future__ import annotations
 
+import io
 import math
 import random
 from typing import Any
@@ -214,7 +215,7 @@ class SessionMetrics:
 
     def report(self, width: int = 100) -> str:
         """The table rendered as plain text."""
-        console = Console(width=width, record=True, file=_NullFile(), color_system=None)
+        console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
         console.print(self.table())
         return console.export_text()
 
@@ -225,14 +226,6 @@ def _fmt(value: float | None) -> str:
     if value == 0 or 1e-3 <= abs(value) < 1e6:
         return f"{value:.4g}"
     return f"{value:.3e}"
-
-
-class _NullFile:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 __all__ = ["RunningStat", "SessionMetrics"]

@@ -45,6 +45,7 @@ class TradingSession:
 
     def __post_init__(self) -> None:
         if not self.segments:
+            segments: tuple[tuple[datetime, datetime], ...]
             if self.break_start is not None and self.break_end is not None:
                 segments = ((self.open, self.break_start), (self.break_end, self.close))
             else:
