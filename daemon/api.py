@@ -152,16 +152,21 @@ def create_app(state: MarketState, session: SessionView, *, token: str | None = 
             return
         await websocket.accept()
         sent_version = -1
-        try:
-            while True:
-                if state.version != sent_version:
-                    sent_version = state.version
+        while True:
+            if state.version != sent_version:
+                sent_version = state.version
+                try:
                     await websocket.send_json(
                         {"session": _session_dict(session), "market": state.snapshot()}
                     )
-                await asyncio.sleep(PUSH_INTERVAL_SECONDS)
-        except (WebSocketDisconnect, RuntimeError):
-            return
+                except (WebSocketDisconnect, RuntimeError):
+                    return
+            try:  # wait for the next push slot, noticing a disconnect (or shutdown) at once
+                message = await asyncio.wait_for(websocket.receive(), PUSH_INTERVAL_SECONDS)
+            except TimeoutError:
+                continue
+            if message["type"] == "websocket.disconnect":
+                return
 
     return app
 
@@ -208,7 +213,13 @@ class ApiServer:
                 return int(sock.getsockname()[1])
         return self.port
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 2.0) -> None:
+        """Stop serving; open websockets get ``grace_seconds`` before they are cut."""
         self._server.should_exit = True
-        if self._task is not None:
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=grace_seconds)
+        except TimeoutError:
+            self._server.force_exit = True
             await self._task
