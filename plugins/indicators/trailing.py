@@ -24,7 +24,7 @@ window had fewer observations than ``period`` is marked ``complete=False`` with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -116,6 +116,13 @@ class _TrailingIndicator:
     def _local_date(self, ts: datetime) -> date:
         return ts.astimezone(self._tz).date()
 
+    def _daily_bar_date(self, ts: datetime) -> date:
+        """The trading date of a daily bar: vendors stamp them at the session open (local date)
+        or at midnight UTC of the date (that UTC date)."""
+        if ts.utcoffset() == timedelta(0) and (ts.hour, ts.minute, ts.second) == (0, 0, 0):
+            return ts.date()
+        return self._local_date(ts)
+
     def _window(self, trading_date: date, present: Sequence[date]) -> list[date]:
         """The ``period`` trading days strictly before ``trading_date``, oldest first."""
         count = self.period.trading_days
@@ -163,8 +170,9 @@ class _TrailingIndicator:
         daily = [b for b in history if b.interval == "1d"]
         source = daily if daily else [b for b in history if b.interval != "1d"]
         by_day: dict[date, list[Any]] = {}
+        day_of = self._daily_bar_date if daily else self._local_date
         for bar in source:
-            by_day.setdefault(self._local_date(bar.ts_event), []).append(bar)
+            by_day.setdefault(day_of(bar.ts_event), []).append(bar)
         window = self._window(trading_date, list(by_day))
         values = np.array(
             [[self._daily_value(by_day[d]) if d in by_day else np.nan] for d in window],

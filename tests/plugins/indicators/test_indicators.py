@@ -129,6 +129,16 @@ def test_daily_bars_are_used_directly_and_short_history_is_incomplete():
     assert low.compute("AAPL", bars, AS_OF)[0].value == min(b.low for b in bars)
 
 
+def test_daily_bars_stamped_at_midnight_utc_count_for_their_own_date():
+    days = calendars.sessions_in_range("XNYS", date(2024, 2, 1), date(2024, 3, 7))
+    bars = [
+        Bar("AAPL", "1d", datetime(d.year, d.month, d.day, tzinfo=UTC), 1, 2, 0.5, 1, 100.0 * i)
+        for i, d in enumerate(days)
+    ]
+    (value,) = TrailingAverage(name="a", period="3d", calendar="XNYS").compute("AAPL", bars, AS_OF)
+    assert value.complete and value.value == pytest.approx(np.mean([b.volume for b in bars[-3:]]))
+
+
 def test_without_calendar_the_window_is_the_last_dates_present():
     bars = minute_history()
     with_calendar = TrailingAverage(name="a", period="10d", calendar="XNYS").compute(
