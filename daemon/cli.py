@@ -421,6 +421,8 @@ def _summary_table(summary: Any) -> Any:
         table.add_row(f"bars generated {interval}", f"{count:,}")
     for interval, pct in summary.quality.items():
         table.add_row(f"quality {interval}", f"{pct:.2f} %")
+    for interval, pct in summary.historical_quality.items():
+        table.add_row(f"history quality {interval}", f"{pct:.2f} %")
     table.add_row("indicator values", f"{summary.indicator_values:,}")
     return table
 
@@ -480,17 +482,7 @@ def run_session(
         sys.stdout.write(json.dumps(summary.to_dict(), default=str) + "\n")
     else:
         console.print(_summary_table(summary))
-        if summary.metrics:
-            console.print(
-                f"session gap p50 {_seconds(summary.metrics, 'session_gap')}, "
-                f"day p50 {_seconds(summary.metrics, 'session_duration')}",
-                highlight=False,
-            )
-
-
-def _seconds(metrics: dict[str, Any], name: str) -> str:
-    value = (metrics.get(name) or {}).get("p50")
-    return "-" if value is None else f"{value:.3f} s"
+        console.print(coordinator.metrics.table())
 
 
 @app.command("load")

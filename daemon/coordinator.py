@@ -167,6 +167,15 @@ class RunSummary:
         return {k: sum(v) / len(v) for k, v in sums.items()}
 
     @property
+    def historical_quality(self) -> dict[str, float]:
+        """Mean over days of each interval's mean quality % of the trailing history."""
+        sums: dict[str, list[float]] = defaultdict(list)
+        for day in self.days:
+            for interval, pct in day.historical_quality.items():
+                sums[interval].append(pct)
+        return {k: sum(v) / len(v) for k, v in sums.items()}
+
+    @property
     def indicator_values(self) -> int:
         return sum(d.indicator_values for d in self.days)
 
@@ -182,6 +191,7 @@ class RunSummary:
             "stream_seconds": self.stream_seconds,
             "generated_bars": self.generated,
             "quality": self.quality,
+            "historical_quality": self.historical_quality,
             "indicator_values": self.indicator_values,
             "days": [d.to_dict() for d in self.days],
             "metrics": self.metrics,
