@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
 from itertools import islice
+from math import nan as np_nan
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -459,6 +460,57 @@ def _cached_datetime(
     return convert
 
 
+def _fetch_raw(connection: Connection, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """Run ``stmt`` on the DBAPI cursor of ``connection``: plain tuples, no type processing.
+
+    Bound values go through their column types' bind processors (so UTC checks and the SQLite
+    timestamp format apply); result columns come back as the driver returns them.
+    """
+    dialect = connection.dialect
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.construct_params()
+
+    def bound(name: str) -> Any:
+        value = values[name]
+        bind = compiled.binds.get(name)
+        if bind is None:  # one value of an expanded IN (...)
+            bind = compiled.binds[name.rsplit("_", 1)[0]]
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        return value if processor is None or value is None else processor(value)
+
+    if compiled.positional:
+        parameters: Any = tuple(bound(name) for name in compiled.positiontup or ())
+    else:
+        parameters = {name: bound(name) for name in values}
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(compiled.string, parameters)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _result_datetime_converter(dialect: str) -> Callable[[Any], datetime]:
+    """Driver timestamp (SQLite text, PostgreSQL aware datetime) -> aware UTC, cached."""
+    cache: dict[Any, datetime] = {}
+
+    def convert(value: Any) -> datetime:
+        try:
+            return cache[value]
+        except KeyError:
+            pass
+        if isinstance(value, str):
+            out = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        elif value.tzinfo is None:
+            out = value.replace(tzinfo=UTC)
+        else:
+            out = value.astimezone(UTC)
+        cache[value] = out
+        return out
+
+    return convert
+
+
 # --- the store --------------------------------------------------------------------------------
 
 
@@ -627,15 +679,20 @@ class Store:
             clauses.append(table.c.source == source)
         return clauses
 
-    def read_bars(
+    def _bar_rows(
         self,
         symbols: str | Sequence[str],
         interval: str,
         start: datetime,
         end: datetime,
-        source: str | None = None,
-    ) -> list[Bar]:
-        """Bars with ``start <= ts_event < end``, ordered by ts_event, symbol, source."""
+        source: str | None,
+    ) -> list[tuple[Any, ...]]:
+        """Raw bar tuples (symbol, interval, ts, open, high, low, close, volume, trade_count,
+        vwap, source) ordered by ts, symbol, source; ``ts`` aware UTC.
+
+        Runs the compiled SELECT on the DBAPI cursor and converts each distinct timestamp once
+        (bars of many symbols share their minutes): several times faster than Row processing.
+        """
         table = tables.BarRow.__table__
         stmt = (
             sa.select(
@@ -655,10 +712,25 @@ class Store:
             .order_by(table.c.ts, table.c.symbol, table.c.source)
         )
         with self._connect_read() as conn:
-            return [
-                Bar(sym, itv, ts, o, h, lo, c, v, n, vw, src)
-                for sym, itv, ts, o, h, lo, c, v, n, vw, src in conn.execute(stmt)
-            ]
+            rows = _fetch_raw(conn, stmt)
+        to_utc = _result_datetime_converter(self.dialect)
+        return [(r[0], r[1], to_utc(r[2]), *r[3:]) for r in rows]
+
+    def read_bars(
+        self,
+        symbols: str | Sequence[str],
+        interval: str,
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+    ) -> list[Bar]:
+        """Bars with ``start <= ts_event < end``, ordered by ts_event, symbol, source."""
+        return [
+            Bar(sym, itv, ts, o, h, lo, c, v, n, vw, src)
+            for sym, itv, ts, o, h, lo, c, v, n, vw, src in self._bar_rows(
+                symbols, interval, start, end, source
+            )
+        ]
 
     def read_bars_frame(
         self,
@@ -671,23 +743,24 @@ class Store:
         """``read_bars`` as a DataFrame with :data:`FRAME_COLUMNS` (``ts`` in UTC)."""
         import pandas as pd
 
-        bars = self.read_bars(symbols, interval, start, end, source)
-        frame = pd.DataFrame(
+        rows = self._bar_rows(symbols, interval, start, end, source)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 11
+        sym, _itv, ts, o, h, lo, c, v, n, vw, src = columns
+        return pd.DataFrame(
             {
-                "symbol": pd.Series([b.symbol for b in bars], dtype=object),
-                "ts": pd.to_datetime([b.ts_event for b in bars], utc=True),
-                "open": pd.Series([b.open for b in bars], dtype="float64"),
-                "high": pd.Series([b.high for b in bars], dtype="float64"),
-                "low": pd.Series([b.low for b in bars], dtype="float64"),
-                "close": pd.Series([b.close for b in bars], dtype="float64"),
-                "volume": pd.Series([b.volume for b in bars], dtype="float64"),
-                "trade_count": pd.Series([b.trade_count for b in bars], dtype="Int64"),
-                "vwap": pd.Series([b.vwap for b in bars], dtype="float64"),
-                "source": pd.Series([b.source for b in bars], dtype=object),
+                "symbol": pd.Series(sym, dtype=object),
+                "ts": pd.to_datetime(pd.Series(ts, dtype=object), utc=True),
+                "open": pd.Series(o, dtype="float64"),
+                "high": pd.Series(h, dtype="float64"),
+                "low": pd.Series(lo, dtype="float64"),
+                "close": pd.Series(c, dtype="float64"),
+                "volume": pd.Series(v, dtype="float64"),
+                "trade_count": pd.Series(n, dtype="Int64"),
+                "vwap": pd.Series([np_nan if x is None else x for x in vw], dtype="float64"),
+                "source": pd.Series(src, dtype=object),
             },
             columns=list(FRAME_COLUMNS),
         )
-        return frame
 
     def count_bars(
         self,

@@ -585,3 +585,22 @@ def test_reads_run_while_another_connection_holds_the_write_lock(sqlite_url: str
             writer.exec_driver_sql("DELETE FROM bars")
             assert len(store.read_bars("AAA", "1m", T0, minute(1))) == 1  # the committed snapshot
         assert store.read_bars("AAA", "1m", T0, minute(1)) == []
+
+
+def test_postgresql_reads_utc_whatever_the_session_time_zone(pg_url: str) -> None:
+    local_url = pg_url.replace("options=", "options=-ctimezone%3DAsia/Ho_Chi_Minh%20", 1)
+    assert local_url != pg_url
+    with Store.from_url(local_url) as store:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW timezone").scalar() == "Asia/Ho_Chi_Minh"
+        store.upsert_bars([bar("VNM", 0)] + [bar("VNM", i) for i in range(1, 2500)])
+        got = store.read_bars("VNM", "1m", T0, minute(2))
+        assert [b.ts_event for b in got] == [T0, minute(1)]
+        assert all(b.ts_event.tzinfo is UTC for b in got)
+        frame = store.read_bars_frame("VNM", "1m", T0, minute(1))
+        assert frame["ts"].iloc[0].to_pydatetime() == T0
+        assert store.bar_days("VNM", "1m", "syn", T0.replace(hour=0), T0 + timedelta(days=2)) == {
+            date(2024, 1, 2): 570,
+            date(2024, 1, 3): 1440,
+            date(2024, 1, 4): 490,
+        }
