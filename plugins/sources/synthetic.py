@@ -352,7 +352,8 @@ class SyntheticSource:
 
         ``1m`` bars cover every trading minute; larger intervals are resampled from them,
         aligned to the session open and never spanning the lunch break; ``1d`` is one bar per
-        session stamped at the open; ``1s`` bars are built from the trades.
+        session stamped at the open; ``1s`` bars are built from the trades (one bar per second
+        with at least one trade).
         """
         frame = self.bar_frame(symbols, start, end, interval)
         label, source = frame["interval"], self.name
@@ -756,7 +757,58 @@ class SyntheticSource:
     def _second_frame(
         self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime
     ) -> dict[str, Any]:
-        raise SourceError("synthetic source: 1s bars are not generated yet; ask for 1m or larger")
+        """1-second bars from the trades: one bar per second with at least one trade."""
+        minutes = self._minutes(symbols, start, end)
+        S, T = minutes.close.shape
+        empty = {
+            "symbols": list(symbols),
+            "interval": "1s",
+            "ts_ns": np.zeros(0, dtype=np.int64),
+            **{
+                k: np.zeros((S, 0), dtype=np.int64)
+                for k in ("open", "high", "low", "close", "trade_count")
+            },
+            "volume": np.zeros((S, 0)),
+            "vwap": np.zeros((S, 0)),
+            "valid": np.zeros((S, 0), dtype=bool),
+        }
+        if T == 0:
+            return empty
+        trades = self._trades(minutes)
+        ts_ns = minutes.ts_ns[trades.bar % T] + trades.offset_ns
+        second = ts_ns // 1_000_000_000 * 1_000_000_000
+        symbol_of = trades.bar // T
+        seconds = np.unique(second)
+        column = np.searchsorted(seconds, second)
+        group = symbol_of * len(seconds) + column
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        ends = np.r_[starts[1:], len(group)] - 1
+        rows, cols = symbol_of[starts], column[starts]
+        shape = (S, len(seconds))
+
+        def scatter(values: np.ndarray, dtype: Any) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            out[rows, cols] = values
+            return out
+
+        lots = np.add.reduceat(trades.lots, starts)
+        value = np.add.reduceat(trades.price * trades.lots, starts)
+        valid = scatter(True, bool)
+        start_ns, end_ns = _ns(start), _ns(end)
+        valid &= ((seconds >= start_ns) & (seconds < end_ns))[None, :]
+        return {
+            "symbols": list(symbols),
+            "interval": "1s",
+            "ts_ns": seconds,
+            "open": scatter(trades.price[starts], np.int64),
+            "high": scatter(np.maximum.reduceat(trades.price, starts), np.int64),
+            "low": scatter(np.minimum.reduceat(trades.price, starts), np.int64),
+            "close": scatter(trades.price[ends], np.int64),
+            "volume": scatter(lots * self.rules.lot, np.float64),
+            "trade_count": scatter(ends - starts + 1, np.int64),
+            "vwap": scatter(value / lots * self.rules.unit, np.float64),
+            "valid": valid,
+        }
 
 
 def _check_symbols(symbols: Sequence[str]) -> list[str]:

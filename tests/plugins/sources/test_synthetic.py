@@ -344,15 +344,27 @@ def test_futures_hourly_bar_after_the_break_starts_at_13_00_not_in_the_break():
     ]
 
 
-def test_one_second_bars_are_refused_with_a_clear_error():
-    with pytest.raises(SourceError, match="1s bars"):
-        _bars(
-            SyntheticSource("XNYS"),
-            ["SPY"],
-            dt.datetime(2024, 3, 4, tzinfo=UTC),
-            dt.datetime(2024, 3, 5, tzinfo=UTC),
-            "1s",
-        )
+def test_one_second_bars_come_from_the_trades_and_add_up_to_the_minute_bars():
+    source = SyntheticSource("HOSE", seed=12)
+    start = dt.datetime(2024, 3, 5, 3, 0, tzinfo=UTC)
+    end = start + dt.timedelta(minutes=5)
+    seconds = _bars(source, ["VNM", "FPT"], start, end, "1s")
+    trades = list(source.request_trades(["VNM", "FPT"], start, end))
+    assert {(b.symbol, b.ts_event) for b in seconds} == {
+        (t.symbol, t.ts_event.replace(microsecond=0)) for t in trades
+    }
+    assert sum(b.trade_count for b in seconds) == len(trades)
+    for minute in _bars(source, ["VNM", "FPT"], start, end):
+        parts = [
+            b
+            for b in seconds
+            if b.symbol == minute.symbol
+            and minute.ts_event <= b.ts_event < minute.ts_event + dt.timedelta(minutes=1)
+        ]
+        assert (parts[0].open, parts[-1].close) == (minute.open, minute.close)
+        assert max(b.high for b in parts) == minute.high and min(b.low for b in parts) == minute.low
+        assert sum(b.volume for b in parts) == minute.volume
+        assert all(b.interval == "1s" and b.ts_event.microsecond == 0 for b in parts)
 
 
 # ---------------------------------------------------------------------------------------------
