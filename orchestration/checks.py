@@ -340,6 +340,24 @@ def evaluate_prices_within_daily_limits(
 BLOCKING_CHECKS = ("bars_have_no_gaps", "ohlc_is_consistent")
 
 
+def combine_results(results: Mapping[date, AssetCheckResult]) -> AssetCheckResult:
+    """One result for a range of trading days (a single-run backfill): passed when every day
+    passed; the metadata of the first failing day (else the last day) plus the failing days."""
+    if len(results) == 1:
+        return next(iter(results.values()))
+    failed = [day for day, result in results.items() if not result.passed]
+    shown = results[failed[0]] if failed else results[max(results)]
+    metadata = dict(shown.metadata or {})
+    metadata["days_checked"] = len(results)
+    metadata["failed_days"] = MetadataValue.json([day.isoformat() for day in failed])
+    description = (
+        f"{len(failed)} of {len(results)} trading days failed; first {failed[0]}: {shown.description}"
+        if failed
+        else None
+    )
+    return AssetCheckResult(passed=not failed, metadata=metadata, description=description)
+
+
 def build_bar_checks(
     catalog: ExchangeCatalog, asset_key: AssetKey, partitions_def: PartitionsDefinition
 ) -> list[AssetChecksDefinition]:
@@ -362,7 +380,8 @@ def build_bar_checks(
 
 def _check(name, evaluate, description, catalog, asset_key, partitions_def) -> AssetChecksDefinition:
     def _evaluate(context: AssetCheckExecutionContext, store: StoreResource) -> AssetCheckResult:
-        return evaluate(store, catalog, partition_date(context.partition_key))
+        days = [partition_date(key) for key in context.partition_keys]
+        return combine_results({day: evaluate(store, catalog, day) for day in days})
 
     with warnings.catch_warnings():
         # partitioned checks are a "preview" feature in Dagster 1.13; they are what makes a

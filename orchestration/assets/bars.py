@@ -18,7 +18,7 @@ first/last bar and a Markdown preview.
 """
 
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +28,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    BackfillPolicy,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -87,14 +88,35 @@ def _summary(rows_written: int, frames: list[pd.DataFrame], extra: Mapping[str, 
     )
 
 
+def combine_summaries(summaries: Sequence[BarsSummary]) -> BarsSummary:
+    """One summary for a range of trading days (sums, first bar of the first day, last bar and
+    preview of the last day)."""
+    if len(summaries) == 1:
+        return summaries[0]
+    first, last = summaries[0], summaries[-1]
+    return BarsSummary(
+        rows_written=sum(s.rows_written for s in summaries),
+        symbols=tuple(sorted({sym for s in summaries for sym in s.symbols})),
+        first_bar=first.first_bar,
+        last_bar=last.last_bar,
+        preview=last.preview,
+        stored_rows=sum(s.stored_rows for s in summaries),
+        extra=(*last.extra, ("trading_days", len(summaries))),
+    )
+
+
 def load_historical_bars(
     store: Store,
     sources: Mapping[str, DataSourceResource],
     catalog: ExchangeCatalog,
     trading_date: date,
+    only_missing: bool = False,
 ) -> BarsSummary:
     """Fetch and upsert every load of ``catalog`` for ``trading_date``; ``sources`` maps a
-    config's data-source name to its resource. Raises ``SourceError`` when a source fails."""
+    config's data-source name to its resource. Raises ``SourceError`` when a source fails.
+
+    ``only_missing=False`` (a materialization) re-fetches and upserts the whole day;
+    ``True`` (a retry) skips what the store already holds."""
     rows = fetched = 0
     frames: list[pd.DataFrame] = []
     bounds = calendars.session_bounds(catalog.calendar, trading_date)
@@ -111,7 +133,7 @@ def load_historical_bars(
                     intervals=[interval],
                     start=trading_date,
                     end=trading_date,
-                    only_missing=False,
+                    only_missing=only_missing,
                 )
                 rows += report.rows_written
                 fetched += report.days_fetched
@@ -205,6 +227,7 @@ def build_bar_assets(
         partitions_def=partitions_def,
         required_resource_keys={"store", *source_keys.values()},
         retry_policy=retry,
+        backfill_policy=BackfillPolicy.single_run(),
         pool=pool,
         kinds={"python", "sql"},
         description=(
@@ -215,23 +238,28 @@ def build_bar_assets(
         metadata={"calendar": catalog.calendar, "session_configs": MetadataValue.json(list(catalog.config_files))},
     )
     def historical_bars(context: AssetExecutionContext) -> MaterializeResult:
-        trading_date = partition_date(context.partition_key)
         sources = {name: getattr(context.resources, key) for name, key in source_keys.items()}
-        try:
-            summary = load_historical_bars(context.resources.store.open(), sources, catalog, trading_date)
-        except SourceError as error:
-            attempt = context.retry_number + 1
-            raise Failure(
-                description=(
-                    f"{catalog.calendar} {trading_date}: {error} "
-                    f"(attempt {attempt} of {catalog.max_retries + 1}; retried every "
-                    f"{catalog.retry_interval_seconds:g}s as gap_filler configures)"
-                ),
-                allow_retries=True,
-            ) from error
-        except SessiondError as error:  # configuration or plugin problems: retrying cannot help
-            raise Failure(description=f"{catalog.calendar} {trading_date}: {error}", allow_retries=False) from error
-        return MaterializeResult(metadata=summary.metadata())
+        store = context.resources.store.open()
+        only_missing = context.retry_number > 0  # a retry keeps the days already loaded
+        summaries = []
+        for key in context.partition_keys:
+            trading_date = partition_date(key)
+            try:
+                summaries.append(load_historical_bars(store, sources, catalog, trading_date, only_missing))
+            except SourceError as error:
+                attempt = context.retry_number + 1
+                raise Failure(
+                    description=(
+                        f"{catalog.calendar} {trading_date}: {error} "
+                        f"(attempt {attempt} of {catalog.max_retries + 1}; retried every "
+                        f"{catalog.retry_interval_seconds:g}s as gap_filler configures)"
+                    ),
+                    allow_retries=True,
+                ) from error
+            except SessiondError as error:  # configuration or plugin problems: retrying cannot help
+                raise Failure(description=f"{catalog.calendar} {trading_date}: {error}", allow_retries=False) from error
+            context.log.info(f"{catalog.calendar} {key}: {summaries[-1].rows_written} bars upserted")
+        return MaterializeResult(metadata=combine_summaries(summaries).metadata())
 
     @asset(
         name="daily_bars",
@@ -240,6 +268,7 @@ def build_bar_assets(
         partitions_def=partitions_def,
         deps=[historical_bars],
         required_resource_keys={"store"},
+        backfill_policy=BackfillPolicy.single_run(),
         pool=pool,
         kinds={"python", "sql"},
         description=(
@@ -248,9 +277,9 @@ def build_bar_assets(
         ),
     )
     def daily_bars(context: AssetExecutionContext) -> MaterializeResult:
-        trading_date = partition_date(context.partition_key)
-        summary = build_daily_bars(context.resources.store.open(), catalog, trading_date)
-        return MaterializeResult(metadata=summary.metadata())
+        store = context.resources.store.open()
+        summaries = [build_daily_bars(store, catalog, partition_date(key)) for key in context.partition_keys]
+        return MaterializeResult(metadata=combine_summaries(summaries).metadata())
 
     return historical_bars, daily_bars
 

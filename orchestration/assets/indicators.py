@@ -27,6 +27,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     PartitionsDefinition,
@@ -158,6 +159,7 @@ def _indicator_asset(
         partitions_def=partitions_def,
         deps=list(upstream),
         required_resource_keys={"store"},
+        backfill_policy=BackfillPolicy.single_run(),
         pool=pool,
         kinds={"python", "sql"},
         description=(
@@ -168,8 +170,11 @@ def _indicator_asset(
         metadata={"indicator_type": spec.type, "source": spec.source},
     )
     def _indicator(context: AssetExecutionContext) -> MaterializeResult:
-        trading_date = partition_date(context.partition_key)
-        summary = compute_indicator(context.resources.store.open(), catalog, spec, trading_date)
-        return MaterializeResult(metadata=summary.metadata(spec))
+        store = context.resources.store.open()
+        summaries = [compute_indicator(store, catalog, spec, partition_date(key)) for key in context.partition_keys]
+        metadata = summaries[-1].metadata(spec)
+        metadata["rows_written"] = sum(s.rows_written for s in summaries)
+        metadata["trading_days"] = len(summaries)
+        return MaterializeResult(metadata=metadata)
 
     return _indicator

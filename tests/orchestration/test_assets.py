@@ -219,8 +219,8 @@ def test_a_flaky_source_is_retried_as_gap_filler_says_and_a_dead_one_fails_with_
 
     counter.unlink()
     dead = FlakySourceResource(plugin="synthetic", failures=99, counter_path=str(counter))
-    result = _materialize(catalog, "2024-07-05", {"store": StoreResource(url=sqlite_url), "synthetic_source": dead},
-                          raise_on_error=False)
+    fresh = StoreResource(url=f"sqlite:///{tmp_path / 'fresh.db'}")  # nothing loaded yet
+    result = _materialize(catalog, "2024-07-05", {"store": fresh, "synthetic_source": dead}, raise_on_error=False)
     assert not result.success
     assert int(counter.read_text()) == 3  # first attempt + max_retries
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]

@@ -1,0 +1,112 @@
+"""The code location: it loads and validates, registers per exchange what the configs name,
+chooses resources by environment, and runs a backfill of a date range in one run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from dagster import AssetKey, DagsterInstance
+
+from core import calendars
+from core.store import Store
+from orchestration.catalog import build_catalogs, load_catalogs
+from orchestration.definitions import (
+    SQLITE_POOL,
+    build_definitions,
+    source_resources,
+    store_pool,
+    store_resource,
+)
+from orchestration.resources import DataSourceResource, StoreResource
+
+from .conftest import write_config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dagster_definitions_validate_passes_on_the_code_location(tmp_path: Path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "SESSIOND_DB_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m", "orchestration.definitions"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "Validation successful for code location orchestration.definitions" in completed.stdout + completed.stderr
+    assert not (tmp_path / "s.db").exists()  # loading the definitions opened no store
+
+
+def test_the_code_location_registers_each_exchange_of_the_session_configs():
+    from orchestration.definitions import defs
+
+    catalogs = load_catalogs()
+    assert set(catalogs) == {"XNYS", "XSTC"}  # example_session.json, vn30_backtest.json
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    for group in ("us_equity", "hose"):
+        assert {f"{group}/historical_bars", f"{group}/daily_bars", f"{group}/avg_volume", f"{group}/avg_volume_by_minute"} <= keys
+    assert {s.name for s in defs.schedules} == {"us_equity_history_job_schedule", "hose_history_job_schedule"}
+    assert defs.resolve_job_def("hose_history_job").partitions_def.get_partition_keys()[0] == "2024-01-02"
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {"bars_have_no_gaps", "ohlc_is_consistent", "no_duplicate_bars", "prices_within_daily_limits"}
+
+
+def test_resources_and_the_write_pool_follow_the_environment():
+    assert store_pool({"SESSIOND_DB_URL": "postgresql+psycopg://u@h/db"}) is None
+    assert store_pool({"SESSIOND_DB_URL": "sqlite:///var/x.db"}) == SQLITE_POOL
+    assert store_pool({}) == SQLITE_POOL  # the default store is SQLite
+    assert store_resource({}).url is None
+    catalogs = build_catalogs([])
+    assert source_resources(catalogs) == {}
+    from orchestration.catalog import ExchangeCatalog, SourceLoad
+
+    vendor = ExchangeCatalog("XNYS", "US_EQUITY", (SourceLoad("alpaca", (), (("1m", ("AAPL",)),)),
+                                                   SourceLoad("files", (), (("1m", ("X",)),))), (), 1, 1.0, None)
+    production = source_resources({"XNYS": vendor})
+    local = source_resources({"XNYS": vendor}, deployment="local")
+    assert {k: v.plugin for k, v in production.items()} == {"alpaca_source": "alpaca", "files_source": "files"}
+    assert {k: v.plugin for k, v in local.items()} == {"alpaca_source": "synthetic", "files_source": "files"}
+
+
+def test_store_writing_assets_share_the_sqlite_pool_and_checks_do_not(tmp_path: Path):
+    catalogs = build_catalogs([write_config(tmp_path, "us", exchange_group="US_EQUITY", symbols=["AAPL"],
+                                            start="2024-07-02", end="2024-07-03",
+                                            indicators={"avg_volume": {"type": "trailing_average", "period": "2d"}})])
+    resources = {"store": StoreResource(), "synthetic_source": DataSourceResource(plugin="synthetic")}
+    defs = build_definitions(catalogs, resources=resources, pool=SQLITE_POOL)
+    graph = defs.resolve_asset_graph()
+    for key in ("historical_bars", "daily_bars", "avg_volume"):
+        assets_def = graph.get(AssetKey(["us_equity", key])).assets_def
+        assert assets_def.op.pool == SQLITE_POOL
+
+
+def test_a_partition_range_backfill_loads_every_session_of_the_range_in_one_run(tmp_path: Path):
+    catalogs = build_catalogs([write_config(tmp_path, "us", exchange_group="US_EQUITY", symbols=["AAPL", "MSFT"],
+                                            start="2024-07-02", end="2024-07-08")])
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    defs = build_definitions(
+        catalogs,
+        resources={"store": StoreResource(url=url), "synthetic_source": DataSourceResource(plugin="synthetic")},
+        pool=SQLITE_POOL,
+    )
+    result = defs.resolve_job_def("us_equity_history_job").execute_in_process(
+        instance=DagsterInstance.ephemeral(),
+        tags={"dagster/asset_partition_range_start": "2024-07-02", "dagster/asset_partition_range_end": "2024-07-08"},
+    )
+    assert result.success
+    sessions = calendars.sessions_in_range("XNYS", date(2024, 7, 2), date(2024, 7, 8))
+    assert [d.isoformat() for d in sessions] == ["2024-07-02", "2024-07-03", "2024-07-05", "2024-07-08"]
+    store = Store.from_url(url)
+    start = calendars.session_bounds("XNYS", sessions[0]).open
+    end = calendars.session_bounds("XNYS", sessions[-1]).close
+    days = store.bar_days("AAPL", "1m", "synthetic", start, end)
+    assert days == {date(2024, 7, 2): 390, date(2024, 7, 3): 210, date(2024, 7, 5): 390, date(2024, 7, 8): 390}
+    assert store.count_bars(["AAPL", "MSFT"], "1d", start - timedelta(hours=14), end, source="synthetic") == 8
+    (event,) = result.asset_materializations_for_node("us_equity__historical_bars")[:1]
+    assert event.metadata["rows_written"].value == 2 * (390 * 3 + 210)
+    assert event.metadata["trading_days"].value == 4
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(e.passed for e in checks)
+    store.dispose()
