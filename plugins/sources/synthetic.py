@@ -50,101 +50,17 @@ from core.errors import SourceError
 from core.models import Aggressor, Bar, Quote, Trade
 from core.timeframes import parse_interval
 from plugins import hookimpl
-
-# --------------------------------------------------------------------------------------------
-# Board rules: tick grid, daily limit, lot
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BoardRules:
-    """Price grid and limits of one board. Prices are handled as integers of ``unit``.
-
-    ``unit`` is the smallest price step in quote currency (1 VND, 0.01 USD, 0.1 index point);
-    ``ticks`` pairs ``(from_price_units, tick_units)``, ascending; ``limit_pct`` the daily
-    band in percent of the reference price (None: no band); ``lot`` the round lot.
-    """
-
-    board: str
-    unit: float
-    ticks: tuple[tuple[int, int], ...]
-    limit_pct: int | None
-    lot: int
-    base_range: tuple[float, float]
-    daily_sigma: float
-    base_lots: tuple[int, int]
-
-
-HOSE = BoardRules(
-    "HOSE", 1.0, ((0, 10), (10_000, 50), (50_000, 100)), 7, 100, (8_000, 120_000), 0.018, (20, 400)
+from plugins.sources.boards import (
+    US,
+    BoardRules,
+    board_rules,
+    is_on_tick_grid,
+    limits_units,
+    price_limits,
+    round_to_grid,
+    tick_size,
+    tick_units,
 )
-HNX = BoardRules("HNX", 1.0, ((0, 100),), 10, 100, (6_000, 60_000), 0.02, (10, 200))
-UPCOM = BoardRules("UPCOM", 1.0, ((0, 100),), 15, 100, (5_000, 50_000), 0.022, (5, 100))
-VN30F = BoardRules("VN30F", 0.1, ((0, 1),), 7, 1, (1_150.0, 1_400.0), 0.012, (50, 400))
-US = BoardRules("US", 0.01, ((0, 1),), None, 100, (20.0, 400.0), 0.015, (20, 300))
-
-_BOARD_OF_CALENDAR = {"XSTC": HOSE, "XHNX": HNX, "UPCOM": UPCOM, "VN30F": VN30F}
-
-
-def board_rules(exchange: str) -> BoardRules:
-    """Rules of the board an exchange calendar / alias / group trades on (US rules otherwise)."""
-    return _BOARD_OF_CALENDAR.get(calendars.resolve_calendar_name(exchange), US)
-
-
-def _tick_units(rules: BoardRules, price_units: np.ndarray) -> np.ndarray:
-    tick = np.full(np.shape(price_units), rules.ticks[0][1], dtype=np.int64)
-    for threshold, size in rules.ticks[1:]:
-        tick = np.where(price_units >= threshold, size, tick)
-    return tick
-
-
-def _round_to_grid(rules: BoardRules, price_units: np.ndarray) -> np.ndarray:
-    tick = _tick_units(rules, price_units)
-    return (np.rint(price_units / tick) * tick).astype(np.int64)
-
-
-def _limits_units(rules: BoardRules, reference_units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Floor and ceiling (integer units) around integer reference prices, rounded inward."""
-    ref = np.asarray(reference_units, dtype=np.int64)
-    if rules.limit_pct is None:
-        return np.ones_like(ref), np.full_like(ref, np.iinfo(np.int64).max // 4)
-    up = ref * (100 + rules.limit_pct)
-    down = ref * (100 - rules.limit_pct)
-    tick_up = _tick_units(rules, up // 100)
-    tick_down = _tick_units(rules, -((-down) // 100))
-    ceiling = (up // (100 * tick_up)) * tick_up
-    floor = -((-down) // (100 * tick_down)) * tick_down
-    return floor, ceiling
-
-
-def tick_size(exchange: str, price: float) -> float:
-    """The tick at ``price`` on the exchange's board (HOSE 28,600 VND -> 50.0; US -> 0.01)."""
-    rules = board_rules(exchange)
-    units = np.array([round(price / rules.unit)], dtype=np.int64)
-    return float(_tick_units(rules, units)[0]) * rules.unit
-
-
-def is_on_tick_grid(exchange: str, price: float) -> bool:
-    """True when ``price`` is a valid price on the exchange's board."""
-    rules = board_rules(exchange)
-    units = price / rules.unit
-    if abs(units - round(units)) > 1e-6:
-        return False
-    return int(round(units)) % int(_tick_units(rules, np.array([round(units)]))[0]) == 0
-
-
-def price_limits(exchange: str, reference: float) -> tuple[float, float]:
-    """``(floor, ceiling)`` for a reference price, rounded inward to the tick grid.
-
-    HOSE ref 22,900 -> (21,300, 24,500); HNX ref 21,300 -> (19,200, 23,400). Boards without a
-    daily limit (US) return ``(0.0, inf)``.
-    """
-    rules = board_rules(exchange)
-    if rules.limit_pct is None:
-        return 0.0, float("inf")
-    floor, ceiling = _limits_units(rules, np.array([round(reference / rules.unit)]))
-    return float(floor[0]) * rules.unit, float(ceiling[0]) * rules.unit
-
 
 # --------------------------------------------------------------------------------------------
 # Counter-based randomness
@@ -548,7 +464,7 @@ class SyntheticSource:
         return log_close, positions, log_prev
 
     def _to_units(self, log_price: np.ndarray) -> np.ndarray:
-        return _round_to_grid(self.rules, np.exp(log_price) / self.rules.unit)
+        return round_to_grid(self.rules, np.exp(log_price) / self.rules.unit)
 
     def _reference_units(self, symbols: Sequence[str], days: Sequence[dt.date]) -> np.ndarray:
         _, positions, log_prev = self._daily(symbols, days)
@@ -580,7 +496,7 @@ class SyntheticSource:
         columns = [positions[d.date] for d in days]
         close_units = self._to_units(log_close[:, columns])  # (S, D)
         ref_units = self._to_units(log_prev[:, columns])
-        floor, ceiling = _limits_units(rules, ref_units)
+        floor, ceiling = limits_units(rules, ref_units)
         close_units = np.clip(close_units, floor, ceiling)
 
         counts = np.array([len(d.minutes_ns) for d in days])
@@ -614,10 +530,10 @@ class SyntheticSource:
             + sigma_minute * bridge
         )
         lo, hi = floor[:, day_index], ceiling[:, day_index]
-        close = np.clip(_round_to_grid(rules, np.exp(log_price) / rules.unit), lo, hi)
+        close = np.clip(round_to_grid(rules, np.exp(log_price) / rules.unit), lo, hi)
         day_last = day_start + counts - 1
         close[:, day_last] = close_units
-        first_open = np.clip(_round_to_grid(rules, np.exp(open_log) / rules.unit), floor, ceiling)
+        first_open = np.clip(round_to_grid(rules, np.exp(open_log) / rules.unit), floor, ceiling)
         open_ = np.empty_like(close)
         open_[:, 1:] = close[:, :-1]
         open_[:, day_start] = first_open
@@ -627,8 +543,8 @@ class SyntheticSource:
         wick_scale = 0.6 * sigma_minute * top
         wick_high = np.floor(-np.log(_uniform(_derive(minute_keys, _WICK_HIGH))) * wick_scale)
         wick_low = np.floor(-np.log(_uniform(_derive(minute_keys, _WICK_LOW))) * wick_scale)
-        high = np.clip(np.maximum(_round_to_grid(rules, top + wick_high), top), lo, hi)
-        low = np.clip(np.minimum(_round_to_grid(rules, bottom - wick_low), bottom), lo, hi)
+        high = np.clip(np.maximum(round_to_grid(rules, top + wick_high), top), lo, hi)
+        low = np.clip(np.minimum(round_to_grid(rules, bottom - wick_low), bottom), lo, hi)
 
         trades = 4 + (_uniform(_derive(minute_keys, _TRADES)) * 5).astype(np.int64)
         base_low, base_high = rules.base_lots
@@ -676,7 +592,7 @@ class SyntheticSource:
         extra_bar = bar[extra]
         u = _uniform(_derive(keys[extra], _TRADE_PRICE))
         extra_price = lo[extra_bar] + u * (h[extra_bar] - lo[extra_bar])
-        price[extra] = np.clip(_round_to_grid(rules, extra_price), lo[extra_bar], h[extra_bar])
+        price[extra] = np.clip(round_to_grid(rules, extra_price), lo[extra_bar], h[extra_bar])
         high_first = _uniform(_derive(bar_keys, _HIGH_FIRST)) < 0.5
         price[starts + 1] = np.where(high_first, h, lo)
         price[starts + 2] = np.where(high_first, lo, h)
@@ -713,7 +629,7 @@ class SyntheticSource:
                 [code in ("ATO", "ATC") for d in minutes.days for code in d.codes], dtype=bool
             )
             side = np.where(auction[t_of], 0, side)
-        return _Trades(bar, price, lots, offset_ns, side.astype(np.int8), _tick_units(rules, price))
+        return _Trades(bar, price, lots, offset_ns, side.astype(np.int8), tick_units(rules, price))
 
     def _trade_rows(
         self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime

@@ -13,12 +13,8 @@ from hypothesis import strategies as st
 from core import calendars
 from core.errors import SourceError
 from core.models import Aggressor, Bar
-from plugins.sources.synthetic import (
-    SyntheticSource,
-    is_on_tick_grid,
-    price_limits,
-    tick_size,
-)
+from plugins.sources.boards import is_on_tick_grid, price_limits, tick_size
+from plugins.sources.synthetic import SyntheticSource
 
 UTC = dt.UTC
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -62,6 +58,7 @@ def _bars(source: SyntheticSource, symbols: list[str], start, end, interval="1m"
         ("HOSE", 30_000, 27_900, 32_100),  # exact multiples are not pushed a tick inward
         ("UPCOM", 10_000, 8_500, 11_500),
         ("HOSE", 9_000, 8_370, 9_630),  # 10 VND tick below 10,000
+        ("HOSE", 48_000, 44_650, 51_300),  # the ceiling's own level (100 VND) decides its tick
     ],
 )
 def test_price_limits_are_rounded_inward_to_the_tick_grid(exchange, reference, floor, ceiling):
