@@ -381,6 +381,46 @@ class BarAggregator:
         chain = self._chains.get(symbol)
         return (chain if chain is not None else self._chain(symbol)).builders
 
+    def updater(self, symbol: str) -> Callable[[Any], list[Any] | None]:
+        """A fast per-symbol ``update(row)`` for hot loops: no symbol lookup, and with one root
+        builder (the usual case) a single call plus the cascade only when a bar completes.
+
+        Stays valid across :meth:`start_day` / :meth:`close_day` (builders are reused).
+        """
+        chain = self._chains.get(symbol)
+        if chain is None:
+            chain = self._chain(symbol)
+        if len(chain.roots) != 1:
+            roots = tuple(chain.roots)
+            cascade = self._cascade
+
+            def update_many(row: Any) -> list[Any] | None:
+                out: list[Any] | None = None
+                for builder in roots:
+                    done = builder.update(row)
+                    if done:
+                        if out is None:
+                            out = []
+                        cascade(chain, builder, done, out)
+                return out
+
+            return update_many
+        root = chain.roots[0]
+        if not chain.children.get(id(root)):
+            return root.update
+        root_update = root.update
+        cascade = self._cascade
+
+        def update_chain(row: Any) -> list[Any] | None:
+            done = root_update(row)
+            if done:
+                out: list[Any] = []
+                cascade(chain, root, done, out)
+                return out
+            return None
+
+        return update_chain
+
     def start_day(self, session: Any) -> None:
         """Start every builder (present and future) on ``session``."""
         self._session = session

@@ -521,3 +521,23 @@ def test_aggregator_can_emit_cheap_rows_instead_of_bars():
     assert_same_bars(
         [b for b in out if b.interval == "15m"], build_incremental(rows, "15m", [session])
     )
+
+
+@pytest.mark.parametrize("intervals", [["5m"], ["5m", "15m", "1h"], ["10m", "15m"]])
+def test_per_symbol_updater_emits_what_update_emits_across_days(intervals):
+    days = calendars.sessions_in_range("XSTC", date(2024, 11, 27), date(2024, 11, 29))
+    by_update, by_updater = BarAggregator(intervals), BarAggregator(intervals)
+    fast = by_updater.updater("VNM")
+    out_update, out_updater = [], []
+    for n, day in enumerate(days):
+        session = calendars.session_bounds("XSTC", day)
+        rows = minute_rows("VNM", calendars.session_minutes("XSTC", day), seed=n)
+        by_update.start_day(session)
+        by_updater.start_day(session)
+        for row in rows:
+            out_update.extend(by_update.update(row) or [])
+            out_updater.extend(fast(row) or [])
+        out_update.extend(by_update.close_day())
+        out_updater.extend(by_updater.close_day())
+    assert out_updater == out_update
+    assert {b.interval for b in out_update} == set(intervals)
