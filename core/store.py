@@ -589,8 +589,16 @@ class Store:
     def _ensure_ready(self) -> None:
         if self._ready:
             return
+        from core import migrations
+
         with self._lock:
-            if not self._ready:
+            if self._ready:
+                return
+            # usually at head already: check in a read snapshot, so first use never waits
+            # behind another process's long write transaction just to learn that
+            if self.revision() == migrations.head_revision():
+                self._ready = True
+            else:
                 self.upgrade()
 
     @contextmanager
