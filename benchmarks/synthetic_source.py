@@ -53,17 +53,20 @@ def main() -> None:
         source = host.create_source("synthetic", exchange=exchange, seed=42)
         bars = list(source.request_bars(symbols, start, end, "1m"))  # warm caches
         count = len(bars)
-        frame = cpu_seconds(lambda: source.bar_frame(symbols, start, end, "1m"), args.repeats)
-        objects = cpu_seconds(
-            lambda: list(source.request_bars(symbols, start, end, "1m")), args.repeats
-        )
         ts = bars[0].ts_event
-        floor = cpu_seconds(
-            lambda: [
-                Bar("S", "1m", ts, 1.0, 1.0, 1.0, 1.0, 1.0, 1, 1.0, "s") for _ in range(count)
-            ],
-            args.repeats,
-        )
+
+        def frame_only(source=source, start=start, end=end) -> None:
+            source.bar_frame(symbols, start, end, "1m")
+
+        def with_objects(source=source, start=start, end=end) -> None:
+            list(source.request_bars(symbols, start, end, "1m"))
+
+        def objects_only(ts=ts, count=count) -> None:
+            [Bar("S", "1m", ts, 1.0, 1.0, 1.0, 1.0, 1.0, 1, 1.0, "s") for _ in range(count)]
+
+        frame = cpu_seconds(frame_only, args.repeats)
+        objects = cpu_seconds(with_objects, args.repeats)
+        floor = cpu_seconds(objects_only, args.repeats)
         print(
             f"{exchange}: {n_symbols} symbols x {len(days)} days = {count:,} bars | "
             f"bar_frame {frame * 1000:.0f} ms ({count / frame / 1e6:.2f} M bars/s) | "
