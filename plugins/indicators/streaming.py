@@ -46,6 +46,7 @@ class SimpleMovingAverage:
         "_window",
         "_sum",
         "_updates",
+        "_full",
     )
 
     def __init__(
@@ -62,20 +63,27 @@ class SimpleMovingAverage:
         self._window: deque[float] = deque(maxlen=self.period)
         self._sum = 0.0
         self._updates = 0
+        self._full = False
         self.value: float | None = None
 
     def update(self, bar: Any) -> float | None:
         x = self._get(bar)
         window = self._window
-        if len(window) == self.period:
+        if self._full:
             self._sum += x - window[0]
-        else:
-            self._sum += x
+            window.append(x)
+            self._updates += 1
+            if self._updates >= _RESYNC_EVERY:
+                self._updates = 0
+                self._sum = math.fsum(window)
+            value = self._sum / self.period
+            self.value = value
+            return value
         window.append(x)
-        self._updates += 1
-        if self._updates % _RESYNC_EVERY == 0:
-            self._sum = math.fsum(window)
+        self._sum += x
         if len(window) == self.period:
+            self._full = True
+            self._sum = math.fsum(window)
             self.value = self._sum / self.period
         return self.value
 

@@ -264,6 +264,16 @@ def test_sma_equals_pandas_rolling_mean():
     assert sma.value == got[-1]
 
 
+def test_sma_stays_exact_over_long_streams_and_restarts_after_reset():
+    bars = streamed_bars(9000, seed=3)
+    sma = SimpleMovingAverage(name="sma7", period=7)
+    got = [sma.update(b) for b in bars]
+    expected = pd.Series([b.close for b in bars]).rolling(7).mean()
+    assert got[6:] == pytest.approx(expected.iloc[6:].tolist(), rel=1e-12)
+    sma.reset()
+    assert sma.value is None and sma.update(bars[0]) is None
+
+
 def test_ema_equals_a_pandas_ewm_seeded_with_the_first_sma():
     bars = streamed_bars()
     ema = ExponentialMovingAverage(name="ema10", period=10)
