@@ -208,6 +208,30 @@ class RunObserver:
     def day_ended(self, result: DayResult) -> None: ...
 
 
+def cascade_sources(streamed: str | None, generated: Sequence[str]) -> dict[str, str]:
+    """For each generated interval, the interval its bars are built from: the largest smaller
+    configured interval (streamed or generated) that divides it, else the streamed one.
+
+    ``1d`` (one bucket per session) can be built from any intraday interval.
+    """
+    from core.timeframes import parse_interval
+
+    out: dict[str, str] = {}
+    if streamed is None:
+        return out
+    known = [parse_interval(streamed)]
+    for label in sorted(generated, key=lambda g: parse_interval(g).seconds):
+        target = parse_interval(label)
+        candidates = [
+            i
+            for i in known
+            if i.seconds < target.seconds and (target.is_daily or target.seconds % i.seconds == 0)
+        ]
+        out[label] = max(candidates).label if candidates else streamed
+        known.append(target)
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # The coordinator
 # --------------------------------------------------------------------------------------------
@@ -278,6 +302,8 @@ class SessionCoordinator:
         self._streaming_specs: list[tuple[str, str, dict[str, Any]]] = []
         self._streaming: dict[str, list[tuple[str, Any]]] = {}
         self._builders: dict[str, list[BarBuilder]] = {}
+        self._fed_by: dict[str, dict[str, list[BarBuilder]]] = {}
+        self._cascade_source = cascade_sources(self.streamed_interval, self.generated_intervals)
         self._gap_started: float | None = None
         self._phase: str | None = None
 
@@ -661,21 +687,25 @@ class SessionCoordinator:
             self.clock.jump_to(session.open)
         self.session_data.clear_day()
         self.session_data.set_session_active(True)
-        self._builders = {
-            symbol: [
-                BarBuilder(
-                    symbol,
-                    interval,
-                    source_interval=self.streamed_interval,
-                    source=GENERATED_SOURCE,
+        # Generated intervals cascade: each is built from the largest smaller configured
+        # interval that divides it (15m from 5m, 1h from 30m ...), so only the first level
+        # sees every streamed row. Bucket edges nest (all restart at the segment starts and
+        # stop at the segment ends), so the bars equal those built from the streamed rows.
+        self._builders = {}
+        self._fed_by = {}
+        for symbol in self.symbols:
+            fed_by: dict[str, list[BarBuilder]] = defaultdict(list)
+            builders = []
+            for interval in self.generated_intervals:
+                source_interval = self._cascade_source[interval]
+                builder = BarBuilder(
+                    symbol, interval, source_interval=source_interval, source=GENERATED_SOURCE
                 )
-                for interval in self.generated_intervals
-            ]
-            for symbol in self.symbols
-        }
-        for builders in self._builders.values():
-            for builder in builders:
                 builder.start_day(session)
+                fed_by[source_interval].append(builder)
+                builders.append(builder)
+            self._builders[symbol] = builders
+            self._fed_by[symbol] = dict(fed_by)
         for indicators in self._streaming.values():
             for _, indicator in indicators:
                 if supports(indicator, "reset"):
@@ -746,11 +776,12 @@ class SessionCoordinator:
         for symbol in self.symbols:
             sinks[symbol] = (
                 data.series(symbol, streamed).append,
-                tuple(b.update for b in self._builders.get(symbol, ())),
+                tuple(b.update for b in self._fed_by.get(symbol, {}).get(streamed, ())),
                 tuple(ind.update for _, ind in self._streaming.get(symbol, ())),
             )
         generated: list[Bar] = []
         add_generated = generated.extend
+        cascading = len(self.generated_intervals) > 1
         events = dropped = 0
         next_progress = _PROGRESS_EVERY
         last_ts: datetime | None = None
@@ -811,7 +842,7 @@ class SessionCoordinator:
                 for update in builders:
                     done = update(row)
                     if done:
-                        add_generated(done)
+                        add_generated(self._cascade(done) if cascading else done)
                 for update in indicators:
                     update(row)
                 events += 1
@@ -829,9 +860,11 @@ class SessionCoordinator:
                     clock.jump_to(close)
             self._fire_phases(boundaries, phase_index, close, result)
         observer.progressed(trading_date, events)
+        # Flush partial bars at the close, smallest interval first so that each flushed bar
+        # still reaches the builders it feeds before they flush.
         for builders in self._builders.values():
             for builder in builders:
-                generated.extend(builder.close_day())
+                generated.extend(self._cascade(builder.close_day()))
         for bar in generated:
             data.series(bar.symbol, bar.interval).append(bar)
         result.events = events
@@ -839,6 +872,17 @@ class SessionCoordinator:
         result.stopped = stopped
         result.clock_end = clock.now()
         self._generated = generated
+
+    def _cascade(self, bars: list[Bar]) -> list[Bar]:
+        """``bars`` plus every bar they complete in the builders they feed (recursively)."""
+        out: list[Bar] = []
+        for bar in bars:
+            out.append(bar)
+            for builder in self._fed_by[bar.symbol].get(bar.interval, ()):
+                done = builder.update(bar)
+                if done:
+                    out.extend(self._cascade(done))
+        return out
 
     async def _chunks(self, window: DayWindow) -> AsyncIterator[Iterable[Any]]:
         """The day's rows: replay yields one iterator for the whole day (no per-event awaits);

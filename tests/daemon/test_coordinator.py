@@ -691,3 +691,45 @@ def test_live_mode_waits_for_the_open_streams_the_feed_and_stops_cleanly(
     )
     assert [(b.symbol, b.volume) for b in stored] == [("AAPL", 100.0), ("MSFT", 200.0)]
     assert source.subscription.stopped
+
+
+@pytest.mark.parametrize(
+    ("exchange_group", "calendar", "day", "symbol"),
+    [("HOSE", "XSTC", date(2025, 7, 1), "FPT"), ("US_EQUITY", "XNYS", date(2025, 7, 3), "AAPL")],
+)
+def test_cascaded_intervals_equal_bars_built_straight_from_the_streamed_rows(
+    store: Store, host: Any, exchange_group: str, calendar: str, day: date, symbol: str
+) -> None:
+    """15m from 5m, 30m from 15m, 1h from 30m, 1d from 1h ... equal what 1m rows give."""
+    intervals = ["5m", "10m", "15m", "30m", "1h", "1d"]
+    data = make_config(
+        exchange_group=exchange_group, symbols=(symbol,), start=day.isoformat(), end=day.isoformat()
+    ).model_dump(mode="json")
+    data["session_data_config"]["streams"] = ["1m", *intervals]
+    config = validate_session_config(data)
+    summary = coordinator(config, store, host).run_sync()
+    bounds = session_bounds(calendar, day)
+    minutes = store.read_bars([symbol], "1m", bounds.open, bounds.close, source="synthetic")
+    assert summary.days[0].events == len(minutes) > 0
+    for interval in intervals:
+        direct = BarAggregator([interval], source=GENERATED_SOURCE)
+        direct.start_day(bounds)
+        want: list[Bar] = []
+        for bar in minutes:
+            want.extend(direct.update(bar) or [])
+        want.extend(direct.close_day())
+        got = store.read_bars(
+            [symbol], interval, bounds.open, bounds.close, source=GENERATED_SOURCE
+        )
+        assert summary.generated[interval] == len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert (g.ts_event, g.open, g.high, g.low, g.close, g.volume, g.trade_count) == (
+                w.ts_event,
+                w.open,
+                w.high,
+                w.low,
+                w.close,
+                w.volume,
+                w.trade_count,
+            ), interval
+            assert g.vwap == pytest.approx(w.vwap, rel=1e-12)
