@@ -1,0 +1,134 @@
+"""What a session run produced: per-day results, the run summary and progress callbacks.
+
+``SessionCoordinator`` fills a :class:`DayResult` per trading day and returns a
+:class:`RunSummary` (also stored, as JSON, in the run's ``session_runs.metrics``). The CLI's
+progress bar implements :class:`RunObserver`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass(slots=True)
+class DayResult:
+    """What one trading day produced.
+
+    ``events`` streamed bars; ``dropped`` events outside the session or inside the break;
+    ``generated`` generated bars per interval; ``quality`` mean quality % per interval over the
+    symbols (of the streamed day); ``historical_quality`` the same for the trailing history;
+    ``indicator_values`` values stored (historical + streaming); ``stream_seconds`` wall time of
+    the streaming loop; ``clock_end`` where the clock stood when the day ended.
+    """
+
+    trading_date: date
+    events: int = 0
+    dropped: int = 0
+    generated: dict[str, int] = field(default_factory=dict)
+    quality: dict[str, float] = field(default_factory=dict)
+    historical_quality: dict[str, float] = field(default_factory=dict)
+    indicator_values: int = 0
+    stream_seconds: float = 0.0
+    stopped: bool = False
+    clock_end: datetime | None = None
+    phases: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trading_date": self.trading_date.isoformat(),
+            "events": self.events,
+            "dropped": self.dropped,
+            "generated": dict(self.generated),
+            "quality": dict(self.quality),
+            "historical_quality": dict(self.historical_quality),
+            "indicator_values": self.indicator_values,
+            "stream_seconds": self.stream_seconds,
+            "stopped": self.stopped,
+            "clock_end": self.clock_end.isoformat() if self.clock_end else None,
+        }
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """A whole run: its id in the store, final state, per-day results and metrics."""
+
+    run_id: int | None
+    session_name: str
+    mode: str
+    status: str
+    days: list[DayResult]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def events(self) -> int:
+        return sum(d.events for d in self.days)
+
+    @property
+    def stream_seconds(self) -> float:
+        return sum(d.stream_seconds for d in self.days)
+
+    @property
+    def events_per_second(self) -> float:
+        seconds = self.stream_seconds
+        return self.events / seconds if seconds > 0 else 0.0
+
+    @property
+    def generated(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for day in self.days:
+            for interval, count in day.generated.items():
+                out[interval] += count
+        return dict(out)
+
+    @property
+    def quality(self) -> dict[str, float]:
+        """Mean over days of each interval's mean quality %."""
+        sums: dict[str, list[float]] = defaultdict(list)
+        for day in self.days:
+            for interval, pct in day.quality.items():
+                sums[interval].append(pct)
+        return {k: sum(v) / len(v) for k, v in sums.items()}
+
+    @property
+    def historical_quality(self) -> dict[str, float]:
+        """Mean over days of each interval's mean quality % of the trailing history."""
+        sums: dict[str, list[float]] = defaultdict(list)
+        for day in self.days:
+            for interval, pct in day.historical_quality.items():
+                sums[interval].append(pct)
+        return {k: sum(v) / len(v) for k, v in sums.items()}
+
+    @property
+    def indicator_values(self) -> int:
+        return sum(d.indicator_values for d in self.days)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "session_name": self.session_name,
+            "mode": self.mode,
+            "status": self.status,
+            "trading_days": len(self.days),
+            "events": self.events,
+            "events_per_second": round(self.events_per_second, 1),
+            "stream_seconds": self.stream_seconds,
+            "generated_bars": self.generated,
+            "quality": self.quality,
+            "historical_quality": self.historical_quality,
+            "indicator_values": self.indicator_values,
+            "days": [d.to_dict() for d in self.days],
+            "metrics": self.metrics,
+        }
+
+
+class RunObserver:
+    """Progress callbacks (the CLI draws its progress bar from them); every method optional."""
+
+    def day_started(self, trading_date: date, expected_events: int | None) -> None: ...
+
+    def progressed(self, trading_date: date, events: int) -> None: ...
+
+    def day_ended(self, result: DayResult) -> None: ...
