@@ -8,8 +8,8 @@ below; it is found through the entry-point group ``sessiond`` or registered by s
 
 Registration hooks are called once when the plugin manager loads; their results are collected
 from every plugin, and duplicate names across plugins fail at start naming both packages.
-Lifecycle hooks are called by the daemon for every trading session (their return values are
-ignored).
+Lifecycle hooks are called by the daemon for every trading session; their return values are
+ignored, and an exception they raise is logged and does not stop the session.
 
 Every hook here is documented (one imperative line, when it is called, its parameters, its
 return contract, who calls it) and has a ``test_hook_<name>`` test in
