@@ -44,7 +44,7 @@ import logging
 import signal
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -53,14 +53,14 @@ from core.models import Bar, IndicatorValue, QualityResult
 from core.phases import phase_windows
 from core.quality import assess_quality, full_quality
 from core.timeframes import parse_period
-from daemon.aggregation.bars import BarBuilder
+from daemon.aggregation.bars import BarAggregator
 from daemon.clock import SimulatedClock, perf_seconds
 from daemon.feeds.replay import DayWindow, ReplayFeed, columns_from_frame
 from daemon.lifecycle import RunState, SessionRunLifecycle
 from daemon.metrics import SessionMetrics
 from daemon.results import DayResult, RunObserver, RunSummary
 from daemon.schedule import TradingSchedule
-from daemon.session_data import SessionData
+from daemon.session_data import BarRow, SessionData
 from plugins.history import day_window, load_history
 from plugins.interfaces import supports
 
@@ -82,28 +82,17 @@ _PROGRESS_EVERY = 2048
 """Events between two ``RunObserver.progressed`` calls (cheap; the CLI redraws from it)."""
 
 
-def cascade_sources(streamed: str | None, generated: Sequence[str]) -> dict[str, str]:
-    """For each generated interval, the interval its bars are built from: the largest smaller
-    configured interval (streamed or generated) that divides it, else the streamed one.
+class _Sinks(dict[str, Any]):
+    """symbol -> (append, update, indicators); unknown symbols get the ``default`` sink."""
 
-    ``1d`` (one bucket per session) can be built from any intraday interval.
-    """
-    from core.timeframes import parse_interval
+    __slots__ = ("default",)
 
-    out: dict[str, str] = {}
-    if streamed is None:
-        return out
-    known = [parse_interval(streamed)]
-    for label in sorted(generated, key=lambda g: parse_interval(g).seconds):
-        target = parse_interval(label)
-        candidates = [
-            i
-            for i in known
-            if i.seconds < target.seconds and (target.is_daily or target.seconds % i.seconds == 0)
-        ]
-        out[label] = max(candidates).label if candidates else streamed
-        known.append(target)
-    return out
+    def __init__(self, default: Any) -> None:
+        super().__init__()
+        self.default = default
+
+    def __missing__(self, symbol: str) -> Any:
+        return self.default
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,10 +164,17 @@ class SessionCoordinator:
         self._historical_indicators: list[tuple[str, Any, dict[str, Any]]] = []
         self._streaming_specs: list[tuple[str, str, dict[str, Any]]] = []
         self._streaming: dict[str, list[tuple[str, Any]]] = {}
-        self._builders: dict[str, list[BarBuilder]] = {}
-        self._fed_by: dict[str, dict[str, list[BarBuilder]]] = {}
-        self._cascade_source = cascade_sources(self.streamed_interval, self.generated_intervals)
+        # Generated intervals are built by one aggregator for the whole run; it chains them
+        # (15m from 5m, 1h from 30m ...) so only the first level sees every streamed row, and
+        # emits cheap BarRows (converted to Bar when persisted).
+        self._aggregator = BarAggregator(
+            self.generated_intervals,
+            source_interval=self.streamed_interval or "1m",
+            source=GENERATED_SOURCE,
+            row_type=BarRow,
+        )
         self._gap_started: float | None = None
+        self._generated: list[Any] = []
         self._phase: str | None = None
 
     # -- construction ------------------------------------------------------------------------
@@ -561,25 +557,7 @@ class SessionCoordinator:
             self.clock.jump_to(session.open)
         self.session_data.clear_day()
         self.session_data.set_session_active(True)
-        # Generated intervals cascade: each is built from the largest smaller configured
-        # interval that divides it (15m from 5m, 1h from 30m ...), so only the first level
-        # sees every streamed row. Bucket edges nest (all restart at the segment starts and
-        # stop at the segment ends), so the bars equal those built from the streamed rows.
-        self._builders = {}
-        self._fed_by = {}
-        for symbol in self.symbols:
-            fed_by: dict[str, list[BarBuilder]] = defaultdict(list)
-            builders = []
-            for interval in self.generated_intervals:
-                source_interval = self._cascade_source[interval]
-                builder = BarBuilder(
-                    symbol, interval, source_interval=source_interval, source=GENERATED_SOURCE
-                )
-                builder.start_day(session)
-                fed_by[source_interval].append(builder)
-                builders.append(builder)
-            self._builders[symbol] = builders
-            self._fed_by[symbol] = dict(fed_by)
+        self._aggregator.start_day(session)
         for indicators in self._streaming.values():
             for _, indicator in indicators:
                 if supports(indicator, "reset"):
@@ -645,17 +623,19 @@ class SessionCoordinator:
 
         data = self.session_data
         streamed = self.streamed_interval
-        # Per symbol: (series.append, builder.update..., indicator.update...)
-        sinks: dict[str, tuple[Callable[[Any], None], tuple[Any, ...], tuple[Any, ...]]] = {}
+        # Per symbol: (series.append, aggregator updater or None, indicator updates).
+        # Rows of symbols outside the session hit __missing__ and are counted as dropped.
+        foreign: list[Any] = []
+        sinks = _Sinks((foreign.append, None, ()))
+        aggregator = self._aggregator
         for symbol in self.symbols:
             sinks[symbol] = (
                 data.series(symbol, streamed).append,
-                tuple(b.update for b in self._fed_by.get(symbol, {}).get(streamed, ())),
+                aggregator.updater(symbol) if self.generated_intervals else None,
                 tuple(ind.update for _, ind in self._streaming.get(symbol, ())),
             )
-        generated: list[Bar] = []
+        generated: list[Any] = []
         add_generated = generated.extend
-        cascading = len(self.generated_intervals) > 1
         events = dropped = 0
         next_progress = _PROGRESS_EVERY
         last_ts: datetime | None = None
@@ -707,16 +687,12 @@ class SessionCoordinator:
                     if events >= next_progress:
                         observer.progressed(trading_date, events)
                         next_progress = events + _PROGRESS_EVERY
-                sink = sinks.get(row.symbol)
-                if sink is None:
-                    dropped += 1
-                    continue
-                append, builders, indicators = sink
+                append, update, indicators = sinks[row.symbol]
                 append(row)
-                for update in builders:
+                if update is not None:
                     done = update(row)
                     if done:
-                        add_generated(self._cascade(done) if cascading else done)
+                        add_generated(done)
                 for update in indicators:
                     update(row)
                 events += 1
@@ -734,29 +710,14 @@ class SessionCoordinator:
                     clock.jump_to(close)
             self._fire_phases(boundaries, phase_index, close, result)
         observer.progressed(trading_date, events)
-        # Flush partial bars at the close, smallest interval first so that each flushed bar
-        # still reaches the builders it feeds before they flush.
-        for builders in self._builders.values():
-            for builder in builders:
-                generated.extend(self._cascade(builder.close_day()))
+        generated.extend(self._aggregator.close_day())  # partial bars at the close
         for bar in generated:
             data.series(bar.symbol, bar.interval).append(bar)
-        result.events = events
-        result.dropped = dropped
+        result.events = events - len(foreign)
+        result.dropped = dropped + len(foreign)
         result.stopped = stopped
         result.clock_end = clock.now()
         self._generated = generated
-
-    def _cascade(self, bars: list[Bar]) -> list[Bar]:
-        """``bars`` plus every bar they complete in the builders they feed (recursively)."""
-        out: list[Bar] = []
-        for bar in bars:
-            out.append(bar)
-            for builder in self._fed_by[bar.symbol].get(bar.interval, ()):
-                done = builder.update(bar)
-                if done:
-                    out.extend(self._cascade(done))
-        return out
 
     async def _chunks(self, window: DayWindow) -> AsyncIterator[Iterable[Any]]:
         """The day's rows: replay yields one iterator for the whole day (no per-event awaits);
@@ -771,7 +732,7 @@ class SessionCoordinator:
     # -- end of session ----------------------------------------------------------------------
 
     def _end_day(self, trading_date: date, session: Any, result: DayResult) -> None:
-        generated: list[Bar] = getattr(self, "_generated", [])
+        generated = [bar if type(bar) is Bar else Bar(*bar) for bar in self._generated]
         self._generated = []
         counts: dict[str, int] = defaultdict(int)
         for bar in generated:
@@ -785,7 +746,7 @@ class SessionCoordinator:
                 as_of,
                 _float_or_none(getattr(ind, "value", None)),
                 complete=getattr(ind, "value", None) is not None,
-                observations=result.events,
+                observations=len(self.session_data.series(symbol, self.streamed_interval)),
             )
             for symbol, indicators in self._streaming.items()
             for name, ind in indicators

@@ -398,6 +398,7 @@ def test_an_event_at_or_after_the_close_ends_the_day_with_the_clock_at_the_close
         row("AAPL", bounds.open - timedelta(minutes=1)),  # before the open: dropped
         row("AAPL", bounds.open),
         row("MSFT", bounds.open),
+        row("TSLA", bounds.open),  # not a session symbol: dropped
         row("AAPL", bounds.open + timedelta(minutes=1)),
         row("AAPL", bounds.close),  # at the close: not streamed
         row("MSFT", bounds.close + timedelta(minutes=5)),
@@ -412,7 +413,7 @@ def test_an_event_at_or_after_the_close_ends_the_day_with_the_clock_at_the_close
     )
     RecordingIndicator.clock = run.clock
     summary = run.run_sync()
-    assert summary.days[0].events == 3 and summary.days[0].dropped == 1
+    assert summary.days[0].events == 3 and summary.days[0].dropped == 2
     assert [ts for ts, _, _ in RecordingIndicator.log] == [
         bounds.open,
         bounds.open,
