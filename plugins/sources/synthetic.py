@@ -136,6 +136,8 @@ def _symbol_key(symbol: str) -> int:
 # --------------------------------------------------------------------------------------------
 
 _NS_PER_MINUTE = 60_000_000_000
+_QUOTE_LEAD_NS = 1_000_000
+"""A quote precedes its trade by 1 ms."""
 _EPOCH = dt.date(2024, 1, 1)
 _UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _SESSION_CODES = {"ato": "ATO", "continuous": "LO", "atc": "ATC"}
@@ -234,7 +236,10 @@ class _Trades:
     lots: np.ndarray
     offset_ns: np.ndarray  # from the bar open
     side: np.ndarray  # +1 buy, -1 sell, 0 none (auction)
-    tick: np.ndarray  # tick at the trade price (units)
+    bid: np.ndarray  # the quote before the trade (units): a buy lifts the ask, a sell hits
+    ask: np.ndarray  # the bid, an auction match sits between; never outside floor/ceiling
+    bid_lots: np.ndarray  # quote sizes in lots
+    ask_lots: np.ndarray
 
 
 class SyntheticSource:
@@ -356,61 +361,41 @@ class SyntheticSource:
         self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime
     ) -> Iterator[Trade]:
         """The trades behind the bars, ``start <= ts_event < end``, ordered by (symbol, ts)."""
-        for symbol, ts, price, volume, side, code, _tick in self._trade_rows(symbols, start, end):
-            yield Trade(
-                symbol,
-                ts,
-                price,
-                volume,
-                side=side,
-                trading_session=code,
-                source=self.name,
-            )
+        rows = self._tick_rows(symbols, start, end, shift_ns=0)
+        source = self.name
+        for symbol, ts, price, volume, side, code, *_ in rows:
+            yield Trade(symbol, ts, price, volume, side=side, trading_session=code, source=source)
 
     def request_quotes(
         self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime
     ) -> Iterator[Quote]:
         """Best bid/ask 1 ms before each trade: a buy trades at the ask, a sell at the bid,
         an auction match between the two; sizes in round lots. ``start <= ts_event < end``."""
-        unit, lot = self.rules.unit, self.rules.lot
-        symbols = _check_symbols(symbols)
-        for symbol, ts, price, _volume, side, code, tick in self._trade_rows(symbols, start, end):
-            quote_ts = ts - dt.timedelta(milliseconds=1)
-            if not start <= quote_ts < end:
-                continue
-            p, step = round(price / unit), tick
-            if side is Aggressor.BUY:
-                bid, ask = p - step, p
-            elif side is Aggressor.SELL:
-                bid, ask = p, p + step
-            else:
-                bid, ask = p - step, p + step
-            key = _hash(self.seed, _symbol_key(symbol), _ns(quote_ts))
-            bid_lots = 1 + int(_uniform(_hash(key, _BID_SIZE))[0] * 50)
-            ask_lots = 1 + int(_uniform(_hash(key, _ASK_SIZE))[0] * 50)
+        rows = self._tick_rows(symbols, start, end, shift_ns=-_QUOTE_LEAD_NS)
+        source = self.name
+        for symbol, ts, _price, _volume, _side, code, bid, bid_size, ask, ask_size in rows:
             yield Quote(
-                symbol,
-                quote_ts,
-                round(bid * unit, 6),
-                float(bid_lots * lot),
-                round(ask * unit, 6),
-                float(ask_lots * lot),
-                trading_session=code,
-                source=self.name,
+                symbol, ts, bid, bid_size, ask, ask_size, trading_session=code, source=source
             )
 
     def reference_price(self, symbol: str, day: dt.date) -> float:
         """The reference price of ``symbol`` on session ``day``: the previous session's close."""
+        self._check_session(day)
         return round(float(self._reference_units((symbol,), [day])[0, 0]) * self.rules.unit, 6)
 
     def daily_close(self, symbol: str, day: dt.date) -> float:
         """The close of ``symbol`` on session ``day`` (the next session's reference price)."""
+        self._check_session(day)
         log_close, positions, _ = self._daily((symbol,), [day])
         return round(
             float(self._to_units(log_close[:, [positions[day]]])[0, 0]) * self.rules.unit, 6
         )
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _check_session(self, day: dt.date) -> None:
+        if not calendars.is_session(self.calendar, day):
+            raise SourceError(f"synthetic source: {day} is not a {self.calendar} session")
 
     def _sessions(self, start: dt.datetime, end: dt.datetime) -> list[dt.date]:
         lo, hi = calendars.covered_range(self.calendar)
@@ -606,7 +591,9 @@ class SyntheticSource:
         lots[last] += minutes.lots.ravel() - np.add.reduceat(lots, starts)
         if not full:
             empty = np.zeros(0, dtype=np.int64)
-            return _Trades(bar, price, lots, empty, empty.astype(np.int8), empty)
+            return _Trades(
+                bar, price, lots, empty, empty.astype(np.int8), empty, empty, empty, empty
+            )
 
         count = n[bar]
         offset = (
@@ -629,46 +616,50 @@ class SyntheticSource:
                 [code in ("ATO", "ATC") for d in minutes.days for code in d.codes], dtype=bool
             )
             side = np.where(auction[t_of], 0, side)
-        return _Trades(bar, price, lots, offset_ns, side.astype(np.int8), tick_units(rules, price))
+        tick = tick_units(rules, price)
+        bid = np.maximum(np.where(side == -1, price, price - tick), floor)
+        ask = np.minimum(np.where(side == 1, price, price + tick), ceiling)
+        bid_lots = 1 + (_uniform(_derive(keys, _BID_SIZE)) * 50).astype(np.int64)
+        ask_lots = 1 + (_uniform(_derive(keys, _ASK_SIZE)) * 50).astype(np.int64)
+        return _Trades(
+            bar, price, lots, offset_ns, side.astype(np.int8), bid, ask, bid_lots, ask_lots
+        )
 
-    def _trade_rows(
-        self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime
-    ) -> Iterator[tuple[str, dt.datetime, float, float, Aggressor | None, str | None, int]]:
+    def _tick_rows(
+        self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime, *, shift_ns: int
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows ``(symbol, ts, price, volume, side, code, bid, bid_size, ask, ask_size)`` of the
+        trades whose time plus ``shift_ns`` (0 for trades, -1 ms for quotes) is in the range;
+        ``ts`` is that shifted time."""
         symbols = _check_symbols(symbols)
         start, end = _check_range(start, end)
-        # widen by a minute so that quotes 1 ms before a trade at the range start exist
-        minutes = self._minutes(symbols, start, end)
-        trades = self._trades(minutes)
+        widened = end + dt.timedelta(microseconds=-shift_ns // 1000)
+        minutes = self._minutes(symbols, start, widened)
         S, T = minutes.close.shape
         if T == 0:
             return
-        ts_ns = minutes.ts_ns[trades.bar % T] + trades.offset_ns
-        start_ns, end_ns = _ns(start), _ns(end)
-        keep = (ts_ns >= start_ns) & (ts_ns < end_ns)
-        codes = [code for d in minutes.days for code in d.codes]
+        trades = self._trades(minutes)
+        ts_ns = minutes.ts_ns[trades.bar % T] + trades.offset_ns + shift_ns
+        index = np.flatnonzero((ts_ns >= _ns(start)) & (ts_ns < _ns(end)))
+        price, side = trades.price[index], trades.side[index]
+        bid, ask = trades.bid[index], trades.ask[index]
         unit, lot = self.rules.unit, self.rules.lot
+        codes = [code for d in minutes.days for code in d.codes]
         sides = {1: Aggressor.BUY, -1: Aggressor.SELL, 0: None}
-        index = np.flatnonzero(keep)
-        for i, b, ns, p, v, sd, tk in zip(
-            index.tolist(),
-            trades.bar[index].tolist(),
-            ts_ns[index].tolist(),
-            trades.price[index].tolist(),
-            trades.lots[index].tolist(),
-            trades.side[index].tolist(),
-            trades.tick[index].tolist(),
+        bars = trades.bar[index].tolist()
+        yield from zip(
+            [symbols[b // T] for b in bars],
+            [_UTC_EPOCH + dt.timedelta(microseconds=ns // 1000) for ns in ts_ns[index].tolist()],
+            np.round(price * unit, 6).tolist(),
+            (trades.lots[index] * lot).astype(np.float64).tolist(),
+            [sides[x] for x in side.tolist()],
+            [codes[b % T] for b in bars],
+            np.round(bid * unit, 6).tolist(),
+            (trades.bid_lots[index] * lot).astype(np.float64).tolist(),
+            np.round(ask * unit, 6).tolist(),
+            (trades.ask_lots[index] * lot).astype(np.float64).tolist(),
             strict=True,
-        ):
-            del i
-            yield (
-                symbols[b // T],
-                _UTC_EPOCH + dt.timedelta(microseconds=ns // 1000),
-                round(p * unit, 6),
-                float(v * lot),
-                sides[sd],
-                codes[b % T],
-                tk,
-            )
+        )
 
     def _second_frame(
         self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime

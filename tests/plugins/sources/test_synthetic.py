@@ -435,6 +435,32 @@ def test_quotes_precede_each_trade_and_the_aggressor_trades_at_the_touch():
         assert quote.bid_size % 100 == 0 and quote.ask_size > 0
 
 
+@property_settings
+@given(exchange=st.sampled_from(["XSTC", "XHNX", "UPCOM"]), day=vn_days, seed=seeds)
+def test_quotes_of_a_whole_day_stay_inside_the_band_and_on_the_grid(exchange, day, seed):
+    day = _session(exchange, day)
+    source = SyntheticSource(exchange, seed=seed)
+    floor, ceiling = price_limits(exchange, source.reference_price("SYM", day))
+    quotes = list(source.request_quotes(["SYM"], *_day_range(exchange, day)))
+    assert quotes
+    for quote in quotes:
+        assert floor <= quote.bid_price < quote.ask_price <= ceiling, quote
+        assert is_on_tick_grid(exchange, quote.bid_price) and is_on_tick_grid(
+            exchange, quote.ask_price
+        )
+
+
+def test_quotes_are_filtered_on_their_own_time():
+    source = SyntheticSource("XNYS", seed=1)
+    start = dt.datetime(2024, 3, 5, 15, 0, tzinfo=UTC)
+    trades = list(source.request_trades(["SPY"], start, start + dt.timedelta(minutes=2)))
+    first = trades[0].ts_event
+    # a range ending between the quote (1 ms earlier) and the trade holds the quote only
+    quotes = list(source.request_quotes(["SPY"], start, first - dt.timedelta(microseconds=500)))
+    assert quotes[-1].ts_event == first - dt.timedelta(milliseconds=1)
+    assert list(source.request_trades(["SPY"], start, first)) == []
+
+
 def test_us_trades_have_a_side_and_no_trading_session_code():
     trades = list(
         SyntheticSource("XNYS").request_trades(
