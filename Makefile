@@ -27,6 +27,7 @@ bench: $(STAMP) ## run the benchmarks (medians printed)
 
 dagster: $(STAMP) ## start the Dagster UI on 127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp docs/dagster.local.yaml $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 lint: $(STAMP)
