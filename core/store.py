@@ -368,8 +368,18 @@ class _TableWriter:
             out.append(tuple(values))
         return out
 
-    def write(self, connection: Connection, rows: Iterable[tuple[Any, ...]]) -> int:
-        """Upsert every row in ``connection``'s transaction; returns how many were given."""
+    def converter(self, column: str) -> Callable[[Any], Any]:
+        """The bind converter of ``column`` (for callers that build ``prepared`` rows)."""
+        index = self.columns.index(column)
+        return next(convert for i, convert in self._converters if i == index)
+
+    def write(
+        self, connection: Connection, rows: Iterable[tuple[Any, ...]], *, prepared: bool = False
+    ) -> int:
+        """Upsert every row in ``connection``'s transaction; returns how many were given.
+
+        ``prepared``: the caller already applied every column's ``converter`` (hot paths).
+        """
         iterator = iter(rows)
         total = 0
         staged = False
@@ -378,14 +388,16 @@ class _TableWriter:
             if self.dialect.name == "sqlite":
                 cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
                 try:
-                    cursor.executemany(self.sqlite_sql, self._convert(chunk, self._converters))
+                    values = chunk if prepared else self._convert(chunk, self._converters)
+                    cursor.executemany(self.sqlite_sql, values)
                 finally:
                     cursor.close()
             elif len(chunk) >= _COPY_MIN_ROWS and not self._has_json:
-                self._copy_upsert(connection, chunk, create_stage=not staged)
+                values = chunk if prepared else self._convert(chunk, self._converters)
+                self._copy_upsert(connection, values, create_stage=not staged)
                 staged = True
             else:
-                checked = self._convert(chunk, self._time_converters)
+                checked = chunk if prepared else self._convert(chunk, self._time_converters)
                 connection.execute(
                     self.pg_statement,
                     [dict(zip(self.columns, row, strict=True)) for row in checked],
@@ -397,7 +409,6 @@ class _TableWriter:
     ) -> None:
         import psycopg
 
-        converted = self._convert(rows, self._converters)
         driver = connection.connection.driver_connection
         with driver.cursor() as cursor:  # type: ignore[union-attr]
             if create_stage:
@@ -406,7 +417,7 @@ class _TableWriter:
                 cursor.execute("TRUNCATE _sessiond_stage")
             with cursor.copy(self.pg_copy_sql) as copy:
                 copy.set_types(self.pg_copy_types)
-                for row in converted:
+                for row in rows:
                     copy.write_row(row)
             cursor.execute("SAVEPOINT sessiond_upsert")
             try:
@@ -649,11 +660,13 @@ class Store:
 
     def upsert_bars(self, bars: Iterable[Bar]) -> int:
         """Insert or update bars keyed by (symbol, interval, ts_event, source); returns the count."""
+        writer = self._writer(tables.BarRow, {"ts": "Bar.ts_event"})
+        ts = writer.converter("ts")  # the only column needing conversion: done while building
         rows = (
             (
                 b.symbol,
                 b.interval,
-                b.ts_event,
+                ts(b.ts_event),
                 b.source,
                 b.open,
                 b.high,
@@ -665,7 +678,8 @@ class Store:
             )
             for b in bars
         )
-        return self._upsert(tables.BarRow, rows, {"ts": "Bar.ts_event"})
+        with self._connect_write() as conn:
+            return writer.write(conn, rows, prepared=True)
 
     def _bar_filter(
         self,
