@@ -350,9 +350,9 @@ def _load_entry_points(pm: pluggy.PluginManager, origins: dict[str, _Origin]) ->
     try:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     except pluggy.PluginValidationError as error:
-        dist = _dist_for_plugin_name(error)
+        package = _dist_for_plugin_name(error)
         raise StartupError(
-            f"plugin {_plugin_label(error.plugin, pm)} (package {dist}) is invalid: "
+            f"plugin {_plugin_label(error.plugin, pm)} (package {package}) is invalid: "
             f"{_one_line(error)}"
         ) from None
     except Exception as error:
@@ -360,13 +360,13 @@ def _load_entry_points(pm: pluggy.PluginManager, origins: dict[str, _Origin]) ->
             f"cannot load a '{ENTRY_POINT_GROUP}' entry-point plugin: {type(error).__name__}: "
             f"{_one_line(error)}"
         ) from error
-    for plugin, dist in pm.list_plugin_distinfo():
+    for plugin, facade in pm.list_plugin_distinfo():
         if plugin in before:
             continue
         name = pm.get_name(plugin) or "?"
         module = getattr(plugin, "__name__", None) or type(plugin).__module__
-        dist_name = dist.metadata["Name"] if dist is not None else None
-        version = dist.version if dist is not None else None
+        dist_name = facade.metadata["Name"] if facade is not None else None
+        version = facade.version if facade is not None else None
         origins[name] = _Origin(name, module, dist_name, version, False)
 
 

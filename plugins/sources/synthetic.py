@@ -693,7 +693,7 @@ class SyntheticSource:
         rows, cols = symbol_of[starts], column[starts]
         shape = (S, len(seconds))
 
-        def scatter(values: np.ndarray, dtype: Any) -> np.ndarray:
+        def scatter(values: Any, dtype: Any) -> np.ndarray:
             out = np.zeros(shape, dtype=dtype)
             out[rows, cols] = values
             return out
