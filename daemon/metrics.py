@@ -198,19 +198,22 @@ class SessionMetrics:
     def table(self) -> Table:
         """A Rich table: one row per statistic."""
         table = Table(title="Session metrics", title_justify="left")
-        table.add_column("metric")
+        table.add_column("metric", no_wrap=True)
         for column in ("count", "min", "mean", "p50", "p99", "max"):
-            table.add_column(column, justify="right")
+            table.add_column(column, justify="right", no_wrap=True)
         for stat in (self.session_gap, self.event_processing, self.session_duration):
             data = stat.to_dict()
+            show = _duration if stat.unit == "s" else _fmt
             table.add_row(
-                f"{stat.name} ({stat.unit})",
-                str(stat.count),
-                *(_fmt(data[key]) for key in ("min", "mean", "p50", "p99", "max")),
+                stat.name.replace("_", " "),
+                f"{stat.count:,}",
+                *(show(data[key]) for key in ("min", "mean", "p50", "p99", "max")),
             )
-        table.add_row("trading days", str(self.trading_days), "", "", "", "", "")
+        table.add_row("trading days", f"{self.trading_days:,}", "", "", "", "", "")
         rate = self.events_per_second
-        table.add_row("events", str(self.events), "", _fmt(rate) + "/s" if rate else "", "", "", "")
+        table.add_row(
+            "events", f"{self.events:,}", "", f"{rate:,.0f}/s" if rate else "", "", "", ""
+        )
         return table
 
     def report(self, width: int = 100) -> str:
@@ -218,6 +221,18 @@ class SessionMetrics:
         console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
         console.print(self.table())
         return console.export_text()
+
+
+def _duration(seconds: float | None) -> str:
+    """Seconds in the unit that reads best: ``7.5 µs``, ``14.2 ms``, ``0.50 s``."""
+    if seconds is None:
+        return "-"
+    magnitude = abs(seconds)
+    if magnitude == 0 or magnitude >= 0.1:
+        return f"{seconds:.2f} s"
+    if magnitude >= 1e-4:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} µs"
 
 
 def _fmt(value: float | None) -> str:

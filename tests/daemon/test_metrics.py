@@ -76,8 +76,10 @@ def test_report_and_dict_carry_every_metric():
     assert data["session_gap"]["mean"] == 0.5 and data["session_gap"]["p50"] == 0.5
     assert data["session_duration"]["max"] == 60.0
     text = metrics.report()
-    assert "session_gap (s)" in text and "trading days" in text and "780" in text
-    assert "0.5" in text
+    assert "session gap" in text and "trading days" in text and "780" in text
+    assert "0.50 s" in text  # session gap mean and p50
+    assert "3.33 µs" in text  # 0.0026 s / 780 events
+    assert "300,000/s" in text
 
 
 def test_timers_measure_elapsed_wall_time():
