@@ -203,9 +203,9 @@ def _json_dumps(value: Any) -> str:
 def _create_engine(url: URL) -> Engine:
     if url.get_backend_name() == "postgresql":
         return sa.create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True)
-    database = url.database
-    memory = not database or database == ":memory:" or database.startswith("file:")
-    if not memory:
+    database = url.database or ""
+    memory = database in ("", ":memory:") or "mode=memory" in database
+    if not memory and not database.startswith("file:"):  # file: URIs are the caller's business
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {"json_serializer": _json_dumps}
     if memory:
@@ -255,6 +255,11 @@ def _symbol_list(symbols: str | Sequence[str] | None) -> list[str] | None:
     if isinstance(symbols, str):
         return [symbols]
     return list(symbols)
+
+
+def _table(model: type[tables.SQLModel]) -> sa.Table:
+    """The Core table of a ``core.tables`` model."""
+    return model.__table__  # type: ignore[attr-defined,no-any-return]
 
 
 def _content_key(*parts: Any) -> str:
@@ -316,11 +321,11 @@ class _TableWriter:
             assert order == list(self.columns), order  # rows are built in column order
             self.sqlite_sql = compiled.string
             return
-        stmt = pg_dialect.insert(table)
-        self.pg_statement = stmt.on_conflict_do_update(
+        pg_insert = pg_dialect.insert(table)
+        self.pg_statement = pg_insert.on_conflict_do_update(
             index_elements=list(self.key),
-            set_={c: stmt.excluded[c] for c in updates},
-            where=self._changed(stmt.excluded, updates),
+            set_={c: pg_insert.excluded[c] for c in updates},
+            where=self._changed(pg_insert.excluded, updates),
         )
         stage = sa.table("_sessiond_stage", *[sa.column(c) for c in self.columns])
         self.pg_copy_upsert_sql, self.pg_copy_upsert_distinct_sql = (
@@ -639,11 +644,11 @@ class Store:
             raise
 
     def _writer(self, table: type[tables.SQLModel], field_names: dict[str, str]) -> _TableWriter:
-        name = table.__tablename__  # type: ignore[attr-defined]
-        writer = self._writers.get(name)
+        core_table = _table(table)
+        writer = self._writers.get(core_table.name)
         if writer is None:
-            writer = _TableWriter(table.__table__, self.engine, field_names)  # type: ignore[attr-defined]
-            self._writers[name] = writer
+            writer = _TableWriter(core_table, self.engine, field_names)
+            self._writers[core_table.name] = writer
         return writer
 
     def _upsert(
@@ -689,7 +694,7 @@ class Store:
         end: datetime,
         source: str | None,
     ) -> list[sa.ColumnElement[bool]]:
-        table = tables.BarRow.__table__
+        table = _table(tables.BarRow)
         names = _symbol_list(symbols) or []
         clauses = [
             table.c.symbol.in_(names) if len(names) != 1 else table.c.symbol == names[0],
@@ -715,7 +720,7 @@ class Store:
         Runs the compiled SELECT on the DBAPI cursor and converts each distinct timestamp once
         (bars of many symbols share their minutes): several times faster than Row processing.
         """
-        table = tables.BarRow.__table__
+        table = _table(tables.BarRow)
         stmt = (
             sa.select(
                 table.c.symbol,
@@ -808,7 +813,8 @@ class Store:
         end: datetime,
     ) -> dict[date, int]:
         """Bars per UTC calendar date of ``ts`` within ``[start, end)`` (dates without bars absent)."""
-        table = tables.BarRow.__table__
+        table = _table(tables.BarRow)
+        day: sa.ColumnElement[Any]
         if self.dialect == "sqlite":
             day = sa.func.substr(table.c.ts, 1, 10)
         else:
@@ -834,7 +840,7 @@ class Store:
         source: str | None = None,
     ) -> int:
         """Delete bars with ``start <= ts_event < end``; returns how many were deleted."""
-        table = tables.BarRow.__table__
+        table = _table(tables.BarRow)
         stmt = sa.delete(table).where(*self._bar_filter(symbols, interval, start, end, source))
         with self._connect_write() as conn:
             return int(conn.execute(stmt).rowcount or 0)
@@ -904,7 +910,7 @@ class Store:
         source: str | None = None,
     ) -> list[Trade]:
         """Trades in ``[start, end)`` ordered by ts_event, symbol, cumulative volume, arrival."""
-        table = tables.TradeRow.__table__
+        table = _table(tables.TradeRow)
         stmt = self._event_select(
             table,
             symbols,
@@ -970,7 +976,7 @@ class Store:
         source: str | None = None,
     ) -> list[Quote]:
         """Quotes in ``[start, end)`` ordered by ts_event, symbol, arrival."""
-        table = tables.QuoteRow.__table__
+        table = _table(tables.QuoteRow)
         stmt = self._event_select(
             table, symbols, start, end, source, (table.c.ts_received.asc().nulls_last(),)
         )
@@ -1031,7 +1037,7 @@ class Store:
         source: str | None = None,
     ) -> list[ForeignRoom]:
         """Foreign-room snapshots in ``[start, end)`` ordered by ts_event, symbol, cumulative volume."""
-        table = tables.ForeignRoomRow.__table__
+        table = _table(tables.ForeignRoomRow)
         stmt = self._event_select(
             table,
             symbols,
@@ -1108,7 +1114,7 @@ class Store:
         source: str | None = None,
     ) -> list[IndexTick]:
         """Index ticks in ``[start, end)`` ordered by ts_event, index id, cumulative volume."""
-        table = tables.IndexTickRow.__table__
+        table = _table(tables.IndexTickRow)
         stmt = self._event_select(
             table,
             index_ids,
@@ -1169,7 +1175,7 @@ class Store:
         source: str | None = None,
     ) -> list[SecurityStatus]:
         """Security statuses in ``[start, end)`` ordered by ts_event, symbol, arrival."""
-        table = tables.SecurityStatusRow.__table__
+        table = _table(tables.SecurityStatusRow)
         stmt = self._event_select(
             table, symbols, start, end, source, (table.c.ts_received.asc().nulls_last(),)
         )
@@ -1217,7 +1223,7 @@ class Store:
     ) -> list[IndicatorValue]:
         """Values of indicator ``name`` with ``as_of_start <= as_of < as_of_end``, ordered by
         as_of, symbol, minute_of_day (daily values first)."""
-        table = tables.IndicatorValueRow.__table__
+        table = _table(tables.IndicatorValueRow)
         stmt = sa.select(table).where(
             table.c.name == name,
             table.c.symbol.in_(_symbol_list(symbols) or []),
@@ -1270,7 +1276,7 @@ class Store:
         source: str | None = None,
     ) -> list[QualityResult]:
         """Quality results (dates inclusive), ordered by trading_date, symbol, interval."""
-        table = tables.QualityResultRow.__table__
+        table = _table(tables.QualityResultRow)
         stmt = sa.select(table)
         names = _symbol_list(symbols)
         if names is not None:
@@ -1328,7 +1334,7 @@ class Store:
         end_date: date | None = None,
     ) -> list[PhaseVolume]:
         """Per-phase volumes (dates inclusive), ordered by trading_date, symbol, phase."""
-        table = tables.PhaseVolumeRow.__table__
+        table = _table(tables.PhaseVolumeRow)
         stmt = sa.select(table)
         if session_name is not None:
             stmt = stmt.where(table.c.session_name == session_name)
@@ -1376,7 +1382,7 @@ class Store:
     ) -> int:
         """Record a run as ``running``; returns its id. ``started_at`` defaults to the
         database's current time (sessiond code does not read the wall clock)."""
-        table = tables.SessionRunRow.__table__
+        table = _table(tables.SessionRunRow)
         stmt = (
             sa.insert(table)
             .values(
@@ -1408,7 +1414,7 @@ class Store:
         finished_at: datetime | None = None,
     ) -> None:
         """Set a run's final ``status`` and ``metrics`` (JSON: non-finite floats become null)."""
-        table = tables.SessionRunRow.__table__
+        table = _table(tables.SessionRunRow)
         stmt = (
             sa.update(table)
             .where(table.c.id == run_id)
@@ -1430,7 +1436,7 @@ class Store:
         self, session_name: str | None = None, limit: int | None = None
     ) -> list[SessionRun]:
         """Session runs, newest first (optionally one session's, at most ``limit``)."""
-        table = tables.SessionRunRow.__table__
+        table = _table(tables.SessionRunRow)
         stmt = sa.select(table).order_by(table.c.id.desc())
         if session_name is not None:
             stmt = stmt.where(table.c.session_name == session_name)

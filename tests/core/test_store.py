@@ -604,3 +604,10 @@ def test_postgresql_reads_utc_whatever_the_session_time_zone(pg_url: str) -> Non
             date(2024, 1, 3): 1440,
             date(2024, 1, 4): 490,
         }
+
+
+def test_an_in_memory_sqlite_store_keeps_rows_across_calls() -> None:
+    with Store.from_url("sqlite://") as store:
+        store.upsert_bars([bar("AAA", 0), bar("AAA", 1)])
+        store.upsert_bars([bar("AAA", 1, close=11.0)])
+        assert [b.close for b in store.read_bars("AAA", "1m", T0, minute(2))] == [10.0, 11.0]
