@@ -27,7 +27,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from core.errors import SourceError
 from core.models import Aggressor, Bar, ForeignRoom, IndexTick, Quote, SecurityStatus, Trade
@@ -39,7 +40,10 @@ LOCAL_OFFSET = timedelta(hours=7)
 LOCAL_TZ = timezone(LOCAL_OFFSET, "ICT")
 HUB_NAME = "fcmarketdatav2hub"  # compared case-insensitively
 
-_json_loads = json.loads
+try:  # three JSON layers per message: orjson decodes them ~4x faster than json
+    from orjson import loads as _json_loads
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    _json_loads = json.loads
 _UTC = UTC
 
 
@@ -89,8 +93,9 @@ def text_or_none(value: Any) -> str | None:
 
 
 _DATE_CACHE: dict[str, date] = {}
-_TS_CACHE: dict[tuple[str, str], datetime] = {}
-_TS_CACHE_LIMIT = 200_000
+_DAY_START: dict[str, datetime] = {}
+_TIME_OFFSET: dict[str, timedelta] = {}
+_CACHE_LIMIT = 100_000
 
 
 def parse_date(text: str) -> date:
@@ -120,44 +125,63 @@ def format_date(day: date) -> str:
     return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
 
 
+def _day_start(trading_date: str) -> datetime:
+    day = parse_date(trading_date)
+    result = datetime(day.year, day.month, day.day, tzinfo=_UTC) - LOCAL_OFFSET
+    if len(_DAY_START) < 10_000:
+        _DAY_START[trading_date] = result
+    return result
+
+
+def _time_offset(time_text: str) -> timedelta:
+    if type(time_text) is str and len(time_text) == 8 and time_text[2] == ":" == time_text[5]:
+        hh, mm, ss = time_text[0:2], time_text[3:5], time_text[6:8]
+        if hh.isdigit() and mm.isdigit() and ss.isdigit():
+            hour, minute, second = int(hh), int(mm), int(ss)
+            if hour < 24 and minute < 60 and second < 60:
+                result = timedelta(0, hour * 3600 + minute * 60 + second)
+                if len(_TIME_OFFSET) < _CACHE_LIMIT:
+                    _TIME_OFFSET[time_text] = result
+                return result
+    if type(time_text) is not str:
+        raise MalformedMessageError(f"expected an HH:MM:SS time, was {time_text!r}")
+    try:
+        parts = time_text.strip().split(":")
+        if len(parts) not in (2, 3):
+            raise ValueError
+        hour, minute = int(parts[0]), int(parts[1])
+        second = micro = 0
+        if len(parts) == 3:
+            whole, _, frac = parts[2].partition(".")
+            second = int(whole)
+            if frac:
+                micro = int((frac + "000000")[:6])
+        if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
+            raise ValueError
+    except ValueError:
+        raise MalformedMessageError(f"expected an HH:MM:SS time, was {time_text[:40]!r}") from None
+    result = timedelta(hours=hour, minutes=minute, seconds=second, microseconds=micro)
+    if len(_TIME_OFFSET) < _CACHE_LIMIT:
+        _TIME_OFFSET[time_text] = result
+    return result
+
+
 def local_to_utc(trading_date: str, time_text: str | None) -> datetime:
     """``("14/08/2023", "14:07:53")`` (UTC+7) -> aware UTC ``datetime(2023, 8, 14, 7, 7, 53)``.
 
-    A missing time means local midnight. Results are cached (a trading day has < 25k seconds).
+    A missing time means local midnight. The day start and the time of day are cached
+    separately (a day has at most 86,400 distinct times), so a conversion is two dict
+    lookups and one addition.
     """
-    key = (trading_date, time_text or "")
-    cached = _TS_CACHE.get(key)
-    if cached is not None:
-        return cached
-    day = parse_date(trading_date)
-    hour = minute = second = micro = 0
-    if time_text:
-        if type(time_text) is not str:
-            raise MalformedMessageError(f"expected an HH:MM:SS time, was {time_text!r}")
-        try:
-            parts = time_text.strip().split(":")
-            if len(parts) not in (2, 3):
-                raise ValueError
-            hour, minute = int(parts[0]), int(parts[1])
-            if len(parts) == 3:
-                sec_text = parts[2]
-                if "." in sec_text:
-                    whole, frac = sec_text.split(".", 1)
-                    second = int(whole)
-                    micro = int((frac + "000000")[:6])
-                else:
-                    second = int(sec_text)
-            if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
-                raise ValueError
-        except ValueError:
-            raise MalformedMessageError(
-                f"expected an HH:MM:SS time, was {time_text[:40]!r}"
-            ) from None
-    result = datetime(day.year, day.month, day.day, hour, minute, second, micro, _UTC) - LOCAL_OFFSET
-    if len(_TS_CACHE) >= _TS_CACHE_LIMIT:
-        _TS_CACHE.clear()
-    _TS_CACHE[key] = result
-    return result
+    base = _DAY_START.get(trading_date)  # type: ignore[arg-type]
+    if base is None:
+        base = _day_start(trading_date)
+    if not time_text:
+        return base
+    offset = _TIME_OFFSET.get(time_text)
+    if offset is None:
+        offset = _time_offset(time_text)
+    return base + offset
 
 
 def utc_to_local_date(ts: datetime) -> date:
@@ -200,8 +224,7 @@ def side(raw: Any) -> Aggressor | None:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """One decoded SignalR text frame.
 
     ``kind``: ``keepalive`` (``{}``), ``init`` (``S`` present), ``result`` (invocation result),
@@ -253,13 +276,13 @@ def decode_frame(text: str | bytes) -> Frame:
         if type(message) is not dict:
             raise MalformedMessageError("hub message is not an object")
         hub = message.get("H")
-        if type(hub) is not str or hub.lower() != HUB_NAME:
+        if hub != "FcMarketDataV2Hub" and (type(hub) is not str or hub.lower() != HUB_NAME):
             raise MalformedMessageError(f"unexpected hub {str(hub)[:40]!r}")
         method = message.get("M")
         args = message.get("A")
         if type(args) is not list or not args:
             raise MalformedMessageError(f"hub call {str(method)[:20]!r} has no arguments")
-        if method == "Broadcast" or (type(method) is str and method.lower() == "broadcast"):
+        if method == "Broadcast" or (type(method) is str and method.lower() == "broadcast"):  # fmt: skip
             payloads.append(args[0])
         elif type(method) is str and method.lower() == "error":
             errors.append(str(args[0]))
@@ -328,7 +351,23 @@ def _symbol(c: Mapping[str, Any]) -> str:
     return symbol
 
 
-def _levels(c: Mapping[str, Any], keys: tuple[tuple[str, str], ...]) -> tuple[tuple[float, float], ...]:
+_BID_GET = itemgetter(*(key for pair in _BID_KEYS for key in pair))
+_ASK_GET = itemgetter(*(key for pair in _ASK_KEYS for key in pair))
+_FLOAT_ONLY = frozenset((float,))
+
+
+def _levels(
+    c: Mapping[str, Any], getter: Any, keys: tuple[tuple[str, str], ...]
+) -> tuple[tuple[float, float], ...]:
+    """Non-empty (price, size) levels, best first. Fast path: all ten levels present as floats
+    (what the stream sends); otherwise level by level with conversion."""
+    try:
+        values = getter(c)
+    except KeyError:
+        values = None
+    if values is not None and _FLOAT_ONLY.issuperset(map(type, values)):
+        pairs = zip(values[0::2], values[1::2], strict=True)
+        return tuple([(price, size) for price, size in pairs if price or size])
     out = []
     get = c.get
     for price_key, size_key in keys:
@@ -379,8 +418,8 @@ def parse_quote(
     c: Mapping[str, Any], ts_received: datetime | None = None, default_date: str | None = None
 ) -> Quote:
     """X-QUOTE / X -> Quote: a full book snapshot (HOSE 3 levels, others 10); empty levels dropped."""
-    bids = _levels(c, _BID_KEYS)
-    asks = _levels(c, _ASK_KEYS)
+    bids = _levels(c, _BID_GET, _BID_KEYS)
+    asks = _levels(c, _ASK_GET, _ASK_KEYS)
     bid_price, bid_size = bids[0] if bids else (0.0, 0.0)
     ask_price, ask_size = asks[0] if asks else (0.0, 0.0)
     return Quote(

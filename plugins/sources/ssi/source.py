@@ -120,6 +120,11 @@ class SsiSource:
         "SSI FastConnect Data (HOSE/HNX/UPCoM/VN30 futures): REST history and live stream"
     )
 
+    default_classifiers: ClassVar[tuple[str, ...]] = ("vendor_side", "quote_rule", "tick_rule")
+    """Trade classifier chain for SSI trades when the session config names none."""
+    PRIMARY_FUTURES_ALIAS: ClassVar[str] = "VN30F1M"
+    """Session symbol standing for the primary (front-month) VN30 futures contract."""
+
     def __init__(self, exchange: str = "XSTC", **options: Any) -> None:
         self.exchange = exchange
         self._options = options
@@ -182,6 +187,12 @@ class SsiSource:
     def daily_stock_price(self, symbol: str, start: date, end: date) -> list[parse.DailyStockPrice]:
         """DailyStockPrice rows (prices, totals, foreign flows) in [start, end]."""
         return self.client.daily_stock_price(symbol, start, end)
+
+    def resolve_symbols(self, symbols: Sequence[str], day: date) -> list[str]:
+        """Session symbols as traded on ``day``: ``VN30F1M`` becomes the primary contract's
+        exchange code (``futures.primary_symbol(day)``, e.g. ``41I1G2000``); others unchanged."""
+        alias = self.PRIMARY_FUTURES_ALIAS
+        return [futures.primary_symbol(day) if s.upper() == alias else s for s in symbols]
 
     def futures_symbols(self, day: date) -> list[str]:
         """VN30 futures listed on ``day`` (front, next, two quarter months), exchange codes."""

@@ -138,6 +138,7 @@ class SsiStream:
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         self._stopped = False
+        self._stopper: asyncio.Task[None] | None = None
         self.stats = StreamStats()
         self.connected = asyncio.Event()
         """Set once every link has received its first frame."""
@@ -192,26 +193,27 @@ class SsiStream:
     async def _run_link(self, channel: str) -> None:
         failures = 0
         ever_connected = False
+        new_token = False  # after a rejected token, ask for a fresh one
         socket: _Socket | None = None
         try:
             while not self._stopped:
                 try:
-                    socket = await self._open(channel, force_token=failures > 0 and self._last_auth_failed)
+                    socket = await self._open(channel, force_token=new_token)
                     if ever_connected:
                         self.stats.reconnects += 1
                     ever_connected = True
                     failures = 0
+                    new_token = False
                     self._mark_connected(channel)
                     await self._pump(channel, socket)
                 except asyncio.CancelledError:
                     raise
                 except SourceAuthError as error:
-                    self._last_auth_failed = True
+                    new_token = True
                     self.stats.auth_failures += 1
                     failures += 1
                     log.warning("SSI stream %s: %s", channel, error)
-                except Exception as error:  # network, protocol, timeouts: all retried
-                    self._last_auth_failed = False
+                except Exception as error:  # network, protocol, silence: all retried
                     failures += 1
                     log.warning("SSI stream %s: connection lost or failed (%s: %s)", channel,
                                 type(error).__name__, REDACTOR.scrub(str(error))[:200])
@@ -227,13 +229,12 @@ class SsiStream:
                         f"SSI stream {channel}: gave up after {limit} failed reconnect attempts "
                         "(SSI_RECONNECT_MAX_ATTEMPTS); check the network and SSI_STREAM_URL"
                     ))
+                    # the whole stream ends: close the other links too
+                    self._stopper = asyncio.get_running_loop().create_task(self.stop())
                     return
-                delay = self._backoff(max(failures, 1))
-                await asyncio.sleep(delay)
+                await asyncio.sleep(self._backoff(max(failures, 1)))
         except asyncio.CancelledError:
             return
-
-    _last_auth_failed = False
 
     def _backoff(self, failures: int) -> float:
         base = self._settings.reconnect_initial_seconds * (2 ** (failures - 1))

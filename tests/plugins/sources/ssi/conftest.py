@@ -31,7 +31,7 @@ def ssi_settings(fake_ssi: FakeSsiServer) -> SsiSettings:
         request_retries=2,
         retry_backoff_seconds=0.01,
         connect_timeout_seconds=2.0,
-        keepalive_timeout_seconds=0.3,
+        keepalive_timeout_seconds=0.5,  # the fake sends {} every 0.1 s
         reconnect_initial_seconds=0.02,
         reconnect_max_seconds=0.2,
         token_refresh_margin_seconds=60.0,

@@ -109,7 +109,8 @@ async def test_reconnect_delays_grow_exponentially_with_jitter(
     fake_ssi: FakeSsiServer, ssi_settings: SsiSettings
 ) -> None:
     settings = ssi_settings.model_copy(update={"reconnect_initial_seconds": 0.01, "reconnect_max_seconds": 10.0})
-    fake_ssi.scripts["X-TRADE"] = [[("drop",)], [("broadcast", "X-TRADE", trade(1))]]
+    # the drop comes late enough for the failures below to be armed before the reconnect
+    fake_ssi.scripts["X-TRADE"] = [[("sleep", 0.3), ("drop",)], [("broadcast", "X-TRADE", trade(1))]]
     stream = make_stream(settings, ["X-TRADE:ACB"])
     await stream.start()
     await asyncio.wait_for(stream.connected.wait(), 5)
@@ -132,7 +133,7 @@ async def test_a_silent_connection_is_detected_and_replaced(
         [("broadcast", "X-TRADE", trade(1)), ("silence",)],
         [("broadcast", "X-TRADE", trade(2))],
     ]
-    stream = make_stream(ssi_settings, ["X-TRADE:ACB"])  # keep-alive timeout 0.3 s
+    stream = make_stream(ssi_settings, ["X-TRADE:ACB"])  # keep-alive timeout 0.5 s
     events = await take(stream, 2)
     await stream.stop()
     assert [e.total_volume for e in events] == [8797800.0, 8797900.0]
@@ -259,6 +260,11 @@ async def test_the_stream_gives_up_after_the_reconnect_limit(
     stream = make_stream(settings, ["X-TRADE:ACB"])
     with pytest.raises(SourceError, match="gave up after 2 failed reconnect attempts"):
         await take(stream, 1)
+    await asyncio.sleep(0.05)
+    assert stream.stopped  # the stream closed itself
+    assert [t for t in asyncio.all_tasks() if t.get_name().startswith("ssi-")] == []
+    with pytest.raises(StopAsyncIteration):
+        await stream.__anext__()
     await stream.stop()
     assert len(fake_ssi.negotiate_tokens) == 3
 
