@@ -326,7 +326,7 @@ def _register(
 
 def _load_entry_points(pm: pluggy.PluginManager, origins: dict[str, _Origin]) -> None:
     """Check entry-point names for duplicates, then let pluggy load them."""
-    seen: dict[str, list[tuple[str, str]]] = {}
+    seen: dict[str, list[tuple[str, metadata.EntryPoint]]] = {}
     for dist in metadata.distributions():
         for ep in dist.entry_points:
             if ep.group != ENTRY_POINT_GROUP:
@@ -335,16 +335,24 @@ def _load_entry_points(pm: pluggy.PluginManager, origins: dict[str, _Origin]) ->
             providers = seen.setdefault(ep.name, [])
             # the same distribution found twice on sys.path is not a conflict
             if all(_normalise(d) != _normalise(dist_name) for d, _ in providers):
-                providers.append((dist_name, ep.value))
+                providers.append((dist_name, ep))
     for ep_name, providers in seen.items():
         if len(providers) > 1:
             packages = ", ".join(sorted(d for d, _ in providers))
             raise StartupError(f"duplicate plugin {ep_name!r} (from packages {packages})")
+        dist_name, ep = providers[0]
         if pm.has_plugin(ep_name):
             raise StartupError(
-                f"plugin {ep_name!r} of package {providers[0][0]} has the name of a built-in "
+                f"plugin {ep_name!r} of package {dist_name} has the name of a built-in "
                 "plugin; rename its entry point"
             )
+        try:  # import here to name the package on failure; pluggy's load reuses the module
+            ep.load()
+        except Exception as error:
+            raise StartupError(
+                f"plugin {ep_name!r} (package {dist_name}) cannot be imported from "
+                f"{ep.value!r}: {type(error).__name__}: {_one_line(error)}"
+            ) from error
 
     before = set(pm.get_plugins())
     try:

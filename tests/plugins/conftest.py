@@ -90,6 +90,13 @@ _PACKAGES = {
     "vendor_c": ("vendor-c", "vendor_c", "vendor_c_plugin", "ticks", "register_data_sources"),
     "shadow_ssi": ("shadow-ssi", "shadow", "shadow_ssi_plugin", "ssi", "register_data_sources"),
     "typo": ("vendor-typo", "typo", "vendor_typo_plugin", "typo_source", "register_data_source"),
+    "broken": (
+        "vendor-broken",
+        "broken",
+        "vendor_broken_plugin",
+        "broken_source",
+        "register_data_sources",
+    ),
 }
 
 
@@ -109,8 +116,10 @@ def plugin_packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Insta
             project = source_dir = root / key / "project"
             project.mkdir()
             (project / "pyproject.toml").write_text(_pyproject(dist, entry_point, module))
+            broken = "import vendor_sdk_that_is_not_installed\n" if key == "broken" else ""
             (project / f"{module}.py").write_text(
-                _SOURCE_TEMPLATE.format(
+                broken
+                + _SOURCE_TEMPLATE.format(
                     cls=f"{key.title().replace('_', '')}Source", source_name=source_name, hook=hook
                 )
             )

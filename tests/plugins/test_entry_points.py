@@ -143,6 +143,16 @@ def test_a_misspelled_hook_in_an_installed_package_fails_at_start(install) -> No
     )
 
 
+def test_a_package_that_fails_to_import_is_named(install) -> None:
+    install("broken")
+    with pytest.raises(StartupError) as error:
+        load_plugins()
+    assert str(error.value) == (
+        "plugin 'broken' (package vendor-broken) cannot be imported from 'vendor_broken_plugin': "
+        "ModuleNotFoundError: No module named 'vendor_sdk_that_is_not_installed'"
+    )
+
+
 @pytest.mark.parametrize(
     ("packages", "message"),
     [
