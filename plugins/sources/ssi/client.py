@@ -18,6 +18,7 @@ Methods return parsed rows (``parse.py``), dates are ``date`` objects (requests 
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import threading
@@ -230,10 +231,10 @@ class SsiRestClient:
         pending = list(reversed(date_windows(start, end, max_days)))
         while pending:
             lo, hi = pending.pop()
+            pager = functools.partial(make, lo, hi)
             try:
                 rows.extend(self._all_pages(
-                    f"{what} {parse.format_date(lo)}-{parse.format_date(hi)}",
-                    lambda index, size, lo=lo, hi=hi: make(lo, hi, index, size),
+                    f"{what} {parse.format_date(lo)}-{parse.format_date(hi)}", pager
                 ))
             except _TooManyRows as error:
                 if lo == hi:

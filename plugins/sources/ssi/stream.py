@@ -46,6 +46,7 @@ from urllib.parse import quote, urlencode, urlparse
 import httpx
 import websockets
 from ssi_fc_data.model import api
+from websockets.typing import Origin
 
 from core.errors import SourceAuthError, SourceError
 from plugins.sources.ssi import parse
@@ -326,7 +327,7 @@ class SsiStream:
         try:
             ws = await asyncio.wait_for(
                 websockets.connect(
-                    uri, additional_headers=headers, origin=f"{parsed.scheme}://{parsed.netloc}",
+                    uri, additional_headers=headers, origin=Origin(f"{parsed.scheme}://{parsed.netloc}"),
                     open_timeout=settings.connect_timeout_seconds, ping_interval=None,
                     compression=None, proxy=None, max_size=16 * 2**20, logger=wire_log,
                 ),
