@@ -41,10 +41,14 @@ class StoreResource(ConfigurableResource):
             self._store = Store.from_url(self.url)
         return self._store
 
-    def teardown_after_execution(self, context: InitResourceContext) -> None:
+    def close(self) -> None:
+        """Dispose of the store's connections (it reopens on the next ``open``)."""
         if self._store is not None:
             self._store.dispose()
             self._store = None
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self.close()
 
     @property
     def dialect(self) -> str:

@@ -48,7 +48,7 @@ def loaded(tmp_path: Path, sqlite_url: str):
     for day in (PREVIOUS, DAY):
         load_historical_bars(store, sources, catalog, day)
     yield catalog, resource, store
-    resource.teardown_after_execution(None)  # type: ignore[arg-type]
+    resource.close()
 
 
 def _day_bars(store: Store, symbol: str):
@@ -129,7 +129,7 @@ def test_price_check_lists_symbols_whose_reference_session_is_not_loaded(tmp_pat
     assert result.passed
     assert result.metadata["unchecked_symbols"].value == ["VNM"]
     assert "session 2025-02-03 not loaded" in (result.description or "")
-    resource.teardown_after_execution(None)  # type: ignore[arg-type]
+    resource.close()
 
 
 @pytest.mark.parametrize(

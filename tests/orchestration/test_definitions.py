@@ -110,3 +110,58 @@ def test_a_partition_range_backfill_loads_every_session_of_the_range_in_one_run(
     checks = result.get_asset_check_evaluations()
     assert checks and all(e.passed for e in checks)
     store.dispose()
+
+
+def test_schedule_ticks_through_the_definitions_request_a_valid_partition_of_the_job():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from dagster import build_schedule_context
+
+    from orchestration.definitions import defs
+
+    schedule_def = defs.get_schedule_def("hose_history_job_schedule")
+    repository = defs.get_repository_def()
+    tick = schedule_def.evaluate_tick(
+        build_schedule_context(
+            repository_def=repository,
+            scheduled_execution_time=datetime(2025, 5, 5, 15, 45, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")),
+        )
+    )
+    assert [r.partition_key for r in tick.run_requests] == ["2025-05-05"]  # first session after 30 Apr-2 May
+    holiday = schedule_def.evaluate_tick(
+        build_schedule_context(
+            repository_def=repository,
+            scheduled_execution_time=datetime(2025, 5, 2, 15, 45, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")),
+        )
+    )
+    assert holiday.run_requests == [] and "2025-05-02 is not a XSTC session" in holiday.skip_message
+    assert {s.name for s in defs.sensors} == {"history_run_failure_sensor"}
+
+
+def test_two_configs_on_one_exchange_merge_and_conflicting_options_are_named(tmp_path: Path):
+    import pytest
+
+    from core.errors import ConfigError
+
+    a = write_config(tmp_path, "a", exchange_group="US_EQUITY", symbols=["AAPL"], start="2024-07-02", end="2024-07-03",
+                     max_retries=1, retry_interval_seconds=5)
+    b = write_config(tmp_path, "b", exchange_group="US_EQUITY", symbols=["MSFT", "AAPL"], start="2024-07-02",
+                     end="2024-07-03", max_retries=4, retry_interval_seconds=2)
+    (catalog,) = build_catalogs([a, b]).values()
+    assert catalog.loads[0].symbols_by_interval == (("1m", ("AAPL", "MSFT")),)
+    assert (catalog.max_retries, catalog.retry_interval_seconds) == (4, 5)
+    assert catalog.config_files == ("a.json", "b.json")
+    c = write_config(tmp_path, "c", exchange_group="US_EQUITY", symbols=["AAPL"], start="2024-07-02", end="2024-07-03",
+                     data_api_options={"seed": 7})
+    with pytest.raises(ConfigError, match=r"c.json: api_config.data_api_options: differ from a.json for data source 'synthetic' on XNYS"):
+        build_catalogs([a, c])
+
+
+def test_the_failure_sensor_summarizes_job_partition_and_cause():
+    from orchestration.sensors import failure_summary
+
+    assert failure_summary("hose_history_job", "2025-05-05", ["XSTC 2025-05-05: data source 'ssi' failed", "x"]) == (
+        "hose_history_job 2025-05-05 failed: XSTC 2025-05-05: data source 'ssi' failed"
+    )
+    assert failure_summary("j", None, []) == "j (unpartitioned) failed: no step failure recorded"
