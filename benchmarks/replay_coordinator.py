@@ -106,10 +106,9 @@ def frame_reader(frame: pd.DataFrame) -> Any:
 
 
 class CpuObserver(RunObserver):
-    """Process CPU time from the start of each day's streaming to the end of its session.
+    """Process CPU time of each day's streaming loop (day_started -> day_streamed).
 
-    On a shared machine wall time includes waiting for a core; CPU time does not. The span also
-    covers the (small) end-of-day step, so the CPU rate slightly understates the loop.
+    On a shared machine wall time includes waiting for a core; CPU time does not.
     """
 
     def __init__(self) -> None:
@@ -119,7 +118,7 @@ class CpuObserver(RunObserver):
     def day_started(self, trading_date: Any, expected_events: Any) -> None:
         self._started = time.process_time()
 
-    def day_ended(self, result: Any) -> None:
+    def day_streamed(self, trading_date: Any, events: int) -> None:
         self.cpu_seconds += time.process_time() - self._started
 
 

@@ -131,4 +131,7 @@ class RunObserver:
 
     def progressed(self, trading_date: date, events: int) -> None: ...
 
+    def day_streamed(self, trading_date: date, events: int) -> None:
+        """The streaming loop of the day is over (before the end-of-session step)."""
+
     def day_ended(self, result: DayResult) -> None: ...

@@ -266,17 +266,17 @@ def columns_from_frame(
 
 
 def _ts_ns(series: Any) -> np.ndarray:
-    """A pandas datetime column (aware or naive UTC) -> int64 epoch ns."""
+    """A pandas datetime column (aware, naive = UTC, or objects) -> int64 epoch ns."""
     import pandas as pd
 
-    values = pd.to_datetime(series, utc=True)
-    return (
-        values.dt.tz_convert("UTC")
-        .dt.tz_localize(None)
-        .to_numpy()
-        .astype("datetime64[ns]")
-        .astype(np.int64)
-    )
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        values = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_dtype(dtype):
+        values = series
+    else:  # objects: parse once (slow path; the store hands out datetime64 columns)
+        values = pd.to_datetime(series, utc=True).dt.tz_localize(None)
+    return values.to_numpy().astype("datetime64[ns]").astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)
