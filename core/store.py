@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -200,6 +201,25 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(_json_safe(value), separators=(",", ":"))
 
 
+def _adapt_numpy_scalars() -> None:
+    """Let sqlite3 bind numpy integers and floats (sources build bars from numpy arrays)."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        return
+    import sqlite3
+
+    integers: tuple[type[Any], ...] = (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16)
+    for integer in (*integers, np.uint32):
+        sqlite3.register_adapter(integer, operator.index)
+    for real in (np.float16, np.float32):  # np.float64 is a float already
+        sqlite3.register_adapter(real, _as_float)
+
+
+def _as_float(value: Any) -> float:
+    return float(value)
+
+
 def _create_engine(url: URL) -> Engine:
     if url.get_backend_name() == "postgresql":
         return sa.create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True)
@@ -212,6 +232,8 @@ def _create_engine(url: URL) -> Engine:
         options["poolclass"] = sa.pool.StaticPool
         options["connect_args"] = {"check_same_thread": False}
     engine = sa.create_engine(url, **options)
+
+    _adapt_numpy_scalars()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -629,6 +651,8 @@ class Store:
                     yield conn
         except sa.exc.DBAPIError as error:
             raise StoreError(f"cannot read the store at {self.url}: {error.orig}") from None
+        except self._driver_errors as error:  # raised on the DBAPI cursor of a fast path
+            raise StoreError(f"cannot read the store at {self.url}: {error}") from None
 
     @contextmanager
     def _connect_write(self) -> Iterator[Connection]:
@@ -642,6 +666,12 @@ class Store:
             if isinstance(error.orig, StoreError):
                 raise error.orig from None
             raise
+        except self._driver_errors as error:  # raised on the DBAPI cursor of a fast path
+            raise StoreError(f"cannot write the store at {self.url}: {error}") from None
+
+    @property
+    def _driver_errors(self) -> type[Exception]:
+        return self.engine.dialect.dbapi.Error  # type: ignore[union-attr,no-any-return]
 
     def _writer(self, table: type[tables.SQLModel], field_names: dict[str, str]) -> _TableWriter:
         core_table = _table(table)

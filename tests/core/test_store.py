@@ -611,3 +611,46 @@ def test_an_in_memory_sqlite_store_keeps_rows_across_calls() -> None:
         store.upsert_bars([bar("AAA", 0), bar("AAA", 1)])
         store.upsert_bars([bar("AAA", 1, close=11.0)])
         assert [b.close for b in store.read_bars("AAA", "1m", T0, minute(2))] == [10.0, 11.0]
+
+
+@pytest.mark.parametrize("size", [3, 2500])
+def test_bars_built_from_numpy_scalars_are_stored_as_plain_numbers(store: Store, size: int) -> None:
+    import numpy as np
+
+    bars = [
+        Bar(
+            "AAA",
+            "1m",
+            minute(i),
+            np.float64(10.5),
+            np.float32(11.0),
+            np.float64(10.0),
+            np.float64(10.25),
+            np.float64(100 + i),
+            np.int64(i),
+            None,
+            "syn",
+        )  # type: ignore[arg-type]
+        for i in range(size)
+    ]
+    store.upsert_bars(bars)
+    got = store.read_bars("AAA", "1m", T0, minute(size))
+    assert [(b.high, b.close, b.trade_count) for b in got[:3]] == [
+        (11.0, 10.25, i) for i in range(3)
+    ]
+    assert type(got[2].trade_count) is int and type(got[2].high) is float
+
+
+def test_database_failures_on_the_fast_path_are_store_errors(sqlite_url: str) -> None:
+    with Store.from_url(sqlite_url) as store:
+        store.upgrade()
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE bars")
+        with pytest.raises(
+            StoreError, match=r"cannot write the store at sqlite:.*no such table: bars"
+        ):
+            store.upsert_bars([bar("AAA", 0)])
+        with pytest.raises(
+            StoreError, match=r"cannot read the store at sqlite:.*no such table: bars"
+        ):
+            store.read_bars("AAA", "1m", T0, minute(1))
