@@ -17,7 +17,9 @@ Options (session config ``api_config.data_api_options`` or ``create_source("file
 - ``symbol``: the symbol of a single-symbol file; otherwise the ``symbol`` column, otherwise the
   file name without its suffixes (``nvda-1999-2014.txt`` -> ``nvda-1999-2014``).
 - ``interval``: the bars' interval (default ``1m``); ``request_bars`` for another interval
-  raises ``SourceError``.
+  raises ``SourceError``. ``1d`` rows given by date only are stamped at the session open of
+  the exchange's calendar, like every daily bar in sessiond (a date that is no session keeps
+  local midnight).
 
 Files are read once, on the first request (never in the constructor). Timestamps are bar opens.
 """
@@ -269,9 +271,33 @@ class FilesSource:
                 raise SourceError(
                     f"files source: {path}: timestamps do not parse: {error}"
                 ) from None
+        date_only = "ts" not in mapping and "time" not in mapping
+        if date_only and self.interval == "1d" and parsed.dt.tz is None:
+            return self._session_opens(parsed)
         if parsed.dt.tz is None:
             parsed = parsed.dt.tz_localize(self.tz, ambiguous="raise", nonexistent="raise")
         return parsed.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+
+    def _session_opens(self, dates: pd.Series) -> pd.Series:
+        """Daily rows given by date only are stamped at the session open on the exchange's
+        calendar (sessiond's convention for ``1d`` bars); a date that is no session there, or
+        outside the calendar, keeps local midnight in ``timezone``."""
+        from core import calendars
+        from core.errors import CalendarError
+
+        opens: dict[pd.Timestamp, pd.Timestamp] = {}
+        for day in dates.dropna().unique():
+            stamp = pd.Timestamp(day)
+            try:
+                if calendars.is_session(self.exchange, stamp.date()):
+                    opens[stamp] = pd.Timestamp(
+                        calendars.session_bounds(self.exchange, stamp.date()).open
+                    )
+                    continue
+            except CalendarError:
+                pass
+            opens[stamp] = stamp.tz_localize(self.tz).tz_convert("UTC")
+        return dates.map(opens).astype("datetime64[ns, UTC]")
 
 
 def _first_rows(path: Path) -> tuple[list[str], list[str] | None]:

@@ -102,7 +102,7 @@ def test_backtrader_five_minute_file_with_date_and_time_columns(market_data_dir:
         _all(source, "IDX", "1m")
 
 
-def test_yahoo_daily_file_with_dates_only_in_new_york_time(market_data_dir: Path):
+def test_yahoo_daily_file_with_dates_only_is_stamped_at_the_session_open(market_data_dir: Path):
     source = FilesSource(
         path=market_data_dir / "bt_nvda-1999-2014.txt",
         symbol="NVDA",
@@ -111,8 +111,11 @@ def test_yahoo_daily_file_with_dates_only_in_new_york_time(market_data_dir: Path
     )
     bars = _all(source, "NVDA")
     assert len(bars) == 4_012
-    assert bars[0].ts_event == dt.datetime(1999, 1, 22, 5, 0, tzinfo=UTC)  # midnight EST
+    # daily bars are stamped at the session open: 09:30 EST = 14:30 UTC
+    assert bars[0].ts_event == dt.datetime(1999, 1, 22, 14, 30, tzinfo=UTC)
     assert bars[0].ts_event.astimezone(ZoneInfo("America/New_York")).date() == dt.date(1999, 1, 22)
+    summer = next(b for b in bars if b.ts_event.date() == dt.date(2013, 7, 3))
+    assert summer.ts_event == dt.datetime(2013, 7, 3, 13, 30, tzinfo=UTC)  # EDT
     assert bars[0].close == 1.640625 and bars[0].volume == 67_867_200.0
 
 
