@@ -118,6 +118,25 @@ def test_bars_of_a_day_do_not_depend_on_the_requested_range_or_symbols(seed, sym
     assert len(alone) == 255
 
 
+@property_settings
+@given(seed=seeds, symbol=symbols, day=vn_days, minute=st.integers(min_value=0, max_value=250))
+def test_trades_and_quotes_of_a_window_do_not_depend_on_the_requested_range(
+    seed, symbol, day, minute
+):
+    day = _session("XSTC", day)
+    source = SyntheticSource("HOSE", seed=seed)
+    open_, close = _day_range("XSTC", day)
+    start = calendars.session_minutes("XSTC", day)[minute]
+    end = start + dt.timedelta(minutes=3)
+    narrow = list(source.request_trades([symbol], start, end))
+    wide = [t for t in source.request_trades(["OTHER", symbol], open_, close) if t.symbol == symbol]
+    assert narrow == [t for t in wide if start <= t.ts_event < end] and narrow
+    quotes = list(source.request_quotes([symbol], start, end))
+    assert quotes == [
+        q for q in source.request_quotes([symbol], open_, close) if start <= q.ts_event < end
+    ]
+
+
 def test_same_seed_gives_identical_data_and_another_seed_differs():
     start, end = dt.datetime(2024, 5, 6, tzinfo=UTC), dt.datetime(2024, 5, 8, tzinfo=UTC)
     first = _bars(SyntheticSource("XNYS", seed=7), ["AAPL", "MSFT"], start, end)
