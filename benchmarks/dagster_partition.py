@@ -46,7 +46,13 @@ def main() -> None:
     imported = time.perf_counter() - started
     symbols = tuple(f"SYM{i:02d}" for i in range(args.symbols))
     indicators = tuple(
-        IndicatorSpec(name, "trailing_average", (("granularity", granularity), ("period", "10d")), symbols, "synthetic")
+        IndicatorSpec(
+            name,
+            "trailing_average",
+            (("granularity", granularity), ("period", "10d")),
+            symbols,
+            "synthetic",
+        )
         for name, granularity in (("avg_volume", "daily"), ("avg_volume_by_minute", "intraday"))
     )
     catalog = ExchangeCatalog(
@@ -67,11 +73,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         for i in range(repeat):
             url = args.store_url or f"sqlite:///{Path(directory) / f'run{i}.db'}"
-            resources = {"store": StoreResource(url=url), "synthetic_source": DataSourceResource(plugin="synthetic")}
+            resources = {
+                "store": StoreResource(url=url),
+                "synthetic_source": DataSourceResource(plugin="synthetic"),
+            }
             for timings in (first_runs, reruns):
                 t0 = time.perf_counter()
                 result = materialize(
-                    selection, partition_key=PARTITION, resources=resources, instance=instance, run_config=QUIET
+                    selection,
+                    partition_key=PARTITION,
+                    resources=resources,
+                    instance=instance,
+                    run_config=QUIET,
                 )
                 timings.append(time.perf_counter() - t0)
                 assert result.success
@@ -80,8 +93,12 @@ def main() -> None:
 
     print(f"dagster + orchestration import: {imported:.2f} s")
     print(f"partition {PARTITION}, {args.symbols} symbols x 390 one-minute bars, {repeat} runs")
-    print(f"  first materialization  median {statistics.median(first_runs):.2f} s  (min {min(first_runs):.2f}, max {max(first_runs):.2f})")
-    print(f"  re-materialization     median {statistics.median(reruns):.2f} s  (min {min(reruns):.2f}, max {max(reruns):.2f})")
+    print(
+        f"  first materialization  median {statistics.median(first_runs):.2f} s  (min {min(first_runs):.2f}, max {max(first_runs):.2f})"
+    )
+    print(
+        f"  re-materialization     median {statistics.median(reruns):.2f} s  (min {min(reruns):.2f}, max {max(reruns):.2f})"
+    )
     print(f"  target: < 10 s -> {'OK' if statistics.median(first_runs) < 10 else 'MISSED'}")
 
 

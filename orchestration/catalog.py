@@ -155,7 +155,9 @@ def _indicator_entries(config: SessionConfig) -> dict[str, dict[str, Any]]:
     return entries
 
 
-def _earliest_needed(config: SessionConfig, indicators: Mapping[str, dict[str, Any]]) -> date | None:
+def _earliest_needed(
+    config: SessionConfig, indicators: Mapping[str, dict[str, Any]]
+) -> date | None:
     backtest = config.backtest_config
     if backtest is None or config.mode != "backtest":
         return None
@@ -219,7 +221,11 @@ def build_catalogs(paths: Iterable[Path]) -> dict[str, ExchangeCatalog]:
                     f"{known['file']} on {calendar}; give the indicator another name"
                 )
             if known is None:
-                known = acc["indicators"][name] = {"key": spec_key, "file": path.name, "symbols": set()}
+                known = acc["indicators"][name] = {
+                    "key": spec_key,
+                    "file": path.name,
+                    "symbols": set(),
+                }
             known["symbols"].update(config.session_data_config.symbols)
             if not slot["by"]:
                 # an indicator needs bars even when a config lists no intraday history
@@ -247,7 +253,7 @@ def build_catalogs(paths: Iterable[Path]) -> dict[str, ExchangeCatalog]:
             for source, slot in sorted(acc["sources"].items())
             if slot["by"]
         )
-        indicators = tuple(
+        specs = tuple(
             IndicatorSpec(
                 name=name,
                 type=entry["key"][0],
@@ -261,7 +267,7 @@ def build_catalogs(paths: Iterable[Path]) -> dict[str, ExchangeCatalog]:
             calendar=calendar,
             exchange_group=acc["group"],
             loads=loads,
-            indicators=indicators,
+            indicators=specs,
             max_retries=acc["retries"],
             retry_interval_seconds=acc["interval"],
             earliest_needed=acc["earliest"],

@@ -15,12 +15,12 @@ Each check has three layers: a pure function over a bars DataFrame (``find_*``),
 :func:`build_bar_checks`. Blocking checks that fail stop the indicator assets of the partition.
 """
 
-
 import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 from dagster import (
@@ -171,7 +171,9 @@ def reference_prices(calendar: str, previous: pd.DataFrame) -> dict[str, float]:
             volume = group["volume"].clip(lower=0)
             total = float(volume.sum())
             references[str(symbol)] = (
-                float((price * volume).sum() / total) if total > 0 else float(group["close"].iloc[-1])
+                float((price * volume).sum() / total)
+                if total > 0
+                else float(group["close"].iloc[-1])
             )
         else:
             references[str(symbol)] = float(group["close"].iloc[-1])
@@ -191,7 +193,9 @@ def find_price_limit_breaches(
     known["floor"] = known["symbol"].map({s: b[0] for s, b in bands.items()})
     known["ceiling"] = known["symbol"].map({s: b[1] for s, b in bands.items()})
     tolerance = 1e-9 * known["reference"].abs()
-    beyond = (known["high"] > known["ceiling"] + tolerance) | (known["low"] < known["floor"] - tolerance)
+    beyond = (known["high"] > known["ceiling"] + tolerance) | (
+        known["low"] < known["floor"] - tolerance
+    )
     return known.loc[beyond, [c for c in columns if c in known.columns]]
 
 
@@ -206,7 +210,9 @@ def _frames(store_resource: StoreResource, catalog: ExchangeCatalog, trading_dat
     bounds = calendars.session_bounds(catalog.calendar, trading_date)
     for load in catalog.loads:
         for interval, symbols in load.symbols_by_interval:
-            frame = store.read_bars_frame(list(symbols), interval, bounds.open, bounds.close, source=load.name)
+            frame = store.read_bars_frame(
+                list(symbols), interval, bounds.open, bounds.close, source=load.name
+            )
             yield load.name, interval, symbols, frame
 
 
@@ -223,11 +229,15 @@ def evaluate_bars_have_no_gaps(
     first_gaps: list[datetime] = []
     sample: list[str] = []
     for source, interval, symbols, frame in _frames(store, catalog, trading_date):
-        for symbol, gaps in find_missing_bars(catalog.calendar, trading_date, frame, symbols, interval).items():
+        for symbol, gaps in find_missing_bars(
+            catalog.calendar, trading_date, frame, symbols, interval
+        ).items():
             missing_total += len(gaps)
             per_symbol[f"{symbol} {interval} ({source})"] = len(gaps)
             first_gaps.append(gaps[0])
-            sample.extend(f"{symbol} {interval} {ts.isoformat()}" for ts in gaps[: SAMPLE_SIZE - len(sample)])
+            sample.extend(
+                f"{symbol} {interval} {ts.isoformat()}" for ts in gaps[: SAMPLE_SIZE - len(sample)]
+            )
     return AssetCheckResult(
         passed=missing_total == 0,
         metadata={
@@ -247,7 +257,11 @@ def evaluate_ohlc_is_consistent(
     store: StoreResource, catalog: ExchangeCatalog, trading_date: date
 ) -> AssetCheckResult:
     """Bars breaking OHLC ordering or with negative volume."""
-    bad = [frame_bad for *_, frame in _frames(store, catalog, trading_date) if not (frame_bad := find_inconsistent_bars(frame)).empty]
+    bad = [
+        frame_bad
+        for *_, frame in _frames(store, catalog, trading_date)
+        if not (frame_bad := find_inconsistent_bars(frame)).empty
+    ]
     found = pd.concat(bad) if bad else pd.DataFrame(columns=list(BAR_COLUMNS))
     return AssetCheckResult(
         passed=found.empty,
@@ -270,14 +284,18 @@ def evaluate_no_duplicate_bars(
         dupes = find_duplicate_bars(catalog.calendar, trading_date, frame, interval)
         if not dupes.empty:
             found_parts.append(dupes.assign(interval=interval))
-    found = pd.concat(found_parts) if found_parts else pd.DataFrame(columns=[*BAR_COLUMNS, "interval"])
+    found = (
+        pd.concat(found_parts) if found_parts else pd.DataFrame(columns=[*BAR_COLUMNS, "interval"])
+    )
     return AssetCheckResult(
         passed=found.empty,
         metadata={
             "duplicate_bars": len(found),
             "symbols": MetadataValue.json(sorted(set(found["symbol"]))),
             "first_duplicate": found["ts"].min().isoformat() if len(found) else "",
-            "preview": MetadataValue.md(markdown_table(found, ["symbol", "interval", *BAR_COLUMNS[1:]], SAMPLE_SIZE)),
+            "preview": MetadataValue.md(
+                markdown_table(found, ["symbol", "interval", *BAR_COLUMNS[1:]], SAMPLE_SIZE)
+            ),
         },
         description=f"{len(found)} bars share a bucket with another bar" if len(found) else None,
     )
@@ -295,7 +313,11 @@ def evaluate_prices_within_daily_limits(
     checked: set[str] = set()
     for load in catalog.loads:
         previous = opened.read_bars_frame(
-            list(load.symbols), load.base_interval, previous_bounds.open, previous_bounds.close, source=load.name
+            list(load.symbols),
+            load.base_interval,
+            previous_bounds.open,
+            previous_bounds.close,
+            source=load.name,
         )
         references = reference_prices(catalog.calendar, previous)
         unchecked.update(s for s in load.symbols if s not in references)
@@ -306,7 +328,11 @@ def evaluate_prices_within_daily_limits(
             breaches = find_price_limit_breaches(catalog.calendar, frame, references)
             if not breaches.empty:
                 found_parts.append(breaches)
-    found = pd.concat(found_parts) if found_parts else pd.DataFrame(columns=[*BAR_COLUMNS, "reference", "floor", "ceiling"])
+    found = (
+        pd.concat(found_parts)
+        if found_parts
+        else pd.DataFrame(columns=[*BAR_COLUMNS, "reference", "floor", "ceiling"])
+    )
     limit = PRICE_LIMIT_RULES[catalog.calendar].limit
     return AssetCheckResult(
         passed=found.empty,
@@ -318,7 +344,11 @@ def evaluate_prices_within_daily_limits(
             "unchecked_symbols": MetadataValue.json(sorted(unchecked)),
             "reference_session": previous_day.isoformat(),
             "preview": MetadataValue.md(
-                markdown_table(found, [*BAR_COLUMNS[:2], "high", "low", "reference", "floor", "ceiling"], SAMPLE_SIZE)
+                markdown_table(
+                    found,
+                    [*BAR_COLUMNS[:2], "high", "low", "reference", "floor", "ceiling"],
+                    SAMPLE_SIZE,
+                )
             ),
         },
         description=(
@@ -347,7 +377,7 @@ def combine_results(results: Mapping[date, AssetCheckResult]) -> AssetCheckResul
         return next(iter(results.values()))
     failed = [day for day, result in results.items() if not result.passed]
     shown = results[failed[0]] if failed else results[max(results)]
-    metadata = dict(shown.metadata or {})
+    metadata: dict[str, Any] = dict(shown.metadata or {})
     metadata["days_checked"] = len(results)
     metadata["failed_days"] = MetadataValue.json([day.isoformat() for day in failed])
     description = (
@@ -363,9 +393,18 @@ def build_bar_checks(
 ) -> list[AssetChecksDefinition]:
     """The checks of ``asset_key`` (one exchange's historical bars) for ``catalog``."""
     evaluators = {
-        "bars_have_no_gaps": (evaluate_bars_have_no_gaps, "Every bar the exchange calendar expects for the trading day is stored (lunch breaks and early closes are not gaps)."),
-        "ohlc_is_consistent": (evaluate_ohlc_is_consistent, "Every bar has low <= open, close <= high and a non-negative volume."),
-        "no_duplicate_bars": (evaluate_no_duplicate_bars, "At most one bar per symbol, interval and interval bucket of the session."),
+        "bars_have_no_gaps": (
+            evaluate_bars_have_no_gaps,
+            "Every bar the exchange calendar expects for the trading day is stored (lunch breaks and early closes are not gaps).",
+        ),
+        "ohlc_is_consistent": (
+            evaluate_ohlc_is_consistent,
+            "Every bar has low <= open, close <= high and a non-negative volume.",
+        ),
+        "no_duplicate_bars": (
+            evaluate_no_duplicate_bars,
+            "At most one bar per symbol, interval and interval bucket of the session.",
+        ),
     }
     if catalog.calendar in PRICE_LIMIT_RULES:
         evaluators["prices_within_daily_limits"] = (
@@ -378,7 +417,9 @@ def build_bar_checks(
     return checks
 
 
-def _check(name, evaluate, description, catalog, asset_key, partitions_def) -> AssetChecksDefinition:
+def _check(
+    name, evaluate, description, catalog, asset_key, partitions_def
+) -> AssetChecksDefinition:
     def _evaluate(context: AssetCheckExecutionContext, store: StoreResource) -> AssetCheckResult:
         days = [partition_date(key) for key in context.partition_keys]
         return combine_results({day: evaluate(store, catalog, day) for day in days})

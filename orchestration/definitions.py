@@ -24,7 +24,8 @@ loads no plugin.
 import os
 from collections.abc import Mapping
 
-from dagster import Definitions, EnvVar
+from dagster import AssetChecksDefinition, AssetsDefinition, Definitions, EnvVar, ScheduleDefinition
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from orchestration.assets import build_exchange_definitions
 from orchestration.catalog import ExchangeCatalog, load_catalogs
@@ -75,7 +76,10 @@ def build_definitions(
     pool: str | None,
 ) -> Definitions:
     """Assets, checks, jobs, schedules and the failure sensor of ``catalogs``."""
-    assets, checks, jobs, schedules = [], [], [], []
+    assets: list[AssetsDefinition] = []
+    checks: list[AssetChecksDefinition] = []
+    jobs: list[UnresolvedAssetJobDefinition] = []
+    schedules: list[ScheduleDefinition] = []
     for catalog in catalogs.values():
         exchange = build_exchange_definitions(catalog, pool)
         assets.extend(exchange.assets)
@@ -96,7 +100,10 @@ def build_definitions(
 def _definitions() -> Definitions:
     catalogs = load_catalogs()
     deployment = os.environ.get(DEPLOYMENT_ENV, "production")
-    resources: dict[str, object] = {"store": store_resource(), **source_resources(catalogs, deployment)}
+    resources: dict[str, object] = {
+        "store": store_resource(),
+        **source_resources(catalogs, deployment),
+    }
     return build_definitions(catalogs, resources=resources, pool=store_pool())
 
 

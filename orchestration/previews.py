@@ -25,7 +25,9 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
-def markdown_table(frame: pd.DataFrame, columns: Sequence[str] | None = None, rows: int = PREVIEW_ROWS) -> str:
+def markdown_table(
+    frame: pd.DataFrame, columns: Sequence[str] | None = None, rows: int = PREVIEW_ROWS
+) -> str:
     """The first ``rows`` rows of ``frame`` (``columns`` only) as a Markdown table."""
     if columns is not None:
         frame = frame.loc[:, [c for c in columns if c in frame.columns]]

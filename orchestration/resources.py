@@ -66,7 +66,9 @@ class DataSourceResource(ConfigurableResource):
     plugin: str
     options: dict[str, Any] = {}
 
-    def create_source(self, *, exchange: str, defaults: Mapping[str, Any] | None = None) -> DataSource:
+    def create_source(
+        self, *, exchange: str, defaults: Mapping[str, Any] | None = None
+    ) -> DataSource:
         """A new source instance for ``exchange`` (a calendar name such as ``XNYS``)."""
         from plugins.manager import load_plugins
 

@@ -14,7 +14,6 @@ the tick's date arithmetic, so the tick after a holiday would target the holiday
 session.
 """
 
-
 from datetime import date, datetime, timedelta
 
 from dagster import (
@@ -38,7 +37,11 @@ def schedule_local_time(calendar_name: str, reference: date) -> tuple[int, int]:
     """Local ``(hour, minute)`` at which the schedule fires: the regular close of the first
     non-early-close session on or after ``reference`` plus :data:`SCHEDULE_DELAY`."""
     tz = calendars.exchange_timezone(calendar_name)
-    day = reference if calendars.is_session(calendar_name, reference) else calendars.next_session(calendar_name, reference)
+    day = (
+        reference
+        if calendars.is_session(calendar_name, reference)
+        else calendars.next_session(calendar_name, reference)
+    )
     for _ in range(30):
         bounds = calendars.session_bounds(calendar_name, day)
         if not bounds.is_early_close:
@@ -70,7 +73,9 @@ def evaluate_tick(calendar_name: str, scheduled: datetime) -> RunRequest | SkipR
             f"after this tick ({scheduled.isoformat()})"
         )
     key = partition_key(day)
-    return RunRequest(run_key=f"{calendar_name}-{key}", partition_key=key, tags={"calendar": calendar_name})
+    return RunRequest(
+        run_key=f"{calendar_name}-{key}", partition_key=key, tags={"calendar": calendar_name}
+    )
 
 
 def build_history_schedule(

@@ -6,7 +6,6 @@ log line (``us_equity_history_job 2024-07-05 failed: data source 'alpaca' failed
 daemon's sensor log, the place to hook an alert (Slack, e-mail) in a deployment.
 """
 
-
 from collections.abc import Sequence
 
 from dagster import (
@@ -38,6 +37,8 @@ def build_history_failure_sensor(jobs: Sequence[UnresolvedAssetJobDefinition]) -
             for event in context.get_step_failure_events()
             if getattr(event.event_specific_data, "error", None) is not None
         ]
-        context.log.error(failure_summary(run.job_name, run.tags.get("dagster/partition"), messages))
+        context.log.error(
+            failure_summary(run.job_name, run.tags.get("dagster/partition"), messages)
+        )
 
     return history_run_failure_sensor

@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 
 from dagster import AssetChecksDefinition, AssetsDefinition, ScheduleDefinition
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster._utils.warnings import BetaWarning
 
 from orchestration.assets.bars import build_bar_assets
@@ -28,7 +29,7 @@ class ExchangeDefinitions:
 
     assets: list[AssetsDefinition]
     checks: list[AssetChecksDefinition]
-    job: object
+    job: UnresolvedAssetJobDefinition
     schedule: ScheduleDefinition
 
 

@@ -17,7 +17,6 @@ store and sources; the Dagster assets wrap them and report metadata: rows writte
 first/last bar and a Markdown preview.
 """
 
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -74,7 +73,9 @@ class BarsSummary:
         return data
 
 
-def _summary(rows_written: int, frames: list[pd.DataFrame], extra: Mapping[str, Any]) -> BarsSummary:
+def _summary(
+    rows_written: int, frames: list[pd.DataFrame], extra: Mapping[str, Any]
+) -> BarsSummary:
     frame = pd.concat(frames) if frames else pd.DataFrame(columns=list(BAR_COLUMNS))
     ordered = frame.sort_values(["ts", "symbol"]) if len(frame) else frame
     return BarsSummary(
@@ -121,7 +122,9 @@ def load_historical_bars(
     frames: list[pd.DataFrame] = []
     bounds = calendars.session_bounds(catalog.calendar, trading_date)
     for load in catalog.loads:
-        source = sources[load.name].create_source(exchange=catalog.calendar, defaults=load.options_dict())
+        source = sources[load.name].create_source(
+            exchange=catalog.calendar, defaults=load.options_dict()
+        )
         try:
             for interval, symbols in load.symbols_by_interval:
                 report = load_history(
@@ -142,14 +145,18 @@ def load_historical_bars(
             if callable(close):
                 close()
         frames.append(
-            store.read_bars_frame(list(load.symbols), load.base_interval, bounds.open, bounds.close, source=load.name)
+            store.read_bars_frame(
+                list(load.symbols), load.base_interval, bounds.open, bounds.close, source=load.name
+            )
         )
     return _summary(
         rows,
         frames,
         {
             "sources": MetadataValue.json([load.name for load in catalog.loads]),
-            "intervals": MetadataValue.json(sorted({i for load in catalog.loads for i in load.intervals})),
+            "intervals": MetadataValue.json(
+                sorted({i for load in catalog.loads for i in load.intervals})
+            ),
             "symbol_days_fetched": fetched,
         },
     )
@@ -208,7 +215,11 @@ def build_daily_bars(store: Store, catalog: ExchangeCatalog, trading_date: date)
                 }
             )
         )
-    return _summary(rows, frames, {"built_from": MetadataValue.json([load.base_interval for load in catalog.loads])})
+    return _summary(
+        rows,
+        frames,
+        {"built_from": MetadataValue.json([load.base_interval for load in catalog.loads])},
+    )
 
 
 def build_bar_assets(
@@ -235,7 +246,10 @@ def build_bar_assets(
             f"{len(symbols)} {catalog.exchange_group} symbols for one trading day, fetched from "
             f"{', '.join(source_keys)} and upserted into the sessiond store."
         ),
-        metadata={"calendar": catalog.calendar, "session_configs": MetadataValue.json(list(catalog.config_files))},
+        metadata={
+            "calendar": catalog.calendar,
+            "session_configs": MetadataValue.json(list(catalog.config_files)),
+        },
     )
     def historical_bars(context: AssetExecutionContext) -> MaterializeResult:
         sources = {name: getattr(context.resources, key) for name, key in source_keys.items()}
@@ -245,7 +259,9 @@ def build_bar_assets(
         for key in context.partition_keys:
             trading_date = partition_date(key)
             try:
-                summaries.append(load_historical_bars(store, sources, catalog, trading_date, only_missing))
+                summaries.append(
+                    load_historical_bars(store, sources, catalog, trading_date, only_missing)
+                )
             except SourceError as error:
                 attempt = context.retry_number + 1
                 raise Failure(
@@ -257,8 +273,12 @@ def build_bar_assets(
                     allow_retries=True,
                 ) from error
             except SessiondError as error:  # configuration or plugin problems: retrying cannot help
-                raise Failure(description=f"{catalog.calendar} {trading_date}: {error}", allow_retries=False) from error
-            context.log.info(f"{catalog.calendar} {key}: {summaries[-1].rows_written} bars upserted")
+                raise Failure(
+                    description=f"{catalog.calendar} {trading_date}: {error}", allow_retries=False
+                ) from error
+            context.log.info(
+                f"{catalog.calendar} {key}: {summaries[-1].rows_written} bars upserted"
+            )
         return MaterializeResult(metadata=combine_summaries(summaries).metadata())
 
     @asset(
@@ -278,7 +298,9 @@ def build_bar_assets(
     )
     def daily_bars(context: AssetExecutionContext) -> MaterializeResult:
         store = context.resources.store.open()
-        summaries = [build_daily_bars(store, catalog, partition_date(key)) for key in context.partition_keys]
+        summaries = [
+            build_daily_bars(store, catalog, partition_date(key)) for key in context.partition_keys
+        ]
         return MaterializeResult(metadata=combine_summaries(summaries).metadata())
 
     return historical_bars, daily_bars

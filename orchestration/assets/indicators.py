@@ -22,6 +22,7 @@ check of ``historical_bars`` fails, the indicators of that partition do not run.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -56,7 +57,7 @@ class IndicatorSummary:
     as_of: datetime
     first_day: date
 
-    def metadata(self, spec: IndicatorSpec) -> dict[str, object]:
+    def metadata(self, spec: IndicatorSpec) -> dict[str, Any]:
         import pandas as pd
 
         daily = [v for v in self.values if v.minute_of_day in (None, 0)]
@@ -140,7 +141,10 @@ def build_indicator_assets(
     pool: str | None,
 ) -> list[AssetsDefinition]:
     """One asset per indicator of ``catalog``, downstream of ``upstream`` (the bar assets)."""
-    return [_indicator_asset(catalog, spec, partitions_def, upstream, pool) for spec in catalog.indicators]
+    return [
+        _indicator_asset(catalog, spec, partitions_def, upstream, pool)
+        for spec in catalog.indicators
+    ]
 
 
 def _indicator_asset(
@@ -171,7 +175,10 @@ def _indicator_asset(
     )
     def _indicator(context: AssetExecutionContext) -> MaterializeResult:
         store = context.resources.store.open()
-        summaries = [compute_indicator(store, catalog, spec, partition_date(key)) for key in context.partition_keys]
+        summaries = [
+            compute_indicator(store, catalog, spec, partition_date(key))
+            for key in context.partition_keys
+        ]
         metadata = summaries[-1].metadata(spec)
         metadata["rows_written"] = sum(s.rows_written for s in summaries)
         metadata["trading_days"] = len(summaries)

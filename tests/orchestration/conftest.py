@@ -32,7 +32,12 @@ def write_config(
         "session_name": name,
         "exchange_group": exchange_group,
         "mode": "backtest",
-        "backtest_config": {"start_date": start, "end_date": end, "speed_multiplier": 0, "prefetch_days": 1},
+        "backtest_config": {
+            "start_date": start,
+            "end_date": end,
+            "speed_multiplier": 0,
+            "prefetch_days": 1,
+        },
         "session_data_config": {
             "symbols": list(symbols),
             "streams": ["1m", "5m"],

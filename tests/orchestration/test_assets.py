@@ -32,8 +32,15 @@ CME_FILE = "nt_6EH4.XCME_1min_bars_20240101_20240131.csv.gz"
 def _us_catalog(tmp_path: Path, **overrides: Any):
     options = {"indicators": INDICATORS, **overrides}
     return catalog_for(
-        write_config(tmp_path, "us", exchange_group="US_EQUITY", symbols=US_SYMBOLS,
-                     start="2024-07-02", end="2024-07-05", **options)
+        write_config(
+            tmp_path,
+            "us",
+            exchange_group="US_EQUITY",
+            symbols=US_SYMBOLS,
+            start="2024-07-02",
+            end="2024-07-05",
+            **options,
+        )
     )
 
 
@@ -62,11 +69,16 @@ def test_a_synthetic_partition_loads_bars_daily_bars_and_indicators_and_reruns_c
     tmp_path: Path, store_url: str
 ):
     catalog = _us_catalog(tmp_path)
-    resources = {"store": StoreResource(url=store_url), "synthetic_source": DataSourceResource(plugin="synthetic")}
+    resources = {
+        "store": StoreResource(url=store_url),
+        "synthetic_source": DataSourceResource(plugin="synthetic"),
+    }
     result = _materialize(catalog, "2024-07-05", resources)
     assert result.success
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == {
-        "bars_have_no_gaps": True, "ohlc_is_consistent": True, "no_duplicate_bars": True,
+        "bars_have_no_gaps": True,
+        "ohlc_is_consistent": True,
+        "no_duplicate_bars": True,
     }
     open_, close = _window(date(2024, 7, 5))
     bars = _metadata(result, ["us_equity", "historical_bars"])
@@ -84,19 +96,39 @@ def test_a_synthetic_partition_loads_bars_daily_bars_and_indicators_and_reruns_c
         as_of = calendars.session_bounds("XNYS", date(2024, 7, 8)).open
         return (
             store.count_bars(list(US_SYMBOLS), "1m", open_, close, source="synthetic"),
-            store.count_bars(list(US_SYMBOLS), "1d", day_start, day_start + timedelta(days=1), source="synthetic"),
-            len(store.read_indicator_values("avg_volume", US_SYMBOLS, as_of, as_of + timedelta(seconds=1), DERIVED_SOURCE)),
-            len(store.read_indicator_values("avg_volume_by_minute", US_SYMBOLS, as_of, as_of + timedelta(seconds=1), DERIVED_SOURCE)),
+            store.count_bars(
+                list(US_SYMBOLS), "1d", day_start, day_start + timedelta(days=1), source="synthetic"
+            ),
+            len(
+                store.read_indicator_values(
+                    "avg_volume", US_SYMBOLS, as_of, as_of + timedelta(seconds=1), DERIVED_SOURCE
+                )
+            ),
+            len(
+                store.read_indicator_values(
+                    "avg_volume_by_minute",
+                    US_SYMBOLS,
+                    as_of,
+                    as_of + timedelta(seconds=1),
+                    DERIVED_SOURCE,
+                )
+            ),
         )
 
     first = counts()
     assert first == (1170, 3, 3, 3 * 390)
-    daily = store.read_bars(list(US_SYMBOLS), "1d", day_start, day_start + timedelta(days=1), source="synthetic")
+    daily = store.read_bars(
+        list(US_SYMBOLS), "1d", day_start, day_start + timedelta(days=1), source="synthetic"
+    )
     minutes = store.read_bars_frame(list(US_SYMBOLS), "1m", open_, close, source="synthetic")
     for bar in daily:  # the daily bar is the session's minutes folded together
         own = minutes[minutes["symbol"] == bar.symbol]
         assert (bar.open, bar.close) == (own["open"].iloc[0], own["close"].iloc[-1])
-        assert (bar.high, bar.low, bar.volume) == (own["high"].max(), own["low"].min(), own["volume"].sum())
+        assert (bar.high, bar.low, bar.volume) == (
+            own["high"].max(),
+            own["low"].min(),
+            own["volume"].sum(),
+        )
 
     again = _materialize(catalog, "2024-07-05", resources)
     assert again.success
@@ -109,10 +141,21 @@ def test_the_files_source_loads_real_cme_minutes_for_an_nyse_session(
 ):
     path = market_data_dir / CME_FILE
     catalog = catalog_for(
-        write_config(tmp_path, "cme", exchange_group="US_EQUITY", symbols=["6EH4"], start="2024-01-10",
-                     end="2024-01-10", data_api="files", data_api_options={"path": str(path), "symbol": "6EH4"})
+        write_config(
+            tmp_path,
+            "cme",
+            exchange_group="US_EQUITY",
+            symbols=["6EH4"],
+            start="2024-01-10",
+            end="2024-01-10",
+            data_api="files",
+            data_api_options={"path": str(path), "symbol": "6EH4"},
+        )
     )
-    resources = {"store": StoreResource(url=store_url), "files_source": DataSourceResource(plugin="files")}
+    resources = {
+        "store": StoreResource(url=store_url),
+        "files_source": DataSourceResource(plugin="files"),
+    }
     result = _materialize(catalog, "2024-01-10", resources)
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
@@ -128,8 +171,12 @@ def test_the_files_source_loads_real_cme_minutes_for_an_nyse_session(
         assert stored[column].tolist() == pytest.approx(expected[column].tolist())
     assert list(stored["ts"]) == list(expected["ts"])
     assert _metadata(result, ["us_equity", "historical_bars"])["rows_written"] == 390
-    day_start = datetime.combine(date(2024, 1, 10), datetime.min.time()).replace(tzinfo=open_.tzinfo)
-    (daily,) = store.read_bars("6EH4", "1d", day_start, day_start + timedelta(days=1), source="files")
+    day_start = datetime.combine(date(2024, 1, 10), datetime.min.time()).replace(
+        tzinfo=open_.tzinfo
+    )
+    (daily,) = store.read_bars(
+        "6EH4", "1d", day_start, day_start + timedelta(days=1), source="files"
+    )
     assert daily.high == pytest.approx(expected["high"].max())
     assert daily.volume == pytest.approx(expected["volume"].sum())
 
@@ -152,18 +199,26 @@ class GappySourceResource(DataSourceResource):
             name = "gappy"
 
             def request_bars(self, symbols, start, end, interval) -> Iterator[Bar]:
-                return (b for b in inner.request_bars(symbols, start, end, interval) if (b.symbol, b.ts_event) != drop)
+                return (
+                    b
+                    for b in inner.request_bars(symbols, start, end, interval)
+                    if (b.symbol, b.ts_event) != drop
+                )
 
         return _Gappy()
 
 
-def test_a_failing_gap_check_blocks_the_indicators_of_the_partition(tmp_path: Path, sqlite_url: str):
+def test_a_failing_gap_check_blocks_the_indicators_of_the_partition(
+    tmp_path: Path, sqlite_url: str
+):
     catalog = _us_catalog(tmp_path)
     open_, _ = _window(date(2024, 7, 5))
     missing = open_ + timedelta(minutes=42)
     resources = {
         "store": StoreResource(url=sqlite_url),
-        "synthetic_source": GappySourceResource(plugin="synthetic", missing_symbol="MSFT", missing_minute=missing.isoformat()),
+        "synthetic_source": GappySourceResource(
+            plugin="synthetic", missing_symbol="MSFT", missing_minute=missing.isoformat()
+        ),
     }
     result = _materialize(catalog, "2024-07-05", resources, raise_on_error=False)
     assert not result.success
@@ -177,7 +232,10 @@ def test_a_failing_gap_check_blocks_the_indicators_of_the_partition(tmp_path: Pa
     assert AssetKey(["us_equity", "avg_volume_by_minute"]) not in materialized
     store = Store.from_url(sqlite_url)
     as_of = calendars.session_bounds("XNYS", date(2024, 7, 8)).open
-    assert store.read_indicator_values("avg_volume", US_SYMBOLS, as_of, as_of + timedelta(seconds=1)) == []
+    assert (
+        store.read_indicator_values("avg_volume", US_SYMBOLS, as_of, as_of + timedelta(seconds=1))
+        == []
+    )
     store.dispose()
 
 
@@ -213,14 +271,18 @@ def test_a_flaky_source_is_retried_as_gap_filler_says_and_a_dead_one_fails_with_
     assert (catalog.max_retries, catalog.retry_interval_seconds) == (2, 0.01)
     counter = tmp_path / "calls"
     flaky = FlakySourceResource(plugin="synthetic", failures=2, counter_path=str(counter))
-    result = _materialize(catalog, "2024-07-05", {"store": StoreResource(url=sqlite_url), "synthetic_source": flaky})
+    result = _materialize(
+        catalog, "2024-07-05", {"store": StoreResource(url=sqlite_url), "synthetic_source": flaky}
+    )
     assert result.success
     assert int(counter.read_text()) == 3
 
     counter.unlink()
     dead = FlakySourceResource(plugin="synthetic", failures=99, counter_path=str(counter))
     fresh = StoreResource(url=f"sqlite:///{tmp_path / 'fresh.db'}")  # nothing loaded yet
-    result = _materialize(catalog, "2024-07-05", {"store": fresh, "synthetic_source": dead}, raise_on_error=False)
+    result = _materialize(
+        catalog, "2024-07-05", {"store": fresh, "synthetic_source": dead}, raise_on_error=False
+    )
     assert not result.success
     assert int(counter.read_text()) == 3  # first attempt + max_retries
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
@@ -238,10 +300,20 @@ def test_the_daemon_historical_phase_finds_exactly_the_indicator_values_these_as
     from plugins.manager import load_plugins
 
     assert DERIVED_SOURCE == GENERATED_SOURCE
-    config_path = write_config(tmp_path, "us", exchange_group="US_EQUITY", symbols=US_SYMBOLS,
-                               start="2024-07-05", end="2024-07-05", indicators=INDICATORS)
+    config_path = write_config(
+        tmp_path,
+        "us",
+        exchange_group="US_EQUITY",
+        symbols=US_SYMBOLS,
+        start="2024-07-05",
+        end="2024-07-05",
+        indicators=INDICATORS,
+    )
     catalog = catalog_for(config_path)
-    resources = {"store": StoreResource(url=sqlite_url), "synthetic_source": DataSourceResource(plugin="synthetic")}
+    resources = {
+        "store": StoreResource(url=sqlite_url),
+        "synthetic_source": DataSourceResource(plugin="synthetic"),
+    }
     instance = DagsterInstance.ephemeral()
     for partition in ("2024-07-02", "2024-07-03"):  # 07-04 is a holiday: 07-03 feeds 07-05
         assert _materialize(catalog, partition, resources, instance=instance).success
@@ -250,13 +322,16 @@ def test_the_daemon_historical_phase_finds_exactly_the_indicator_values_these_as
     as_of = calendars.session_bounds("XNYS", date(2024, 7, 5)).open
     window = (as_of, as_of + timedelta(seconds=1))
     written = {
-        name: store.read_indicator_values(name, US_SYMBOLS, *window, source=DERIVED_SOURCE) for name in INDICATORS
+        name: store.read_indicator_values(name, US_SYMBOLS, *window, source=DERIVED_SOURCE)
+        for name in INDICATORS
     }
     assert len(written["avg_volume"]) == 3 and len(written["avg_volume_by_minute"]) == 3 * 390
     assert all(v.complete and v.observations == 2 for v in written["avg_volume"])
 
     config = load_session_config(config_path)
-    coordinator = SessionCoordinator.for_config(config, store=store, host=load_plugins(), persist=True)
+    coordinator = SessionCoordinator.for_config(
+        config, store=store, host=load_plugins(), persist=True
+    )
     coordinator.run_sync()
     for name, values in written.items():
         for symbol in US_SYMBOLS:
@@ -267,5 +342,7 @@ def test_the_daemon_historical_phase_finds_exactly_the_indicator_values_these_as
             ]
             assert [v.value for v in daemon_values] == pytest.approx([v.value for v in mine])
         # the daemon's rows have the same keys: nothing was added
-        assert len(store.read_indicator_values(name, US_SYMBOLS, *window, source=DERIVED_SOURCE)) == len(values)
+        assert len(
+            store.read_indicator_values(name, US_SYMBOLS, *window, source=DERIVED_SOURCE)
+        ) == len(values)
     store.dispose()

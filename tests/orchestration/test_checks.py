@@ -40,7 +40,14 @@ ALL_CHECKS = (
 def loaded(tmp_path: Path, sqlite_url: str):
     """A HOSE catalog and a store holding two synthetic days (the day and its reference day)."""
     catalog = catalog_for(
-        write_config(tmp_path, "hose", exchange_group="HOSE", symbols=SYMBOLS, start="2025-02-03", end="2025-02-04")
+        write_config(
+            tmp_path,
+            "hose",
+            exchange_group="HOSE",
+            symbols=SYMBOLS,
+            start="2025-02-03",
+            end="2025-02-04",
+        )
     )
     resource = StoreResource(url=sqlite_url)
     store = resource.open()
@@ -70,7 +77,10 @@ def test_every_check_passes_on_clean_synthetic_bars(loaded):
 def test_bars_have_no_gaps_fails_naming_the_deleted_minute(loaded):
     catalog, resource, store = loaded
     minute = calendars.session_bounds("XSTC", DAY).break_end + timedelta(minutes=7)  # 13:07 local
-    assert store.delete_bars("FPT", "1m", minute, minute + timedelta(minutes=1), source="synthetic") == 1
+    assert (
+        store.delete_bars("FPT", "1m", minute, minute + timedelta(minutes=1), source="synthetic")
+        == 1
+    )
     result = evaluate_bars_have_no_gaps(resource, catalog, DAY)
     assert not result.passed
     assert result.metadata["missing_bars"].value == 1
@@ -119,12 +129,23 @@ def test_no_duplicate_bars_fails_on_a_second_bar_in_the_same_minute(loaded):
     assert result.metadata["first_duplicate"].value == bar.ts_event.isoformat()
 
 
-def test_price_check_lists_symbols_whose_reference_session_is_not_loaded(tmp_path: Path, sqlite_url: str):
+def test_price_check_lists_symbols_whose_reference_session_is_not_loaded(
+    tmp_path: Path, sqlite_url: str
+):
     catalog = catalog_for(
-        write_config(tmp_path, "hose", exchange_group="HOSE", symbols=["VNM"], start="2025-02-04", end="2025-02-04")
+        write_config(
+            tmp_path,
+            "hose",
+            exchange_group="HOSE",
+            symbols=["VNM"],
+            start="2025-02-04",
+            end="2025-02-04",
+        )
     )
     resource = StoreResource(url=sqlite_url)
-    load_historical_bars(resource.open(), {"synthetic": DataSourceResource(plugin="synthetic")}, catalog, DAY)
+    load_historical_bars(
+        resource.open(), {"synthetic": DataSourceResource(plugin="synthetic")}, catalog, DAY
+    )
     result = evaluate_prices_within_daily_limits(resource, catalog, DAY)
     assert result.passed
     assert result.metadata["unchecked_symbols"].value == ["VNM"]
@@ -146,16 +167,42 @@ def test_price_band_matches_the_exchange_samples(calendar, reference, expected):
     assert price_band(calendar, reference) == expected
 
 
-def test_only_vietnamese_boards_get_the_price_limit_check_and_gap_and_ohlc_checks_block(tmp_path: Path):
-    us = catalog_for(write_config(tmp_path, "us", exchange_group="US_EQUITY", symbols=["AAPL"], start="2024-07-01", end="2024-07-02"))
-    hose = catalog_for(write_config(tmp_path, "vn", exchange_group="HOSE", symbols=["ACB"], start="2025-02-03", end="2025-02-04"))
+def test_only_vietnamese_boards_get_the_price_limit_check_and_gap_and_ohlc_checks_block(
+    tmp_path: Path,
+):
+    us = catalog_for(
+        write_config(
+            tmp_path,
+            "us",
+            exchange_group="US_EQUITY",
+            symbols=["AAPL"],
+            start="2024-07-01",
+            end="2024-07-02",
+        )
+    )
+    hose = catalog_for(
+        write_config(
+            tmp_path,
+            "vn",
+            exchange_group="HOSE",
+            symbols=["ACB"],
+            start="2025-02-03",
+            end="2025-02-04",
+        )
+    )
     from dagster import AssetKey
 
     def specs(catalog):
-        checks = build_bar_checks(catalog, AssetKey(["x", "historical_bars"]), trading_day_partitions(catalog.calendar))
+        checks = build_bar_checks(
+            catalog, AssetKey(["x", "historical_bars"]), trading_day_partitions(catalog.calendar)
+        )
         return {spec.name: spec.blocking for check in checks for spec in check.check_specs}
 
-    assert specs(us) == {"bars_have_no_gaps": True, "ohlc_is_consistent": True, "no_duplicate_bars": False}
+    assert specs(us) == {
+        "bars_have_no_gaps": True,
+        "ohlc_is_consistent": True,
+        "no_duplicate_bars": False,
+    }
     assert specs(hose) == {**specs(us), "prices_within_daily_limits": False}
 
 

@@ -32,7 +32,10 @@ def test_xnys_2024_partition_keys_are_exactly_the_nyse_sessions():
 
 def test_hose_2025_partition_keys_are_exactly_the_hose_sessions():
     keys = _keys_in_year("XSTC", 2025)
-    expected = [d.isoformat() for d in calendars.sessions_in_range("XSTC", date(2025, 1, 1), date(2025, 12, 31))]
+    expected = [
+        d.isoformat()
+        for d in calendars.sessions_in_range("XSTC", date(2025, 1, 1), date(2025, 12, 31))
+    ]
     assert keys == expected
     # Tet 2025 (27-31 January) and Reunification / Labour days (30 April, 1-2 May) are holidays
     for holiday in ("2025-01-27", "2025-01-31", "2025-04-30", "2025-05-01"):
@@ -53,7 +56,9 @@ def test_a_config_older_than_the_history_floor_moves_the_xnys_span_down():
 
 
 def _schedule(calendar: str):
-    job = define_asset_job(f"{calendar.lower()}_history_job", selection=AssetSelection.groups(calendar.lower()))
+    job = define_asset_job(
+        f"{calendar.lower()}_history_job", selection=AssetSelection.groups(calendar.lower())
+    )
     return build_history_schedule(calendar, job, date(2024, 1, 2))
 
 
@@ -101,7 +106,9 @@ def test_a_tick_before_the_close_skips_instead_of_loading_a_partial_day():
     result = evaluate_tick("XNYS", datetime(2024, 7, 5, 12, 0, tzinfo=NEW_YORK))
     assert isinstance(result, SkipReason)
     assert "closes at" in (result.skip_message or "")
-    assert isinstance(evaluate_tick("XNYS", datetime(2024, 7, 5, 16, 0, tzinfo=NEW_YORK)), RunRequest)
+    assert isinstance(
+        evaluate_tick("XNYS", datetime(2024, 7, 5, 16, 0, tzinfo=NEW_YORK)), RunRequest
+    )
 
 
 def test_a_tick_outside_the_vietnamese_holiday_table_skips_naming_the_calendar():
