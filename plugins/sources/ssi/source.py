@@ -18,9 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from core.errors import SourceError
-from core.models import Bar, IndexTick
-from core.timeframes import parse_interval
+from core.models import Bar, ForeignRoom, IndexTick, Quote, SecurityStatus, Trade
+from core.timeframes import SUPPORTED_INTERVALS, parse_interval
 from plugins.sources.ssi import futures, parse
+from plugins.sources.ssi.bars import MinuteBarBuilder
 from plugins.sources.ssi.client import SsiRestClient
 from plugins.sources.ssi.settings import SsiSettings, load_ssi_settings
 from plugins.sources.ssi.stream import SsiStream
@@ -31,9 +32,14 @@ GENERIC_CHANNELS = {
     "foreign": "R",
     "index": "MI",
     "status": "F",
-    "bars": "B",
 }
-"""sessiond channel names -> SSI channel types."""
+"""sessiond channel names -> SSI channel types (``bars`` is built from trades, see bars.py)."""
+BAR_CHANNELS = ("bars", "1m")
+"""Channel names asking for one-minute bars (built from X-TRADE / X trades)."""
+_KIND_OF_CHANNEL = {
+    "trades": Trade, "quotes": Quote, "foreign": ForeignRoom, "index": IndexTick,
+    "status": SecurityStatus,
+}
 SSI_CHANNEL_TYPES = ("X-TRADE", "X-QUOTE", "X", "R", "MI", "B", "F", "OL")
 DEFAULT_INDEXES = ("VN30", "VNINDEX")
 
@@ -210,10 +216,36 @@ class SsiSource:
     ) -> SsiStream:
         """Live events of ``channels`` for ``symbols`` (see ``channel_strings``).
 
-        ``clock`` stamps ``ts_received`` (the daemon passes its live clock); ``trading_date``
+        ``bars`` (or ``1m``) gives one-minute ``Bar``s built from trades (``bars.py``). With
+        sessiond's channel names only, just the kinds asked for are delivered (the ``X``
+        channel of futures also carries quotes); SSI channel types or strings deliver
+        everything their channels carry. ``clock`` stamps ``ts_received`` (the daemon passes its live clock); ``trading_date``
         dates B messages that carry only a time. Futures events are reported under the code
         the caller subscribed with, whichever of the two forms SSI sends.
         """
+        wanted = [c.strip() for c in channels]
+        bars_wanted = any(c.lower() in BAR_CHANNELS for c in wanted)
+        others = [c for c in wanted if c.lower() not in BAR_CHANNELS]
+        unsupported = [c for c in others if c in SUPPORTED_INTERVALS]
+        if unsupported:
+            raise SourceError(
+                f"SSI streams 1m bars only (built from trades), not {', '.join(unsupported)}; "
+                "stream '1m' and let the session aggregate larger intervals"
+            )
+        generic_only = all(c.lower() in _KIND_OF_CHANNEL for c in others)
+        source_channels = others + (["trades"] if bars_wanted and "trades" not in others else [])
+        transform = None
+        if bars_wanted or generic_only:
+            kinds = tuple({_KIND_OF_CHANNEL[c.lower()] for c in others if c.lower() in _KIND_OF_CHANNEL})
+            keep_all = not generic_only
+            builder = MinuteBarBuilder(symbols) if bars_wanted else None
+
+            def transform(event: Any) -> list[Any]:
+                out: list[Any] = [event] if keep_all or isinstance(event, kinds) else []
+                if builder is not None:
+                    out.extend(builder.on_event(event))
+                return out
+
         client = self.client
 
         async def token(force: bool) -> str:
@@ -226,11 +258,12 @@ class SsiSource:
                     symbol_map[alias] = symbol
         return SsiStream(
             self.settings,
-            channel_strings(symbols, channels, index_ids),
+            channel_strings(symbols, source_channels, index_ids),
             token,
             clock=clock,
             default_trading_date=None if trading_date is None else parse.format_date(trading_date),
             symbol_map=symbol_map,
+            transform=transform,
         )
 
     def close(self) -> None:

@@ -37,7 +37,7 @@ import contextlib
 import json
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -119,6 +119,7 @@ class SsiStream:
         clock: Callable[[], datetime] | None = None,
         default_trading_date: str | None = None,
         symbol_map: dict[str, str] | None = None,
+        transform: Callable[[Any], Iterable[Any]] | None = None,
         dedupe_window: int = 100_000,
         rng: random.Random | None = None,
     ) -> None:
@@ -130,6 +131,7 @@ class SsiStream:
         self._clock = clock
         self._default_date = default_trading_date
         self._symbol_map = symbol_map or {}
+        self._transform = transform
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._listeners: list[Callable[[Any], Any]] = []
         self._seen: set[str] = set()
@@ -407,6 +409,19 @@ class SsiStream:
             mapped = self._symbol_map.get(symbol) if symbol is not None else None
             if mapped is not None and mapped != symbol:
                 event = replace(event, symbol=mapped)
+        if self._transform is None:
+            self._emit(event)
+            return
+        try:
+            produced = list(self._transform(event))
+        except Exception:  # noqa: BLE001 - like a listener: never kills the stream
+            self.stats.handler_errors += 1
+            log.exception("SSI stream transform failed on a %s event", type(event).__name__)
+            return
+        for item in produced:
+            self._emit(item)
+
+    def _emit(self, event: Any) -> None:
         self.stats.events += 1
         for listener in self._listeners:
             try:

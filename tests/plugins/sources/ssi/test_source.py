@@ -64,7 +64,7 @@ async def test_futures_events_are_reported_under_the_subscribed_code(
     krx = dict(X_SAMPLE, Symbol="41I1G2000", MarketId="DER", Exchange="DER", LastPrice=1252.5,
                TradingDate="02/02/2026", Time="09:00:05")
     fake_ssi.scripts["X"] = [[("broadcast", "X", krx)]]
-    stream = source_for(ssi_settings).subscribe(["VN30F2602"], ["trades"])
+    stream = source_for(ssi_settings).subscribe(["VN30F2602"], ["trades", "quotes"])
     events: list[Any] = []
     async for event in stream:
         events.append(event)
@@ -73,7 +73,9 @@ async def test_futures_events_are_reported_under_the_subscribed_code(
     await stream.stop()
     assert fake_ssi.connections[0].subscriptions == ["X:VN30F2602"]
     assert {e.symbol for e in events} == {"VN30F2602"}
-    assert events[0].price == 1252.5 and events[0].ts_event == datetime(2026, 2, 2, 2, 0, 5, tzinfo=UTC)
+    trade = next(e for e in events if isinstance(e, Trade))
+    assert {type(e) for e in events} == {Trade, Quote}
+    assert trade.price == 1252.5 and trade.ts_event == datetime(2026, 2, 2, 2, 0, 5, tzinfo=UTC)
 
 
 def _day_script() -> dict[str, list[list[tuple[Any, ...]]]]:
