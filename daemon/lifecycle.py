@@ -15,6 +15,9 @@ Per trading day the run goes::
                                           ─stop─────▶ stopped         (stop requested)
     any non-terminal state ─fail─▶ failed;   created/any working state ─stop─▶ stopped
 
+The same module holds the trading-session table used by ``daemon.risk`` (pending -> active ->
+completed | stopped | expired); both share :class:`StateMachine`.
+
 A stop request while streaming does not jump straight to ``stopped``: the coordinator ends the
 day first (``end_day`` persists the day's results) and then applies ``stop`` from ``ending``.
 Only the coordinator applies triggers; readers look at ``state`` and ``history``.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from core.errors import InvalidTransition
 
@@ -104,39 +108,43 @@ del _state
 class Transition:
     """One applied move: ``source --trigger--> target`` (``detail`` e.g. the trading date)."""
 
-    source: RunState
-    trigger: RunTrigger
-    target: RunState
+    source: Any
+    trigger: Any
+    target: Any
     detail: str = ""
 
 
-class SessionRunLifecycle:
-    """The state of one session run, changed only through the table above.
+class StateMachine:
+    """A state changed only through a ``(state, trigger) -> state`` table.
 
-    ``label`` names the run in messages (``"session 12"`` once the store gave it an id).
-    Each public method validates, logs (INFO) and records the move, then returns the new state.
+    ``label`` names the machine in messages (``"session 12"``). :meth:`apply` validates, logs
+    (INFO) and records the move, then returns the new state; an illegal move raises
+    ``InvalidTransition("cannot <trigger> <label>: state was <state>")`` and changes nothing.
     """
 
-    def __init__(self, label: str = "session", state: RunState = RunState.CREATED) -> None:
+    table: dict[tuple[Any, Any], Any] = {}
+    terminal: frozenset[Any] = frozenset()
+
+    def __init__(self, label: str, state: Any) -> None:
         self.label = label
         self._state = state
         self.history: list[Transition] = []
 
     @property
-    def state(self) -> RunState:
+    def state(self) -> Any:
         return self._state
 
     @property
     def is_terminal(self) -> bool:
-        return self._state in TERMINAL_STATES
+        return self._state in self.terminal
 
-    def can(self, trigger: RunTrigger) -> bool:
+    def can(self, trigger: Any) -> bool:
         """True when ``trigger`` is legal from the current state."""
-        return (self._state, trigger) in RUN_TRANSITIONS
+        return (self._state, trigger) in self.table
 
-    def apply(self, trigger: RunTrigger, detail: str = "") -> RunState:
+    def apply(self, trigger: Any, detail: str = "") -> Any:
         """Move by ``trigger`` or raise ``InvalidTransition`` without changing anything."""
-        target = RUN_TRANSITIONS.get((self._state, trigger))
+        target = self.table.get((self._state, trigger))
         if target is None:
             raise InvalidTransition(
                 f"cannot {trigger.value.replace('_', ' ')} {self.label}: "
@@ -154,6 +162,22 @@ class SessionRunLifecycle:
             f" {detail}" if detail else "",
         )
         return target
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.label!r}, state={self._state.value!r})"
+
+
+class SessionRunLifecycle(StateMachine):
+    """The state of one session run, changed only through ``RUN_TRANSITIONS``.
+
+    ``label`` names the run in messages (``"session 12"`` once the store gave it an id).
+    """
+
+    table = RUN_TRANSITIONS
+    terminal = TERMINAL_STATES
+
+    def __init__(self, label: str = "session", state: RunState = RunState.CREATED) -> None:
+        super().__init__(label, state)
 
     # Named triggers: what the coordinator calls.
     def initialize(self, detail: str = "") -> RunState:
@@ -192,5 +216,73 @@ class SessionRunLifecycle:
     def fail(self, detail: str = "") -> RunState:
         return self.apply(RunTrigger.FAIL, detail)
 
-    def __repr__(self) -> str:
-        return f"SessionRunLifecycle({self.label!r}, state={self._state.value!r})"
+
+# --------------------------------------------------------------------------------------------
+# Trading sessions (daemon.risk): a user's bounded period of trading inside a session run
+# --------------------------------------------------------------------------------------------
+
+
+class TradingSessionState(StrEnum):
+    """Where a trading session is."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    EXPIRED = "expired"
+
+
+class TradingSessionTrigger(StrEnum):
+    """What moves a trading session."""
+
+    START = "start"
+    COMPLETE = "complete"
+    STOP = "stop"
+    EXPIRE = "expire"
+    CANCEL = "cancel"
+
+
+_TS, _TT = TradingSessionState, TradingSessionTrigger
+
+TRADING_SESSION_TRANSITIONS: dict[
+    tuple[TradingSessionState, TradingSessionTrigger], TradingSessionState
+] = {
+    (_TS.PENDING, _TT.START): _TS.ACTIVE,
+    (_TS.PENDING, _TT.CANCEL): _TS.STOPPED,  # never started: cancelled, not stopped
+    (_TS.ACTIVE, _TT.COMPLETE): _TS.COMPLETED,
+    (_TS.ACTIVE, _TT.STOP): _TS.STOPPED,  # manual stop or a breached guard
+    (_TS.ACTIVE, _TT.EXPIRE): _TS.EXPIRED,  # max duration reached
+}
+"""pending -> active -> completed | stopped | expired; a pending session can only be cancelled
+(so ``stop`` on it reads "cannot stop session 12: state was pending")."""
+
+TRADING_SESSION_TERMINAL: frozenset[TradingSessionState] = frozenset(
+    {_TS.COMPLETED, _TS.STOPPED, _TS.EXPIRED}
+)
+
+
+class TradingSessionLifecycle(StateMachine):
+    """The state of one trading session (see ``TRADING_SESSION_TRANSITIONS``)."""
+
+    table = TRADING_SESSION_TRANSITIONS
+    terminal = TRADING_SESSION_TERMINAL
+
+    def __init__(
+        self, label: str, state: TradingSessionState = TradingSessionState.PENDING
+    ) -> None:
+        super().__init__(label, state)
+
+    def start(self, detail: str = "") -> TradingSessionState:
+        return self.apply(TradingSessionTrigger.START, detail)
+
+    def complete(self, detail: str = "") -> TradingSessionState:
+        return self.apply(TradingSessionTrigger.COMPLETE, detail)
+
+    def stop(self, detail: str = "") -> TradingSessionState:
+        return self.apply(TradingSessionTrigger.STOP, detail)
+
+    def expire(self, detail: str = "") -> TradingSessionState:
+        return self.apply(TradingSessionTrigger.EXPIRE, detail)
+
+    def cancel(self, detail: str = "") -> TradingSessionState:
+        return self.apply(TradingSessionTrigger.CANCEL, detail)

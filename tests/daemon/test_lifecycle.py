@@ -67,7 +67,9 @@ def test_streaming_cannot_stop_without_ending_the_day_first() -> None:
 def test_skipping_a_phase_is_refused_with_the_trigger_and_state() -> None:
     life = SessionRunLifecycle("session 1")
     life.initialize()
-    with pytest.raises(InvalidTransition, match="cannot activate session 1: state was initializing"):
+    with pytest.raises(
+        InvalidTransition, match="cannot activate session 1: state was initializing"
+    ):
         life.activate()
 
 
@@ -98,3 +100,32 @@ def test_every_non_terminal_state_is_reachable_from_created() -> None:
                 reachable.add(target)
                 frontier.append(target)
     assert reachable == set(RunState)
+
+
+def test_trading_session_table_pending_active_then_one_terminal_state() -> None:
+    from daemon.lifecycle import (
+        TRADING_SESSION_TERMINAL,
+        TRADING_SESSION_TRANSITIONS,
+        TradingSessionLifecycle,
+        TradingSessionState,
+    )
+
+    for end, expected in (
+        ("complete", TradingSessionState.COMPLETED),
+        ("stop", TradingSessionState.STOPPED),
+        ("expire", TradingSessionState.EXPIRED),
+    ):
+        life = TradingSessionLifecycle("trading session 5")
+        assert life.start() is TradingSessionState.ACTIVE
+        assert getattr(life, end)() is expected and life.is_terminal
+        with pytest.raises(
+            InvalidTransition, match=f"cannot start trading session 5: state was {expected.value}"
+        ):
+            life.start()
+    pending = TradingSessionLifecycle("trading session 6")
+    with pytest.raises(
+        InvalidTransition, match="cannot expire trading session 6: state was pending"
+    ):
+        pending.expire()
+    assert pending.cancel() is TradingSessionState.STOPPED
+    assert not any(source in TRADING_SESSION_TERMINAL for source, _ in TRADING_SESSION_TRANSITIONS)
