@@ -228,3 +228,24 @@ def test_vn30_components_securities_daily_index_and_stock_price(
     assert tick.ts_event == datetime(2023, 8, 10, 7, 45, tzinfo=UTC)
     [price] = source.daily_stock_price("SSI", date(2023, 8, 1), date(2023, 8, 30))
     assert (price.close, price.ref_price, price.foreign_buy_volume) == (28100.0, 28000.0, 863352.0)
+
+
+def test_the_ssi_source_passes_the_plugin_conformance_kit(
+    fake_ssi: FakeSsiServer, ssi_settings: SsiSettings
+) -> None:
+    from core import calendars
+    from plugins.testing import check_data_source, default_window
+
+    start, end = default_window("XSTC")
+    day = parse_local_date(start)
+    fake_ssi.tables["intradayohlc"] = [
+        {"Symbol": "VNM", "TradingDate": day.strftime("%d/%m/%Y"), "Time": (m + timedelta(hours=7)).strftime("%H:%M:%S"),
+         "Open": "70000", "High": "70200", "Low": "69900", "Close": "70100", "Volume": "1200", "Value": "70100"}
+        for m in calendars.session_minutes("XSTC", day)]
+    options = ssi_settings.model_dump(mode="python") | {"consumer_secret": ssi_settings.consumer_secret.get_secret_value()}
+    bars = check_data_source(SsiSource, exchange="XSTC", symbols=["VNM"], options=options)
+    assert len(bars) == 255
+
+
+def parse_local_date(ts: datetime) -> date:
+    return (ts + timedelta(hours=7)).date()
