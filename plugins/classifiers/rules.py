@@ -116,17 +116,28 @@ class _TickState:
             self.last_aggressor = aggressor
 
 
-class LeeReadyClassifier(_QuoteState):
+class _QuoteThenTick(_QuoteState):
+    """A quote test that falls back to the tick rule (Lee-Ready, EMO)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tick = _TickState()
+
+    def observe(self, trade: Trade, aggressor: Aggressor) -> None:
+        self._tick.observe(trade.price, aggressor)
+
+    def reset(self) -> None:
+        super().reset()
+        self._tick = _TickState()
+
+
+class LeeReadyClassifier(_QuoteThenTick):
     """Lee-Ready: midpoint test on the prevailing quote, tick rule at the midpoint."""
 
     name: ClassVar[str] = "lee_ready"
     description: ClassVar[str] = (
         "Lee-Ready: above the quote midpoint buys, below sells, else tick rule"
     )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._tick = _TickState()
 
     def classify(self, trade: Trade) -> Aggressor:
         if self.bid > 0 and self.ask > 0 and self.ask >= self.bid:
@@ -137,23 +148,12 @@ class LeeReadyClassifier(_QuoteState):
                 return Aggressor.SELL
         return self._tick.decide(trade.price)
 
-    def observe(self, trade: Trade, aggressor: Aggressor) -> None:
-        self._tick.observe(trade.price, aggressor)
 
-    def reset(self) -> None:
-        super().reset()
-        self._tick = _TickState()
-
-
-class EmoClassifier(_QuoteState):
+class EmoClassifier(_QuoteThenTick):
     """Ellis-Michaely-O'Hara: at the ask buys, at the bid sells, otherwise tick rule."""
 
     name: ClassVar[str] = "emo"
     description: ClassVar[str] = "EMO: trades at the ask buy, at the bid sell, others by tick rule"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._tick = _TickState()
 
     def classify(self, trade: Trade) -> Aggressor:
         if self.ask > 0 and trade.price == self.ask:
@@ -161,13 +161,6 @@ class EmoClassifier(_QuoteState):
         if self.bid > 0 and trade.price == self.bid:
             return Aggressor.SELL
         return self._tick.decide(trade.price)
-
-    def observe(self, trade: Trade, aggressor: Aggressor) -> None:
-        self._tick.observe(trade.price, aggressor)
-
-    def reset(self) -> None:
-        super().reset()
-        self._tick = _TickState()
 
 
 BUILTIN_CLASSIFIERS: tuple[type, ...] = (
