@@ -97,6 +97,10 @@ def token_lifetime(token: str, fallback_seconds: float) -> float:
         return fallback_seconds
 
 
+class _CredentialsRejected(SourceAuthError):
+    """The token endpoint refused the consumer id / secret (not a stale token)."""
+
+
 class _Socket:
     """One open SignalR websocket and what negotiate said about it."""
 
@@ -120,7 +124,7 @@ class SsiStream:
         default_trading_date: str | None = None,
         symbol_map: dict[str, str] | None = None,
         transform: Callable[[Any], Iterable[Any]] | None = None,
-        dedupe_window: int = 100_000,
+        dedupe_window: int = 50_000,
         rng: random.Random | None = None,
     ) -> None:
         if not channels:
@@ -134,8 +138,8 @@ class SsiStream:
         self._transform = transform
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._listeners: list[Callable[[Any], Any]] = []
-        self._seen: set[str] = set()
-        self._seen_order: deque[str] = deque()
+        self._seen: set[int] = set()  # hashes of Content texts: 50k ints, not 50 MB of text
+        self._seen_order: deque[int] = deque()
         self._dedupe_window = dedupe_window
         self._rng = rng or random.Random()
         self._tasks: list[asyncio.Task[None]] = []
@@ -211,6 +215,11 @@ class SsiStream:
                     await self._pump(channel, socket)
                 except asyncio.CancelledError:
                     raise
+                except _CredentialsRejected as error:
+                    # retrying cannot help: end the stream with the reason
+                    self._queue.put_nowait(SourceAuthError(str(error)))
+                    self._stopper = asyncio.get_running_loop().create_task(self.stop())
+                    return
                 except SourceAuthError as error:
                     new_token = True
                     self.stats.auth_failures += 1
@@ -293,7 +302,10 @@ class SsiStream:
     # ------------------------------------------------------------------ connecting
     async def _open(self, channel: str, *, force_token: bool = False) -> _Socket:
         settings = self._settings
-        token = await self._token_provider(force_token)
+        try:
+            token = await self._token_provider(force_token)
+        except SourceAuthError as error:
+            raise _CredentialsRejected(str(error)) from None
         REDACTOR.add(token)
         loop = asyncio.get_running_loop()
         lifetime = token_lifetime(token, settings.token_lifetime_seconds)
@@ -383,7 +395,8 @@ class SsiStream:
             stats.messages += 1
             try:
                 key, content = parse.decode_payload(payload)
-                if key in self._seen:
+                key_hash = hash(key)
+                if key_hash in self._seen:
                     stats.duplicates += 1
                     continue
                 trading_date = content.get("TradingDate")
@@ -393,11 +406,11 @@ class SsiStream:
             except Exception as error:  # noqa: BLE001 - one bad message never stops the stream
                 self._malformed(channel, error, payload)
                 continue
-            self._remember(key)
+            self._remember(key_hash)
             for event in events:
                 self._deliver(event)
 
-    def _remember(self, key: str) -> None:
+    def _remember(self, key: int) -> None:
         self._seen.add(key)
         self._seen_order.append(key)
         if len(self._seen_order) > self._dedupe_window:

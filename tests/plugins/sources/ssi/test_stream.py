@@ -84,12 +84,13 @@ async def test_every_channel_is_subscribed_on_its_own_connection_and_demuxed(
     assert stream.stats.malformed == 0 and stream.stats.connects == 7
 
 
+@pytest.mark.parametrize("ending", [("drop",), ("close", 1000)])
 async def test_reconnect_after_a_drop_resubscribes_and_delivers_each_message_once(
-    fake_ssi: FakeSsiServer, ssi_settings: SsiSettings
+    fake_ssi: FakeSsiServer, ssi_settings: SsiSettings, ending: tuple
 ) -> None:
     fake_ssi.scripts["X-TRADE"] = [
         [("broadcast", "X-TRADE", trade(1)), ("broadcast", "X-TRADE", trade(2)),
-         ("broadcast", "X-TRADE", trade(3)), ("drop",)],
+         ("broadcast", "X-TRADE", trade(3)), ending],
         # the new connection repeats what the server still had, then continues
         [("broadcast", "X-TRADE", trade(2)), ("broadcast", "X-TRADE", trade(3)),
          ("broadcast", "X-TRADE", trade(4)), ("broadcast", "X-TRADE", trade(5))],
@@ -306,3 +307,30 @@ async def test_the_token_and_secret_never_appear_in_output_logs_or_errors(
     for secret in [*fake_ssi.issued_tokens, fake_ssi.consumer_secret]:
         assert secret not in captured  # ... with the token masked
         assert secret.split(".")[1] not in captured if "." in secret else True
+
+
+async def test_content_sent_as_an_object_is_accepted_and_deduplicated_with_the_string_form(
+    fake_ssi: FakeSsiServer, ssi_settings: SsiSettings
+) -> None:
+    fake_ssi.scripts["MI"] = [[("broadcast_object", "MI", MI_SAMPLE), ("broadcast_object", "MI", MI_SAMPLE),
+                               ("broadcast_object", "MI", dict(MI_SAMPLE, IndexValue=1240.0))]]
+    stream = make_stream(ssi_settings, ["MI:VN30"])
+    first, second = await take(stream, 2)
+    await stream.stop()
+    assert (first.value, second.value) == (1238.76, 1240.0)
+    assert stream.stats.duplicates == 1 and stream.stats.malformed == 0
+
+
+async def test_rejected_credentials_end_the_stream_at_once(
+    fake_ssi: FakeSsiServer, ssi_settings: SsiSettings
+) -> None:
+    from pydantic import SecretStr
+
+    from core.errors import SourceAuthError
+
+    bad = ssi_settings.model_copy(update={"consumer_secret": SecretStr("not-the-secret")})
+    stream = make_stream(bad, ["X-TRADE:ACB"])
+    with pytest.raises(SourceAuthError, match="SSI_CONSUMER_SECRET"):
+        await take(stream, 1)
+    await asyncio.sleep(0.05)
+    assert stream.stopped and fake_ssi.negotiate_tokens == []
