@@ -83,6 +83,17 @@ _PROGRESS_EVERY = 2048
 """Events between two ``RunObserver.progressed`` calls (cheap; the CLI redraws from it)."""
 
 
+class _CompleteObserver(RunObserver):
+    """Wraps an observer that implements only some RunObserver methods (the rest do nothing)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        for name in ("day_started", "progressed", "day_streamed", "day_ended"):
+            method = getattr(inner, name, None)
+            if callable(method):
+                setattr(self, name, method)
+
+
 class _Sinks(dict[str, Any]):
     """symbol -> (append, update, indicators); unknown symbols get the ``default`` sink."""
 
@@ -151,7 +162,7 @@ class SessionCoordinator:
             else (backtest.speed_multiplier if backtest else 0.0)
         )
         self.prefetch_days = max(1, int(backtest.prefetch_days)) if backtest else 1
-        self.observer = observer or RunObserver()
+        self.observer = _CompleteObserver(observer or RunObserver())
         self.persist = persist
         data_config = config.session_data_config
         self.symbols = tuple(sorted(set(data_config.symbols)))
