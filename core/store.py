@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
-from itertools import islice
+from itertools import chain, islice
 from math import nan as np_nan
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -342,6 +342,26 @@ class _TableWriter:
             order = list(compiled.positiontup or ())
             assert order == list(self.columns), order  # rows are built in column order
             self.sqlite_sql = compiled.string
+            # the same upsert over many rows per statement, within SQLite's parameter limit
+            width = len(self.columns)
+            self.sqlite_rows_per_statement = max(1, min(500, _sqlite_max_parameters() // width))
+            multi = sqlite_dialect.insert(table).values(
+                [
+                    {c: sa.bindparam(f"{c}_{i}") for c in self.columns}
+                    for i in range(self.sqlite_rows_per_statement)
+                ]
+            )
+            multi = multi.on_conflict_do_update(
+                index_elements=list(self.key),
+                set_={c: multi.excluded[c] for c in updates},
+                where=self._changed(multi.excluded, updates),
+            )
+            compiled_multi = multi.compile(dialect=self.dialect)
+            expected = [
+                f"{c}_{i}" for i in range(self.sqlite_rows_per_statement) for c in self.columns
+            ]
+            assert list(compiled_multi.positiontup or ()) == expected  # row-major flattening
+            self.sqlite_multi_sql = compiled_multi.string
             return
         pg_insert = pg_dialect.insert(table)
         self.pg_statement = pg_insert.on_conflict_do_update(
@@ -416,7 +436,7 @@ class _TableWriter:
                 cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
                 try:
                     values = chunk if prepared else self._convert(chunk, self._converters)
-                    cursor.executemany(self.sqlite_sql, values)
+                    self._sqlite_upsert(cursor, values)
                 finally:
                     cursor.close()
             elif len(chunk) >= _COPY_MIN_ROWS and not self._has_json:
@@ -430,6 +450,19 @@ class _TableWriter:
                     [dict(zip(self.columns, row, strict=True)) for row in checked],
                 )
         return total
+
+    def _sqlite_upsert(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        """Rows in order (a later row with the same key updates the earlier one)."""
+        per = self.sqlite_rows_per_statement
+        full = len(rows) - len(rows) % per if per > 1 else 0
+        if full:
+            flatten = chain.from_iterable
+            cursor.executemany(
+                self.sqlite_multi_sql,
+                (tuple(flatten(rows[i : i + per])) for i in range(0, full, per)),
+            )
+        if full < len(rows):
+            cursor.executemany(self.sqlite_sql, rows[full:])
 
     def _copy_upsert(
         self, connection: Connection, rows: list[tuple[Any, ...]], *, create_stage: bool
@@ -463,6 +496,13 @@ _PG_COPY_TYPES: tuple[tuple[type[sa.types.TypeEngine[Any]], str], ...] = (
     (sa.Integer, "int4"),
     (sa.String, "text"),
 )
+
+
+def _sqlite_max_parameters() -> int:
+    """SQLITE_MAX_VARIABLE_NUMBER of the linked SQLite (32766 since 3.32, 999 before)."""
+    import sqlite3
+
+    return 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
 def _pg_type_name(type_: sa.types.TypeEngine[Any]) -> str:
