@@ -14,9 +14,13 @@ reads run in ``BEGIN DEFERRED`` snapshots. PostgreSQL: ``postgresql+psycopg`` (a
 Every write of market data is an idempotent upsert (``INSERT ... ON CONFLICT DO UPDATE``
 compiled by SQLAlchemy Core for the dialect) keyed by the natural key of ``core.tables``: writing
 the same rows twice changes nothing, writing changed values updates them; within one call the
-last occurrence of a key wins. Bulk paths: SQLite runs the compiled upsert through the DBAPI
-``executemany``; PostgreSQL ``COPY``s large batches into a temporary table and upserts them with
-one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` (small batches use ``executemany``).
+last occurrence of a key wins; a row whose values did not change is not rewritten (``ON
+CONFLICT ... DO UPDATE ... WHERE`` some value ``IS DISTINCT FROM`` the stored one; tables
+without JSON columns). Bulk paths:
+SQLite runs the compiled upsert through the DBAPI ``executemany`` with up to 500 rows per
+statement (within SQLite's parameter limit); PostgreSQL binary-``COPY``s large batches into a
+temporary table and upserts them with one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` (small
+batches use ``executemany``). ``benchmarks/store_upsert.py`` measures both.
 
 Events that can share a timestamp (trades, quotes, foreign room, index ticks, statuses) carry an
 ``event_key``: the vendor trade id when there is one, else a short hash of the event's content
@@ -26,8 +30,9 @@ appended, so two real identical prints are both kept and re-writing the batch st
 Timestamps are aware UTC in and out; a naive datetime raises ``StoreError`` naming the field.
 Time ranges are half-open: ``start <= ts < end``.
 
-This module is longer than most (one method pair per table); the shared machinery is
-``_TableWriter`` and the read helpers at the top.
+Why one long module: it is the single place that knows SQL (ten tables, one upsert/read pair
+each, over two dialects). The shared machinery comes first (URLs and engines, ``_TableWriter``
+for upserts, ``_fetch_raw`` for fast reads), then ``Store`` grouped by table.
 """
 
 from __future__ import annotations
