@@ -213,7 +213,7 @@ def test_schedule_ticks_through_the_definitions_request_a_valid_partition_of_the
 
     from orchestration.definitions import defs
 
-    schedule_def = defs.get_schedule_def("hose_history_job_schedule")
+    schedule_def = defs.resolve_schedule_def("hose_history_job_schedule")
     repository = defs.get_repository_def()
     tick = schedule_def.evaluate_tick(
         build_schedule_context(
