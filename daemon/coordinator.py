@@ -568,8 +568,9 @@ class SessionCoordinator:
             self._fetch_missing(self.symbols, [self.streamed_interval], days)
             windows = []
             for d in days:
-                s = self.schedule.get_trading_session(d)
-                windows.append(DayWindow(d, s.open, s.close))
+                bounds = self.schedule.get_trading_session(d)
+                if bounds is not None:  # days come from the schedule: always trading days
+                    windows.append(DayWindow(d, bounds.open, bounds.close))
             feed.prefetch(windows)
         return feed.day(window).event_count
 

@@ -111,7 +111,7 @@ def load_history(
     symbols = sorted(set(symbols))
     intervals = list(dict.fromkeys(intervals))
     rows_written = fetched = skipped = 0
-    present_by_interval = {
+    present_by_interval: dict[str, dict[date, set[str]]] = {
         interval: (
             _present_symbols(store, symbols, interval, source_name, days, calendar)
             if only_missing
