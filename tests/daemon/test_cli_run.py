@@ -177,8 +177,10 @@ def test_sessiond_load_fetches_what_a_config_needs(tmp_path: Path, sqlite_url: s
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_run_cleanly_after_persisting(tmp_path: Path, sqlite_url: str) -> None:
-    # Clock-driven at 600x: a 6.5 h day takes ~39 s of wall time, so the interrupt lands mid-day.
-    config = write_config(tmp_path, speed_multiplier=600)
+    # Clock-driven at 300x: the 3.5 h early-close day takes ~42 s of wall time, so the interrupt
+    # lands mid-day. The daily bars (loaded for the indicator, just before streaming) tell us
+    # the run is about to stream.
+    config = write_config(tmp_path, speed_multiplier=300)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
         [sys.executable, "-m", "daemon.cli", "run", str(config), "--db", sqlite_url, "--json"],
@@ -189,23 +191,20 @@ def test_ctrl_c_stops_the_run_cleanly_after_persisting(tmp_path: Path, sqlite_ur
         text=True,
     )
     store = Store.from_url(sqlite_url)
+    first = session_bounds("XNYS", date(2024, 7, 3))
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # wait until streaming has started
-            runs = store.read_session_runs()
+        while time.monotonic() < deadline:
             if (
-                runs
+                store.read_session_runs()
                 and store.count_bars(
-                    ["AAPL"],
-                    "1m",
-                    session_bounds("XNYS", date(2024, 7, 3)).open,
-                    session_bounds("XNYS", date(2024, 7, 3)).close,
+                    ["AAPL", "MSFT"], "1d", first.open - timedelta(days=7), first.close
                 )
-                > 0
+                >= 6
             ):
                 break
             time.sleep(0.2)
-        time.sleep(1.5)
+        time.sleep(2.5)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
         assert process.returncode == 0, stderr
