@@ -35,6 +35,7 @@ from dagster import (
 from dagster._utils.warnings import PreviewWarning
 
 from core import calendars
+from core.errors import CalendarError
 from core.quality import bar_buckets, find_gaps
 from core.timeframes import parse_interval
 from orchestration.catalog import ExchangeCatalog
@@ -306,25 +307,32 @@ def evaluate_prices_within_daily_limits(
 ) -> AssetCheckResult:
     """Bars outside the day's ceiling/floor; symbols without a reference price are listed."""
     opened = store.open()
-    previous_day = calendars.previous_session(catalog.calendar, trading_date)
-    previous_bounds = calendars.session_bounds(catalog.calendar, previous_day)
+    bounds = calendars.session_bounds(catalog.calendar, trading_date)
+    try:
+        previous_day: date | None = calendars.previous_session(catalog.calendar, trading_date)
+    except CalendarError:  # the calendar's first known session: no reference day
+        previous_day = None
     found_parts = []
     unchecked: set[str] = set()
     checked: set[str] = set()
     for load in catalog.loads:
-        previous = opened.read_bars_frame(
-            list(load.symbols),
-            load.base_interval,
-            previous_bounds.open,
-            previous_bounds.close,
-            source=load.name,
-        )
-        references = reference_prices(catalog.calendar, previous)
+        references: dict[str, float] = {}
+        if previous_day is not None:
+            previous_bounds = calendars.session_bounds(catalog.calendar, previous_day)
+            previous = opened.read_bars_frame(
+                list(load.symbols),
+                load.base_interval,
+                previous_bounds.open,
+                previous_bounds.close,
+                source=load.name,
+            )
+            references = reference_prices(catalog.calendar, previous)
         unchecked.update(s for s in load.symbols if s not in references)
         checked.update(references)
-        for _source, _interval, _symbols, frame in (
-            item for item in _frames(store, catalog, trading_date) if item[0] == load.name
-        ):
+        for interval, symbols in load.symbols_by_interval:
+            frame = opened.read_bars_frame(
+                list(symbols), interval, bounds.open, bounds.close, source=load.name
+            )
             breaches = find_price_limit_breaches(catalog.calendar, frame, references)
             if not breaches.empty:
                 found_parts.append(breaches)
@@ -342,7 +350,7 @@ def evaluate_prices_within_daily_limits(
             "limit_pct": limit * 100,
             "checked_symbols": len(checked),
             "unchecked_symbols": MetadataValue.json(sorted(unchecked)),
-            "reference_session": previous_day.isoformat(),
+            "reference_session": previous_day.isoformat() if previous_day else "",
             "preview": MetadataValue.md(
                 markdown_table(
                     found,
@@ -355,7 +363,8 @@ def evaluate_prices_within_daily_limits(
             f"{len(found)} bars beyond ±{limit:.0%} of the reference price"
             if len(found)
             else (
-                f"no reference price (session {previous_day} not loaded) for {', '.join(sorted(unchecked))}"
+                f"no reference price (session {previous_day or 'before the calendar'} not "
+                f"loaded) for {', '.join(sorted(unchecked))}"
                 if unchecked
                 else None
             )

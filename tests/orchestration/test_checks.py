@@ -209,3 +209,28 @@ def test_only_vietnamese_boards_get_the_price_limit_check_and_gap_and_ohlc_check
 def _previous_close(store: Store, symbol: str) -> float:
     bounds = calendars.session_bounds("XSTC", PREVIOUS)
     return store.read_bars(symbol, "1m", bounds.open, bounds.close, source="synthetic")[-1].close
+
+
+def test_price_check_on_the_calendars_first_session_has_no_reference_and_says_so(
+    tmp_path: Path, sqlite_url: str
+):
+    catalog = catalog_for(
+        write_config(
+            tmp_path,
+            "hose",
+            exchange_group="HOSE",
+            symbols=["VNM"],
+            start="2025-02-04",
+            end="2025-02-04",
+        )
+    )
+    resource = StoreResource(url=sqlite_url)
+    first = calendars.first_session("XSTC")
+    load_historical_bars(
+        resource.open(), {"synthetic": DataSourceResource(plugin="synthetic")}, catalog, first
+    )
+    result = evaluate_prices_within_daily_limits(resource, catalog, first)
+    assert result.passed
+    assert result.metadata["unchecked_symbols"].value == ["VNM"]
+    assert "session before the calendar not loaded" in (result.description or "")
+    resource.close()
