@@ -292,6 +292,7 @@ class SessionCoordinator:
         metrics["summary"] = {
             k: v for k, v in summary.to_dict().items() if k not in {"days", "metrics"}
         }
+        metrics["days"] = [day.to_dict() for day in self.days]
         if error is not None:
             metrics["error"] = f"{type(error).__name__}: {error}"
         summary.metrics = metrics
@@ -351,6 +352,17 @@ class SessionCoordinator:
             first = self.schedule.get_next_trading_date(first)
         return first
 
+    async def _wait_for_open(self, open_: datetime) -> None:
+        """Live: wait (in short sleeps, so that a stop request is honoured) for the open."""
+        import asyncio
+
+        clock = self._clock_or_live()
+        while not self._stop_requested:
+            remaining = (open_ - clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(remaining, 0.5))
+
     def _clock_or_live(self) -> Any:
         if self.clock is None:
             from daemon.clock import LiveClock
@@ -384,7 +396,10 @@ class SessionCoordinator:
         expected = await self._load_queues(window, upcoming)
 
         if self.mode == "live":
-            await self._clock_or_live().advance_to_async(session.open)  # wait for the open
+            await self._wait_for_open(session.open)
+        if self._stop_requested:  # asked to stop before the day went active: nothing to end
+            result.stopped = True
+            return result
         life.activate(label)
         self._activate(trading_date, session)
         if self._gap_started is not None:

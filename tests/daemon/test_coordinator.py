@@ -734,3 +734,33 @@ def test_cascaded_intervals_equal_bars_built_straight_from_the_streamed_rows(
                 w.trade_count,
             ), interval
             assert g.vwap == pytest.approx(w.vwap, rel=1e-12)
+
+
+def test_live_stop_while_waiting_for_the_open_ends_the_run_without_streaming(
+    store: Store, host: Any, plugin: RecordingPlugin
+) -> None:
+    import threading
+
+    from daemon.clock import LiveClock
+
+    bounds = session_bounds("XNYS", date(2025, 7, 2))
+    config = validate_session_config(
+        {**make_config().model_dump(mode="json"), "mode": "live", "backtest_config": None}
+    )
+    source = LiveSyntheticSource(host.create_source("synthetic", exchange="XNYS", seed=7), [])
+    clock = LiveClock(start_at=bounds.open - timedelta(hours=2))
+    run = SessionCoordinator.for_config(config, store=store, host=host, source=source, clock=clock)
+    timer = threading.Timer(0.5, run.stop)
+    timer.start()
+    try:
+        summary = run.run_sync()
+    finally:
+        timer.cancel()
+    assert summary.status == "stopped"
+    assert [t.trigger.value for t in run.lifecycle.history][-2:] == ["load_queues", "stop"]
+    (day,) = summary.days
+    assert day.stopped and day.events == 0
+    assert plugin.of("started") == []  # never activated
+    (stored,) = store.read_session_runs()
+    assert stored.status == "stopped" and stored.metrics["days"][0]["stopped"] is True
+    assert clock.now() < bounds.open
