@@ -60,28 +60,34 @@ def test_the_code_location_registers_each_exchange_of_the_session_configs():
     from orchestration.definitions import defs
 
     catalogs = load_catalogs()
-    assert set(catalogs) == {"XNYS", "XSTC"}  # example_session.json, vn30_backtest.json
+    # example_session.json and vn30_backtest.json at least; more configs add more exchanges
+    assert {"XNYS", "XSTC"} <= set(catalogs)
     keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
-    for group in ("us_equity", "hose"):
-        assert {
-            f"{group}/historical_bars",
-            f"{group}/daily_bars",
-            f"{group}/avg_volume",
-            f"{group}/avg_volume_by_minute",
-        } <= keys
+    expected = {
+        f"{c.key_prefix}/{name}"
+        for c in catalogs.values()
+        for name in ("historical_bars", "daily_bars", *(spec.name for spec in c.indicators))
+    }
+    assert keys == expected
+    assert {"us_equity/avg_volume", "hose/avg_volume_by_minute"} <= keys
     assert {s.name for s in defs.schedules} == {
-        "us_equity_history_job_schedule",
-        "hose_history_job_schedule",
+        f"{c.key_prefix}_history_job_schedule" for c in catalogs.values()
     }
     assert (
         defs.resolve_job_def("hose_history_job").partitions_def.get_partition_keys()[0]
         == "2024-01-02"
     )
-    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
-    assert checks == {
+    graph = defs.resolve_asset_graph()
+    checks_of = {}
+    for check_key in graph.asset_check_keys:
+        checks_of.setdefault(check_key.asset_key.to_user_string(), set()).add(check_key.name)
+    assert checks_of["us_equity/historical_bars"] == {
         "bars_have_no_gaps",
         "ohlc_is_consistent",
         "no_duplicate_bars",
+    }
+    assert checks_of["hose/historical_bars"] == {
+        *checks_of["us_equity/historical_bars"],
         "prices_within_daily_limits",
     }
 
