@@ -206,6 +206,11 @@ class ApiServer:
             await asyncio.sleep(0.01)
 
     @property
+    def started(self) -> bool:
+        """True once the server listens."""
+        return bool(self._server.started)
+
+    @property
     def bound_port(self) -> int:
         """The actual port (useful with port 0)."""
         for server in getattr(self._server, "servers", []):

@@ -35,6 +35,15 @@ DAY_ROLL_LOCAL = time(15, 0)
 _CLOCK_PHASES = {None, Phase.CLOSED, Phase.BREAK}
 
 
+def trade_phase(exchange: str, trade: Trade) -> str:
+    """A trade's ``core.phases.Phase`` value: from its TradingSession code, falling back to
+    the exchange clock at ``ts_event`` when the code is absent or names no trading phase."""
+    phase = phase_for_trading_session(trade.trading_session)
+    if phase in _CLOCK_PHASES:
+        phase = phase_at(exchange, trade.ts_event)
+    return str(phase)
+
+
 class MarketState:
     """Order flow, foreign flows, indices and basis for one exchange, one day at a time."""
 
@@ -61,6 +70,7 @@ class MarketState:
         self.statuses: dict[str, SecurityStatus] = {}
         self.version = 0
         self.events = 0
+        self.stale_events = 0
         self.last_event_ts: datetime | None = None
 
     # -- day boundary --------------------------------------------------------------------------
@@ -102,15 +112,24 @@ class MarketState:
             self.on_foreign(event)
         elif isinstance(event, IndexTick):
             self.on_index(event)
-        elif isinstance(event, SecurityStatus):
+        elif isinstance(event, SecurityStatus) and self._touch(event.ts_event):
             self.statuses[event.symbol] = event
-            self._touch(event.ts_event)
 
-    def _touch(self, ts: datetime) -> None:
-        self.roll(ts)
+    def _touch(self, ts: datetime) -> bool:
+        """Roll the day if ``ts`` belongs to a later one; False for an event of an earlier
+        statistics day (e.g. yesterday's post-close messages delivered late), which is
+        dropped and counted in ``stale_events``."""
+        day = self.stats_day(ts)
+        current = self.trading_date
+        if current is None or day > current:
+            self.reset(day)
+        elif day < current:
+            self.stale_events += 1
+            return False
         self.events += 1
         self.version += 1
         self.last_event_ts = ts
+        return True
 
     def _chain(self, symbol: str) -> ClassifierChain:
         chain = self._chains.get(symbol)
@@ -120,17 +139,15 @@ class MarketState:
 
     def phase_of(self, trade: Trade) -> str:
         """The trade's phase: its TradingSession code, else the exchange clock."""
-        phase = phase_for_trading_session(trade.trading_session)
-        if phase in _CLOCK_PHASES:
-            phase = phase_at(self.exchange, trade.ts_event)
-        return str(phase)
+        return trade_phase(self.exchange, trade)
 
     def on_quote(self, quote: Quote) -> None:
-        self._touch(quote.ts_event)
-        self._chain(quote.symbol).on_quote(quote)
+        if self._touch(quote.ts_event):
+            self._chain(quote.symbol).on_quote(quote)
 
     def on_trade(self, trade: Trade) -> None:
-        self._touch(trade.ts_event)
+        if not self._touch(trade.ts_event):
+            return
         self.basis.apply(trade)
         volume = self.order_flow.accept(trade)
         if volume is None:
@@ -139,12 +156,19 @@ class MarketState:
         self.order_flow.add(classified, volume)
 
     def on_foreign(self, room: ForeignRoom) -> None:
-        self._touch(room.ts_event)
-        self.foreign.apply(room)
+        if self._touch(room.ts_event):
+            self.foreign.apply(room)
 
     def on_index(self, tick: IndexTick) -> None:
-        self._touch(tick.ts_event)
-        self.indices.apply(tick)
+        if self._touch(tick.ts_event):
+            self.indices.apply(tick)
+
+    def set_futures_contract(self, contract: str | None) -> None:
+        """The primary futures contract whose trades make the basis (it rolls monthly)."""
+        if contract != self.basis.contract:
+            self.basis.reset(contract)
+            self.basis.contract = contract
+            self.version += 1
 
     # -- views ---------------------------------------------------------------------------------
 
