@@ -1,0 +1,391 @@
+"""A live session with its market state, recorder and API: what ``sessiond run`` starts in live mode.
+
+Wiring (one asyncio loop)::
+
+    data source.subscribe ─▶ LiveFeed ─┬─ bars ─▶ SessionCoordinator (bars, indicators, days)
+                                       └─ other events ─▶ coordinator.on_other_event
+                                                        ─▶ MarketState (order flow, foreign,
+                                                           indices, basis) ─▶ API / websocket
+                                                        ─▶ EventRecorder ─▶ store (batched)
+
+- **Symbols**: a source may map session symbols to what trades on a day
+  (``resolve_symbols(symbols, day)``, e.g. SSI's ``VN30F1M`` -> the front-month VN30 futures
+  code); the resolved futures code is the basis contract.
+- **Classifier chain**: ``session_data_config.classifiers``, else the source class's
+  ``default_classifiers``, else ``plugins.classifiers.chain.DEFAULT_CHAIN``; each symbol gets
+  its own chain of fresh rules from ``PluginHost.create_classifier``.
+- **Persistence**: every ``flush_interval_seconds`` the recorder writes the events received
+  (one batch per kind) and the day's per-phase volumes are upserted (``phase_volumes``) when
+  they changed. On start the current statistics day's rows are restored, so a restart
+  mid-day resumes without double counting (the restored ``TotalVol`` marks drop repeats).
+- **Day boundary**: the same tick rolls the market state at 15:00 exchange-local time (the
+  final rows of the finished day are persisted first); events of an earlier day arriving late
+  are dropped by the state.
+- **API**: ``daemon.api`` on ``api_host:api_port`` (token required beyond loopback).
+- **Stopping**: :meth:`stop` (Ctrl-C) ends the current day cleanly, also while waiting for
+  the open (the clock's wait is stop-aware).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.config import STREAM_KINDS
+from core.errors import SettingsError
+from core.store import PhaseVolume
+from daemon.api import ApiServer, SessionView, create_app, is_loopback
+from daemon.clock import LiveClock
+from daemon.feeds.live import LiveFeed
+from daemon.market_state import MarketState
+from daemon.recording import EventRecorder
+from daemon.results import RunObserver, RunSummary
+from daemon.schedule import TradingSchedule
+from plugins.classifiers.chain import DEFAULT_CHAIN, build_chain
+from plugins.interfaces import supports
+
+logger = logging.getLogger(__name__)
+
+_WAIT_SLICE_SECONDS = 0.1
+"""How often a stop-aware clock wait re-checks for a stop request."""
+
+DEFAULT_API_HOST = "127.0.0.1"
+DEFAULT_API_PORT = 8765
+
+
+class StoppableLiveClock(LiveClock):
+    """A :class:`LiveClock` whose async waits end early once ``stop_requested`` is set, so a
+    stop while the session waits for the open ends the run at once, and whose ``jump_to``
+    (the lunch break) does not block the loop."""
+
+    __slots__ = ("stop_requested",)
+
+    def __init__(self, start_at: datetime | None = None) -> None:
+        super().__init__(start_at)
+        self.stop_requested = False
+
+    async def advance_to_async(self, ts: datetime) -> None:
+        while not self.stop_requested and (delay := self.seconds_until(ts)) > 0:
+            await asyncio.sleep(min(delay, _WAIT_SLICE_SECONDS))
+
+    def jump_to(self, ts: datetime) -> None:
+        """Never blocks the event loop (the API and the market state share it): returns at
+        once; live time reaches ``ts`` by itself and the async waits do the waiting."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiOptions:
+    """Where the live API listens; ``token`` is required when ``host`` is not loopback."""
+
+    host: str = DEFAULT_API_HOST
+    port: int = DEFAULT_API_PORT
+    token: str | None = None
+
+    def check(self) -> None:
+        if not is_loopback(self.host) and not self.token:
+            raise SettingsError(
+                f"--api-host {self.host} is not a loopback address: set SESSIOND_API_TOKEN "
+                "(clients then send 'Authorization: Bearer <token>'), or bind 127.0.0.1"
+            )
+
+
+class ApiSettings(BaseSettings):
+    """``SESSIOND_API_TOKEN`` (env or ``.env``): bearer token of the live API (never logged)."""
+
+    model_config = SettingsConfigDict(env_prefix="SESSIOND_API_", env_file=".env", extra="ignore")
+
+    token: SecretStr | None = None
+
+    def token_value(self) -> str | None:
+        value = self.token.get_secret_value().strip() if self.token is not None else ""
+        return value or None
+
+
+def live_channels(config: Any) -> list[str]:
+    """The source channels a config streams: ``bars`` when a bar interval is streamed, plus
+    the non-bar streams it names (trades, quotes, foreign, index, status)."""
+    streams = config.session_data_config.streams
+    channels = ["bars"] if config.streamed_interval else []
+    return channels + [s for s in streams if s in STREAM_KINDS]
+
+
+def classifier_names(config: Any, source: Any) -> tuple[str, ...]:
+    """The chain: config, else the source class's ``default_classifiers``, else the default."""
+    configured = config.session_data_config.classifiers
+    if configured:
+        return tuple(configured)
+    default = getattr(type(source), "default_classifiers", None)
+    return tuple(default) if default else DEFAULT_CHAIN
+
+
+class LiveSession:
+    """Runs a live session config with its market state, recorder and API (see module doc)."""
+
+    def __init__(
+        self,
+        config: Any,
+        *,
+        store: Any,
+        host: Any,
+        config_path: str = "",
+        api: ApiOptions | None = None,
+        clock_start: datetime | None = None,
+        observer: RunObserver | None = None,
+        flush_interval_seconds: float = 1.0,
+        source: Any = None,
+    ) -> None:
+        from daemon.coordinator import SessionCoordinator
+
+        self.config = config
+        self.store = store
+        self.host = host
+        self.api = api or ApiOptions()
+        self.api.check()
+        self.flush_interval_seconds = flush_interval_seconds
+        self.calendar = config.calendar_name
+        self.schedule = TradingSchedule(self.calendar)
+        if source is None:
+            options = dict(config.api_config.data_api_options or {})
+            source = host.create_source(
+                config.api_config.data_api, exchange=self.calendar, **options
+            )
+        self.source = source
+        self.clock = StoppableLiveClock(clock_start)
+        self.symbols = list(config.session_data_config.symbols)
+        first_day = self._first_trading_date()
+        resolved = self._resolve(first_day)
+        self.futures_contract = self._futures_contract(resolved)
+        self.group_symbols = [s for s, r in zip(self.symbols, resolved, strict=True) if s == r]
+        if self.futures_contract in self.group_symbols:
+            self.group_symbols.remove(self.futures_contract)
+        self.feed = LiveFeed(
+            source,
+            symbols=resolved,
+            interval=config.streamed_interval or "1m",
+            channels=live_channels(config),
+        )
+        self.coordinator = SessionCoordinator(
+            config,
+            store=store,
+            host=host,
+            feed=self.feed,
+            source=source,
+            clock=self.clock,
+            config_path=config_path,
+            observer=observer,
+        )
+        self.classifiers = classifier_names(config, source)
+        for name in self.classifiers:  # unknown names fail now, not at the first trade
+            host.create_classifier(name)
+        self.state = MarketState(
+            self.calendar,
+            lambda: build_chain(self.classifiers, host.create_classifier),
+            group_symbols=self.group_symbols,
+            futures_contract=self.futures_contract,
+        )
+        self.recorder = EventRecorder(
+            store, clock=self.clock.now, flush_interval_seconds=flush_interval_seconds
+        )
+        self.view = SessionView(
+            config.session_name,
+            self.calendar,
+            config.mode,
+            state="created",
+            symbols=resolved,
+            group_symbols=self.group_symbols,
+            futures_contract=self.futures_contract,
+            extra={"classifiers": list(self.classifiers), "api_auth": bool(self.api.token)},
+        )
+        self.server: ApiServer | None = None
+        self._persisted_version = -1
+        self._ticker: asyncio.Task[None] | None = None
+        on_other_event = self.coordinator.on_other_event
+        state_event = self.state.on_event
+        record = self.recorder
+
+        def on_event(event: Any) -> None:
+            on_other_event(event)
+            state_event(event)
+            record(event)
+
+        self.feed.on_event = on_event
+
+    # -- symbols -------------------------------------------------------------------------------
+
+    def _first_trading_date(self) -> date:
+        now = self.clock.now()
+        local = now.astimezone(self.schedule.timezone).date()
+        first = self.schedule.get_first_trading_date(local)
+        session = self.schedule.get_trading_session(first)
+        if session is not None and now >= session.close:
+            first = self.schedule.get_next_trading_date(first)
+        return first
+
+    def _resolve(self, day: date) -> list[str]:
+        if supports(self.source, "resolve_symbols"):
+            return list(self.source.resolve_symbols(self.symbols, day))
+        return list(self.symbols)
+
+    def _futures_contract(self, resolved: Sequence[str]) -> str | None:
+        """The first symbol the source resolved to another code (a front-month alias)."""
+        for configured, actual in zip(self.symbols, resolved, strict=True):
+            if configured != actual:
+                return actual
+        return None
+
+    # -- control -------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """End the current day cleanly and stop (safe from a signal handler)."""
+        self.clock.stop_requested = True
+        self.coordinator.stop()
+
+    @property
+    def api_url(self) -> str:
+        port = self.server.bound_port if self.server is not None else self.api.port
+        return f"http://{self.api.host}:{port}/"
+
+    async def run(self) -> RunSummary:
+        """Start the API, restore today's volumes, run the coordinator until stopped."""
+        state = self.state
+        today = state.stats_day(self.clock.now())
+        state.reset(today)
+        self.restore(today)
+        self.server = ApiServer(
+            create_app(state, self.view, token=self.api.token), self.api.host, self.api.port
+        )
+        await self.server.start()
+        self.recorder.start()
+        self._ticker = asyncio.create_task(self._tick(), name="live-session-tick")
+        try:
+            return await self.coordinator.run()
+        finally:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            await self.recorder.close()
+            await asyncio.to_thread(self.persist_phase_volumes, force=True)
+            self.view.state = str(self.coordinator.lifecycle.state.value)
+            await self.server.stop()
+
+    def run_sync(self) -> RunSummary:
+        return asyncio.run(self.run())
+
+    # -- persistence and the day boundary ------------------------------------------------------
+
+    def restore(self, day: date) -> int:
+        """Load the persisted per-phase volumes of ``day`` into the market state."""
+        rows = self.store.read_phase_volumes(
+            self.config.session_name, start_date=day, end_date=day
+        )
+        if rows:
+            from daemon.aggregation.order_flow import VolumeBreakdown
+
+            self.state.restore_phase_volumes(
+                (
+                    r.symbol,
+                    r.phase,
+                    VolumeBreakdown(
+                        r.buy_volume,
+                        r.sell_volume,
+                        r.neutral_volume,
+                        r.buy_value,
+                        r.sell_value,
+                        r.neutral_value,
+                        r.trade_count,
+                    ),
+                    r.last_total_volume,
+                )
+                for r in rows
+            )
+        return len(rows)
+
+    def phase_volume_rows(self) -> list[PhaseVolume]:
+        """The state's per-phase volumes as store rows (copied: safe to write in a thread)."""
+        day = self.state.trading_date
+        if day is None:
+            return []
+        name = self.config.session_name
+        return [
+            PhaseVolume(
+                name,
+                symbol,
+                day,
+                phase,
+                b.buy_volume,
+                b.sell_volume,
+                b.neutral_volume,
+                b.buy_value,
+                b.sell_value,
+                b.neutral_value,
+                b.trade_count,
+                last_total,
+            )
+            for symbol, phase, b, last_total in self.state.phase_volume_rows()
+        ]
+
+    def persist_phase_volumes(self, *, force: bool = False, rows: list[Any] | None = None) -> int:
+        """Upsert the day's per-phase volumes when they changed since the last write."""
+        if rows is None:
+            if not force and self.state.version == self._persisted_version:
+                return 0
+            self._persisted_version = self.state.version
+            rows = self.phase_volume_rows()
+        return self.store.upsert_phase_volumes(rows) if rows else 0
+
+    async def _tick(self) -> None:
+        """Every flush interval: roll the day at 15:00 local, persist volumes, mirror state."""
+        state = self.state
+        while True:
+            await asyncio.sleep(self.flush_interval_seconds)
+            try:
+                self.view.state = str(self.coordinator.lifecycle.state.value)
+                now = self.clock.now()
+                if state.trading_date is not None and state.stats_day(now) > state.trading_date:
+                    final = self.phase_volume_rows()
+                    state.roll(now)
+                    self._on_new_day(state.trading_date)
+                    await asyncio.to_thread(self.persist_phase_volumes, rows=final)
+                if state.version != self._persisted_version:
+                    self._persisted_version = state.version
+                    rows = self.phase_volume_rows()
+                    await asyncio.to_thread(self.persist_phase_volumes, rows=rows)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a failed write is retried at the next tick
+                self._persisted_version = -1
+                logger.exception("live session: persisting per-phase volumes failed")
+
+    def _on_new_day(self, day: date | None) -> None:
+        if day is None:
+            return
+        trading_day = self.schedule.get_first_trading_date(day)
+        contract = self._futures_contract(self._resolve(trading_day))
+        if contract is not None and contract != self.futures_contract:
+            # The subscription keeps the contract it started with until the daemon restarts.
+            logger.warning(
+                "primary futures contract rolled to %s on %s; restart the session to stream it",
+                contract,
+                trading_day.isoformat(),
+            )
+        self.view.trading_date = None
+
+
+__all__ = [
+    "DEFAULT_API_HOST",
+    "DEFAULT_API_PORT",
+    "ApiOptions",
+    "ApiSettings",
+    "LiveSession",
+    "StoppableLiveClock",
+    "classifier_names",
+    "live_channels",
+]
