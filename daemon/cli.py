@@ -435,9 +435,14 @@ def run_session(
     speed: float | None = typer.Option(None, "--speed", min=0, help="Speed multiplier (0 = as fast as possible); overrides the config."),
     db: str | None = typer.Option(None, "--db", help="Store URL (default: SESSIOND_DB_URL or sqlite:///var/sessiond.db)."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bar)."),
+    api_host: str = typer.Option("127.0.0.1", "--api-host", help="Live mode: address of the live API (beyond loopback needs SESSIOND_API_TOKEN)."),
+    api_port: int = typer.Option(8765, "--api-port", min=0, max=65535, help="Live mode: port of the live API (0 = any free port)."),
+    clock_start: str | None = typer.Option(None, "--clock-start", help="Live mode: start the live clock at this ISO 8601 instant (naive = UTC) and run in real time from there (drills, tests)."),
 ) -> None:
     """Run a session config: every trading day of the backtest range (or live until Ctrl-C).
 
+    Live mode also starts the market state (order flow by phase, foreign flows, indices,
+    basis), records what it receives into the store and serves the live API and dashboard.
     Ctrl-C ends the current day cleanly (its results are stored) and stops.
     """
     import json
@@ -449,11 +454,16 @@ def run_session(
 
     start_date = _parse_date_option(start, "--start")
     end_date = _parse_date_option(end, "--end")
+    clock_at = None if clock_start is None else _parse_bound(clock_start, "--clock-start", end=False)
     try:
         config, host = _load_run_config(config_path, start_date, end_date, speed)
         store = Store.from_url(db)
         try:
-            if json_output:
+            if config.mode == "live":
+                coordinator, summary = _run_live(
+                    config, store, host, config_path, api_host, api_port, clock_at, json_output
+                )
+            elif json_output:
                 coordinator = SessionCoordinator.for_config(
                     config, store=store, host=host, config_path=config_path, observer=RunObserver()
                 )
@@ -483,6 +493,42 @@ def run_session(
     else:
         console.print(_summary_table(summary))
         console.print(coordinator.metrics.table())
+
+
+def _run_live(
+    config: Any,
+    store: Any,
+    host: Any,
+    config_path: str,
+    api_host: str,
+    api_port: int,
+    clock_at: Any,
+    quiet: bool,
+) -> tuple[Any, Any]:
+    """A live session with its market state, recorder and API; Ctrl-C stops it cleanly."""
+    import asyncio
+    import signal
+
+    from daemon.live_session import ApiOptions, ApiSettings, LiveSession
+
+    api = ApiOptions(api_host, api_port, ApiSettings().token_value())
+    session = LiveSession(config, store=store, host=host, config_path=config_path, api=api, clock_start=clock_at)
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, session.stop)
+        loop.add_signal_handler(signal.SIGTERM, session.stop)
+        task = asyncio.create_task(session.run())
+        while session.server is None or not session.server.started:
+            if task.done():
+                break
+            await asyncio.sleep(0.01)
+        if not task.done():
+            err_console.print(f"live API and dashboard on {session.api_url}", highlight=False)
+        return await task
+
+    summary = asyncio.run(main())
+    return session.coordinator, summary
 
 
 @app.command("load")
@@ -549,6 +595,74 @@ def load_history_command(
 
 
 # --- analytics ------------------------------------------------------------------------------
+
+
+@app.command("classify-eval")
+def classify_eval(
+    recorded_day: str = typer.Argument(..., metavar="RECORDED_DAY", help="Exchange-local day a live session recorded (YYYY-MM-DD)."),
+    db: str | None = typer.Option(None, "--db", help=_DB_OPTION_HELP),
+    symbols: list[str] | None = typer.Option(None, "--symbols", help="Only these symbols (repeat the option or separate by commas; default: every recorded symbol)."),  # noqa: B008
+    source: str = typer.Option("ssi", "--source", help="Data source whose recorded events are read."),
+    exchange: str = typer.Option("HOSE", "--exchange", help="Exchange group or calendar of the day (HOSE, XSTC, HNX ...)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Score each trade classifier against the vendor's aggressor flag on a recorded day.
+
+    Trades and quotes are replayed in arrival order; every registered classifier except
+    vendor_side classifies each trade alone (flag hidden); vendor-flagged trades outside the
+    call auctions count. Accuracy per phase and overall.
+    """
+    import json
+
+    from core import calendars
+    from core.store import Store
+    from daemon.classifier_eval import evaluate_classifiers
+    from plugins.manager import load_plugins
+
+    day = _parse_date_option(recorded_day, "RECORDED_DAY")
+    names = [n.strip().upper() for item in symbols or [] for n in item.split(",") if n.strip()]
+    try:
+        calendar = calendars.get_calendar(calendars.EXCHANGE_GROUPS.get(exchange, exchange)).name
+        host = load_plugins()
+        with Store.from_url(db) as store:
+            result = evaluate_classifiers(
+                store, host, calendar, day, symbols=names or None, source=source
+            )
+    except SessiondError as error:
+        fail(str(error))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    if result.scored_trades == 0:
+        fail(
+            f"no vendor-flagged trade of source {source!r} recorded on {day.isoformat()} "
+            f"({result.trades} trades read): pick a day a live session recorded (--db, --source)"
+        )
+    _print_classifier_tables(result)
+
+
+def _print_classifier_tables(result: Any) -> None:
+    from rich.table import Table
+
+    def accuracy(score: Any) -> str:
+        return "-" if score.accuracy is None else f"{100 * score.accuracy:.1f} %"
+
+    console.print(
+        f"{result.trading_date.isoformat()} {result.exchange} source {result.source}: "
+        f"{result.trades} trades ({result.repeats_dropped} repeats dropped), {result.quotes} "
+        f"quotes; truth = vendor flag on {result.scored_trades} trades",
+        highlight=False,
+    )
+    for scope in ("overall", *result.phases):
+        table = Table(title=scope, title_justify="left")
+        for column in ("classifier", "accuracy", "agree", "trades", "undecided"):
+            table.add_column(column, justify="left" if column == "classifier" else "right")
+        for score in result.scores:
+            s = score.overall if scope == "overall" else score.by_phase.get(scope)
+            if s is None:
+                continue
+            table.add_row(score.name, accuracy(s), str(s.agree), str(s.trades), str(s.undecided))
+        console.print(table)
 
 
 def main() -> None:
