@@ -16,6 +16,7 @@ Each check has three layers: a pure function over a bars DataFrame (``find_*``),
 """
 
 import math
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,16 @@ PRICE_LIMIT_RULES: dict[str, PriceLimitRule] = {
 }
 """Boards with daily price limits (normal days). VN30 futures reference the previous
 settlement price; the previous close stands in for it."""
+
+
+_FUTURES_SYMBOL = re.compile(r"^(VN30F|41I1)", re.IGNORECASE)
+"""VN30 index futures codes (legacy ``VN30F2602``, alias ``VN30F1M``, KRX ``41I1G2000``)."""
+
+
+def board_of(calendar: str, symbol: str) -> str:
+    """The board whose limit rule applies to ``symbol`` on ``calendar``: VN30 futures listed in
+    a stock session config (``VN30F1M`` on HOSE) follow the futures rule."""
+    return "VN30F" if _FUTURES_SYMBOL.match(symbol) else calendar
 
 
 def tick_size(calendar: str, price: float) -> float:
@@ -164,9 +175,9 @@ def reference_prices(calendar: str, previous: pd.DataFrame) -> dict[str, float]:
     its volume-weighted average where the board's rule says so)."""
     if previous.empty:
         return {}
-    rule = PRICE_LIMIT_RULES[calendar]
     references: dict[str, float] = {}
     for symbol, group in previous.sort_values("ts").groupby("symbol"):
+        rule = PRICE_LIMIT_RULES[board_of(calendar, str(symbol))]
         if rule.reference == "vwap":
             price = group["vwap"].fillna(group["close"]) if "vwap" in group else group["close"]
             volume = group["volume"].clip(lower=0)
@@ -188,7 +199,7 @@ def find_price_limit_breaches(
     columns = [*BAR_COLUMNS, "reference", "floor", "ceiling"]
     if frame.empty or not references:
         return pd.DataFrame(columns=columns)
-    bands = {s: price_band(calendar, ref) for s, ref in references.items()}
+    bands = {s: price_band(board_of(calendar, s), ref) for s, ref in references.items()}
     known = frame[frame["symbol"].isin(list(bands))].copy()
     known["reference"] = known["symbol"].map(references)
     known["floor"] = known["symbol"].map({s: b[0] for s, b in bands.items()})

@@ -234,3 +234,26 @@ def test_price_check_on_the_calendars_first_session_has_no_reference_and_says_so
     assert result.metadata["unchecked_symbols"].value == ["VNM"]
     assert "session before the calendar not loaded" in (result.description or "")
     resource.close()
+
+
+def test_vn30_futures_in_a_hose_config_get_the_futures_band_not_the_stock_ticks():
+    import pandas as pd
+
+    from orchestration.checks import find_price_limit_breaches
+
+    frame = pd.DataFrame(
+        {
+            "symbol": ["VN30F1M", "VN30F1M", "ACB"],
+            "ts": pd.to_datetime(
+                ["2025-02-04 02:00", "2025-02-04 02:01", "2025-02-04 02:00"], utc=True
+            ),
+            "open": [1300.0, 1300.0, 22_900.0],
+            "high": [1390.9, 1391.1, 24_500.0],
+            "low": [1300.0, 1300.0, 22_900.0],
+            "close": [1300.0, 1300.0, 22_900.0],
+            "volume": [10.0, 10.0, 100.0],
+        }
+    )
+    breaches = find_price_limit_breaches("XSTC", frame, {"VN30F1M": 1300.0, "ACB": 22_900.0})
+    # futures: ceiling 1300 x 1.07 = 1391.0 on the 0.1 grid; ACB: 24,500 is its exact ceiling
+    assert breaches[["symbol", "high", "ceiling"]].values.tolist() == [["VN30F1M", 1391.1, 1391.0]]
