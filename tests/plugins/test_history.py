@@ -156,3 +156,49 @@ def test_bars_without_a_source_name_are_stored_under_source_name(store: Store) -
     assert store.read_bars(["AAPL"], "1m", lo, hi)[0].source == "mine"
     assert store.count_bars(["AAPL"], "1m", lo - timedelta(days=1), hi, source="mine") == 1
     assert lo.tzinfo is UTC or lo.utcoffset() == timedelta(0)
+
+
+def test_history_plan_covers_streamed_days_trailing_entries_and_indicator_periods() -> None:
+    from core.config import validate_session_config
+    from core.errors import SessionError
+    from plugins.history import HistoryNeed, history_plan
+
+    config = validate_session_config(
+        {
+            "session_name": "plan",
+            "exchange_group": "US_EQUITY",
+            "mode": "backtest",
+            "backtest_config": {"start_date": "2025-07-03", "end_date": "2025-07-07"},
+            "session_data_config": {
+                "symbols": ["MSFT", "AAPL", "TSLA"],
+                "streams": ["1m", "5m"],
+                "historical": {
+                    "data": [
+                        {"trailing_days": 2, "intervals": ["1m", "1d"], "apply_to": ["TSLA"]},
+                    ],
+                    "indicators": {
+                        "avg": {"type": "trailing_average", "period": "1w", "granularity": "daily"},
+                        "by_minute": {
+                            "type": "trailing_max",
+                            "period": "3d",
+                            "granularity": "intraday",
+                        },
+                        "sma": {"type": "sma", "period": 20},
+                    },
+                },
+            },
+            "api_config": {"data_api": "synthetic"},
+        }
+    )
+    everyone = ("AAPL", "MSFT", "TSLA")
+    end = date(2025, 7, 7)
+    assert history_plan(config, date(2025, 7, 3), end) == [
+        HistoryNeed(everyone, ("1m",), date(2025, 7, 3), end),
+        HistoryNeed(("TSLA",), ("1m", "1d"), date(2025, 7, 1), end),  # 2 sessions before 07-03
+        HistoryNeed(everyone, ("1d",), date(2025, 6, 26), end),  # 1w = 5 sessions before
+        HistoryNeed(everyone, ("1m",), date(2025, 6, 30), end),  # 3 sessions before
+    ]
+    with pytest.raises(
+        SessionError, match="no trading day of XNYS between 2025-07-04 and 2025-07-06"
+    ):
+        history_plan(config, date(2025, 7, 4), date(2025, 7, 6))
