@@ -91,10 +91,19 @@ class FakeSsiServer:
         keepalive_timeout: float = 20.0,
         drop_on_token_expiry: bool = False,
     ) -> None:
-        self.token_lifetime_seconds = token_lifetime_seconds
-        self.keepalive_interval = keepalive_interval
-        self.keepalive_timeout = keepalive_timeout
-        self.drop_on_token_expiry = drop_on_token_expiry
+        self._defaults = (token_lifetime_seconds, keepalive_interval, keepalive_timeout,
+                          drop_on_token_expiry)
+        self.reset()
+        self._lock = threading.Lock()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    def reset(self) -> None:
+        """Forget everything a test scripted or the fake recorded (the server keeps running),
+        so one server can serve many tests."""
+        (self.token_lifetime_seconds, self.keepalive_interval, self.keepalive_timeout,
+         self.drop_on_token_expiry) = self._defaults
         self.consumer_id = "fake-consumer"
         self.consumer_secret = "fake-secret-value"
         self.tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -111,10 +120,6 @@ class FakeSsiServer:
         self.connections: list[FakeConnection] = []
         self._per_type_count: dict[str, int] = defaultdict(int)
         self._message_counter = 0
-        self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> FakeSsiServer:
@@ -304,7 +309,7 @@ class FakeSsiServer:
                     await send(json.dumps({"I": str(invoke.get("I"))}))
 
             async def expiry() -> None:
-                await asyncio.sleep(max(0.0, self._token_exp[token] - time.time()))
+                await asyncio.sleep(max(0.0, self._token_exp.get(token, 0.0) - time.time()))
                 conn.closed_by_server = True
                 await websocket.close(code=1008)
 

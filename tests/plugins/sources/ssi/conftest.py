@@ -10,13 +10,20 @@ from plugins.sources.ssi.settings import SsiSettings
 from tests.fakes.ssi_server import FakeSsiServer
 
 
-@pytest.fixture
-def fake_ssi() -> Iterator[FakeSsiServer]:
+@pytest.fixture(scope="module")
+def _fake_ssi_server() -> Iterator[FakeSsiServer]:
     server = FakeSsiServer(keepalive_interval=0.1, keepalive_timeout=20.0).start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def fake_ssi(_fake_ssi_server: FakeSsiServer) -> FakeSsiServer:
+    """The module's running fake, reset to a clean state for this test."""
+    _fake_ssi_server.reset()
+    return _fake_ssi_server
 
 
 @pytest.fixture
