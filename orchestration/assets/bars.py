@@ -25,7 +25,6 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     BackfillPolicy,
     Failure,
@@ -304,7 +303,3 @@ def build_bar_assets(
         return MaterializeResult(metadata=combine_summaries(summaries).metadata())
 
     return historical_bars, daily_bars
-
-
-def historical_bars_key(catalog: ExchangeCatalog) -> AssetKey:
-    return AssetKey([catalog.key_prefix, "historical_bars"])
