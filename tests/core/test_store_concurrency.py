@@ -14,8 +14,8 @@ from core.models import Bar
 from core.store import Store
 
 T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
-BATCHES = 20
-BATCH_ROWS = 300
+BATCHES = 15
+BATCH_ROWS = 200
 
 
 def _batch(symbol: str, number: int, close: float) -> list[Bar]:
@@ -50,9 +50,10 @@ def write_batches(url: str, symbol: str, errors: multiprocessing.Queue) -> None:
 
 
 def test_two_writer_processes_and_a_reader_never_hit_database_is_locked(sqlite_url: str) -> None:
+    """Also covers first use racing: all three open the empty file and migrate it at once."""
     end = T0 + timedelta(days=30)
     with Store.from_url(sqlite_url) as store:
-        store.upgrade()  # both children find the schema in place
+        # nobody has migrated the new file yet: both children and the reader race to do it
         context = multiprocessing.get_context("spawn")
         errors = context.Queue()
         writers = [
