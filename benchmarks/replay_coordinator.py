@@ -124,8 +124,9 @@ class CpuObserver(RunObserver):
 
 
 def run_once(config: Any, host: Any, store: Store, reader: Any, merge: str) -> Any:
-    feed = ReplayFeed(reader, symbols=config.symbols, interval="1m", source="synthetic")
-    feed.merge = merge  # type: ignore[attr-defined]
+    feed = ReplayFeed(
+        reader, symbols=config.symbols, interval="1m", source="synthetic", merge=merge
+    )
     observer = CpuObserver()
     coordinator = SessionCoordinator(
         config, store=store, host=host, feed=feed, source=None, persist=False, observer=observer

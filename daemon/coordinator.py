@@ -47,7 +47,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from core.errors import SessionError
 from core.models import Bar, IndicatorValue, QualityResult
@@ -199,7 +199,7 @@ class SessionCoordinator:
         store: Any,
         host: Any,
         source: Any = None,
-        merge: str = "sorted",
+        merge: Literal["sorted", "heap"] = "sorted",
         **kwargs: Any,
     ) -> SessionCoordinator:
         """The default wiring: source from the config through the host, a ReplayFeed over the
@@ -218,9 +218,12 @@ class SessionCoordinator:
             return coordinator
         else:
             feed = ReplayFeed.from_store(
-                store, symbols=symbols, interval=config.streamed_interval, source=source_name
+                store,
+                symbols=symbols,
+                interval=config.streamed_interval,
+                source=source_name,
+                merge=merge,
             )
-            feed.merge = merge
         return cls(config, store=store, host=host, feed=feed, source=source, **kwargs)
 
     # -- control -----------------------------------------------------------------------------
@@ -766,7 +769,7 @@ class SessionCoordinator:
             async for chunk in feed.stream(window, self.clock, lambda: self._stop_requested):
                 yield chunk
         else:
-            yield feed.day(window).rows(getattr(feed, "merge", "sorted"))
+            yield feed.day(window).rows(feed.merge)
 
     # -- end of session ----------------------------------------------------------------------
 

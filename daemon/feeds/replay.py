@@ -292,7 +292,8 @@ class ReplayFeed:
     """Replays the streamed interval's bars of the session's symbols, day by day.
 
     ``reader`` is ``Store.read_bars_frame`` (or any function with its signature, e.g. one over
-    in-memory frames for benchmarks). Prefetched days are kept until ``release``.
+    in-memory frames for benchmarks). Prefetched days are kept until ``release``. ``merge`` is
+    the strategy the coordinator streams a day with (``"sorted"`` or ``"heap"``).
     """
 
     def __init__(
@@ -302,7 +303,11 @@ class ReplayFeed:
         symbols: Sequence[str],
         interval: str,
         source: str | None = None,
+        merge: MergeStrategy = "sorted",
     ) -> None:
+        if merge not in ("sorted", "heap"):
+            raise ValueError(f"merge strategy {merge!r} is not one of 'heap', 'sorted'")
+        self.merge: MergeStrategy = merge
         self._reader = reader
         self.symbols = tuple(sorted(set(symbols)))
         self.interval = interval
