@@ -79,6 +79,7 @@ class FakeConnection:
     invokes: list[dict[str, Any]] = field(default_factory=list)
     frames_sent: int = 0
     closed_by_server: bool = False
+    closed_by_client: bool = False
     opened_at: float = 0.0
 
 
@@ -305,6 +306,7 @@ class FakeSsiServer:
                 while True:
                     invoke = await self._read_invoke(websocket, conn)
                     if invoke is None:
+                        conn.closed_by_client = not conn.closed_by_server
                         return
                     await send(json.dumps({"I": str(invoke.get("I"))}))
 

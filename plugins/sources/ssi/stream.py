@@ -261,24 +261,33 @@ class SsiStream:
             self.connected.set()
 
     async def _pump(self, channel: str, socket: _Socket) -> None:
-        """Read frames until the socket closes or goes silent; refresh the token on time."""
+        """Read frames until the socket closes or goes silent; refresh the token on time.
+
+        The caller closes ``socket``; a socket opened here by a token refresh is closed here.
+        """
         loop = asyncio.get_running_loop()
-        while not self._stopped:
-            until_refresh = socket.refresh_at - loop.time()
-            if until_refresh <= 0:
-                socket = await self._refresh(channel, socket)
-                continue
-            wait = min(socket.keepalive_timeout, until_refresh)
-            try:
-                text = await asyncio.wait_for(socket.ws.recv(), wait)
-            except TimeoutError:
-                if socket.refresh_at - loop.time() <= 0:
+        original = socket
+        try:
+            while not self._stopped:
+                until_refresh = socket.refresh_at - loop.time()
+                if until_refresh <= 0:
+                    socket = await self._refresh(channel, socket)
                     continue
-                self.stats.silences += 1
-                raise SourceError(
-                    f"no frame or keep-alive for {socket.keepalive_timeout:g} s (silent connection)"
-                ) from None
-            self._on_frame(channel, text)
+                wait = min(socket.keepalive_timeout, until_refresh)
+                try:
+                    text = await asyncio.wait_for(socket.ws.recv(), wait)
+                except TimeoutError:
+                    if socket.refresh_at - loop.time() <= 0:
+                        continue
+                    self.stats.silences += 1
+                    raise SourceError(
+                        f"no frame or keep-alive for {socket.keepalive_timeout:g} s "
+                        "(silent connection)"
+                    ) from None
+                self._on_frame(channel, text)
+        finally:
+            if socket is not original:
+                await self._close(socket)
 
     async def _refresh(self, channel: str, old: _Socket) -> _Socket:
         """Make before break: connect with a fresh token, drain the old socket, close it."""

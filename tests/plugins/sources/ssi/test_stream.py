@@ -171,6 +171,8 @@ async def test_token_is_refreshed_on_a_new_connection_before_it_expires(
     assert second.opened_at < fake_ssi.token_expiry(first.token)  # made before the old one broke
     assert [e.total_volume for e in events] == [8797800.0, 8797900.0, 8798000.0]
     assert stream.stats.token_refreshes >= 1 and stream.stats.reconnects == 0
+    await asyncio.sleep(0.2)
+    assert all(c.closed_by_client or c.closed_by_server for c in fake_ssi.connections)
 
 
 async def test_stop_ends_iteration_and_closes_the_socket(
@@ -194,6 +196,7 @@ async def test_stop_ends_iteration_and_closes_the_socket(
     connections = len(fake_ssi.connections)
     await asyncio.sleep(0.3)
     assert len(fake_ssi.connections) == connections  # nothing reconnects after stop
+    assert all(c.closed_by_client for c in fake_ssi.connections)
     assert [t for t in asyncio.all_tasks() if t.get_name().startswith("ssi-")] == []
 
 
