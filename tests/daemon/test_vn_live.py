@@ -28,6 +28,7 @@ import asyncio
 import functools
 import json
 import math
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -274,41 +275,36 @@ def test_replaying_the_recorded_day_gives_the_live_aggregates(live_day: LiveRun)
 
 
 def test_restart_mid_day_resumes_without_double_counting_then_resets_at_15(
-    tmp_path: Path,
+    live_day: LiveRun, tmp_path: Path
 ) -> None:
+    # Restart on (a copy of) the scripted day's store at 10:10 local. SSI (here the fake)
+    # repeats FPT's last trade after the reconnect, then two new trades follow.
+    shutil.copy(live_day.db_url.removeprefix("sqlite:///"), tmp_path / "restart.db")
     db_url = f"sqlite:///{tmp_path / 'restart.db'}"
     fake = FakeSsiServer(keepalive_interval=0.1).start()
-    first = [trade("ACB", D, "09:15:00", 22900, 50000, 50000, "", "ATO"),
-             trade("ACB", D, "10:00:00", 22950, 1000, 51000, "BU")]
-    # after the restart SSI (here the fake's second connection) repeats the last trade
-    second = [trade("ACB", D, "10:00:00", 22950, 1000, 51000, "BU"),
-              trade("ACB", D, "10:05:00", 22900, 500, 51500, "SD"),
-              trade("ACB", D, "10:06:00", 22950, 300, 51800, "BU")]
-    fake.scripts["X-TRADE"] = [steps("X-TRADE", first), steps("X-TRADE", second)]
+    fake.scripts["X-TRADE"] = [steps("X-TRADE", [
+        trade("FPT", D, "10:00:02", 119900, 400, 1400, "SD"),
+        trade("FPT", D, "10:05:00", 119800, 600, 2000, "SD"),
+        trade("FPT", D, "10:06:00", 120000, 300, 2300, "BU"),
+    ])]
     try:
-        daemon = LiveDaemon(fake, db_url, tmp_path, "2026-02-03T03:01:00Z")
-        try:
-            daemon.wait_ready()
-            daemon.wait_for_events(2)
-            before = daemon.get("/api/market/volume-stats", symbol="ACB")
-        finally:
-            assert daemon.stop() == 0
-        assert before["total_volume"] == 51000
-
         daemon = LiveDaemon(fake, db_url, tmp_path, "2026-02-03T03:10:00Z")
         try:
             daemon.wait_ready()
-            restored = daemon.get("/api/market/volume-stats", symbol="ACB")
-            assert restored["total_volume"] == 51000  # resumed from the store, nothing yet
+            restored = daemon.get("/api/market/volume-stats", symbol="FPT")
+            assert restored["total_volume"] == 1400  # resumed from the store, nothing new yet
             daemon.wait_for_events(3)
-            after = daemon.get("/api/market/volume-stats", symbol="ACB")
+            after = daemon.get("/api/market/volume-stats", symbol="FPT")
+            acb = daemon.get("/api/market/volume-stats", symbol="ACB")
         finally:
             assert daemon.stop() == 0
-        assert after["ato"]["neutral_volume"] == 50000
         assert after["continuous"]["mua_chu_dong_volume"] == 1000 + 300
-        assert after["continuous"]["ban_chu_dong_volume"] == 500
-        assert after["total_volume"] == 51800  # the last TotalVol: nothing counted twice
+        assert after["continuous"]["ban_chu_dong_volume"] == 400 + 600
+        assert after["total_volume"] == 2300  # the last TotalVol: nothing counted twice
         assert after["quality"]["duplicates"] == 1
+        for phase, expected in expected_acb().items():  # restored as persisted
+            assert acb[phase]["total_volume"] == expected["total_volume"]
+            assert acb[phase]["trade_count"] == expected["trade_count"]
 
         # 14:59:58 local (in-process, the same LiveSession `sessiond run` starts): today's
         # numbers are restored, then the day rolls at 15:00
@@ -317,8 +313,10 @@ def test_restart_mid_day_resumes_without_double_counting_then_resets_at_15(
         fake.stop()
     store = Store.from_url(db_url)
     try:
-        days = {r.trading_date for r in store.read_phase_volumes("vn30_live")}
-        assert days == {DAY}  # the rolled day had nothing to persist
+        rows = store.read_phase_volumes("vn30_live")
+        assert {r.trading_date for r in rows} == {DAY}  # the rolled day had nothing to persist
+        fpt = {r.phase: r for r in rows if r.symbol == "FPT"}
+        assert fpt["continuous"].buy_volume == 1300 and fpt["continuous"].last_total_volume == 2300
     finally:
         store.dispose()
 
@@ -347,7 +345,8 @@ async def reset_at_15(fake: FakeSsiServer, db_url: str) -> None:
         async with httpx.AsyncClient(base_url=session.api_url, trust_env=False) as client:
             at_close = (await client.get("/api/market/volume-stats")).json()
             assert at_close["trading_date"] == "2026-02-03"
-            assert at_close["symbols"]["ACB"]["total_volume"] == 51800
+            assert at_close["symbols"]["ACB"]["total_volume"] == 72500
+            assert at_close["symbols"]["FPT"]["total_volume"] == 2300
             for _ in range(100):
                 rolled = (await client.get("/api/market/volume-stats")).json()
                 if rolled["trading_date"] == "2026-02-04":
@@ -485,17 +484,25 @@ def tapes(draw: Any) -> list[Any]:
 _example = iter(range(1_000_000))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.fixture(scope="module")
+def property_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    store = Store.from_url(f"sqlite:///{tmp_path_factory.mktemp('prop') / 'prop.db'}")
+    yield store
+    store.dispose()
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tape=tapes())
-def test_replaying_a_recorded_day_twice_gives_identical_results(tape: list[Any], tmp_path: Path) -> None:
-    store = Store.from_url(f"sqlite:///{tmp_path / f'prop{next(_example)}.db'}")
-    try:
-        live = replay_events(tape)
-        record(store, tape, T)
-        once = replay_events(recorded_day(store, "XSTC", EVAL_DAY, source="ssi"))
-        twice = replay_events(recorded_day(store, "XSTC", EVAL_DAY, source="ssi"))
-    finally:
-        store.dispose()
+def test_replaying_a_recorded_day_twice_gives_identical_results(
+    tape: list[Any], property_store: Store
+) -> None:
+    source = f"prop{next(_example)}"  # one store, one source per example
+    tape = [replace(event, source=source) for event in tape]
+    live = replay_events(tape)
+    record(property_store, tape, T)
+    once = replay_events(recorded_day(property_store, "XSTC", EVAL_DAY, source=source))
+    twice = replay_events(recorded_day(property_store, "XSTC", EVAL_DAY, source=source))
     assert once == twice == live
     for flow in live["volume_stats"].values():
         phases = [flow[p]["total_volume"] for p in ("ato", "continuous", "atc")]
