@@ -17,8 +17,9 @@ feed one queue. Each link:
 
 - reconnects after a close, an error or silence (no frame, not even the ``{}`` keep-alive,
   within the keep-alive timeout) with exponential backoff and jitter, negotiating anew with a
-  current token and subscribing again; gives up after ``reconnect_max_attempts`` consecutive
-  failures (0 = never), ending the iterator with ``SourceError``;
+  current token and subscribing again; the backoff series restarts only after a connection
+  that stayed up ``STABLE_CONNECTION_SECONDS``; gives up after ``reconnect_max_attempts``
+  consecutive failures (0 = never), ending the iterator with ``SourceError``;
 - refreshes the token before it expires: opens a new connection with a fresh token, drains
   the old one, then closes it (make before break);
 - decodes frames with ``parse.py``; a malformed frame or message is counted, logged without
@@ -58,6 +59,8 @@ wire_log = redacted_logger(__name__ + ".wire")
 """Given to ``websockets``: its DEBUG records include request headers, so they are scrubbed."""
 
 HUB = api.SIGNALR_HUB_MD
+STABLE_CONNECTION_SECONDS = 30.0
+"""A connection up at least this long resets the reconnect backoff when it drops."""
 CONNECTION_DATA = json.dumps([{"name": HUB}])
 _END = object()
 
@@ -202,14 +205,16 @@ class SsiStream:
         ever_connected = False
         new_token = False  # after a rejected token, ask for a fresh one
         socket: _Socket | None = None
+        loop = asyncio.get_running_loop()
         try:
             while not self._stopped:
+                opened_at: float | None = None
                 try:
                     socket = await self._open(channel, force_token=new_token)
+                    opened_at = loop.time()
                     if ever_connected:
                         self.stats.reconnects += 1
                     ever_connected = True
-                    failures = 0
                     new_token = False
                     self._mark_connected(channel)
                     await self._pump(channel, socket)
@@ -235,6 +240,10 @@ class SsiStream:
                         socket = None
                 if self._stopped:
                     return
+                if opened_at is not None and loop.time() - opened_at >= STABLE_CONNECTION_SECONDS:
+                    failures = 1  # it was up long enough: this drop starts a new series
+                # (a connection that drops right after opening keeps the series growing, so a
+                # server that accepts and drops at once is not hammered)
                 limit = self._settings.reconnect_max_attempts
                 if limit and failures > limit:
                     self._queue.put_nowait(SourceError(

@@ -337,3 +337,17 @@ async def test_rejected_credentials_end_the_stream_at_once(
         await take(stream, 1)
     await asyncio.sleep(0.05)
     assert stream.stopped and fake_ssi.negotiate_tokens == []
+
+
+async def test_a_server_that_drops_every_connection_at_once_is_not_hammered(
+    fake_ssi: FakeSsiServer, ssi_settings: SsiSettings
+) -> None:
+    settings = ssi_settings.model_copy(update={"reconnect_initial_seconds": 0.01, "reconnect_max_seconds": 10.0,
+                                               "reconnect_max_attempts": 4})
+    fake_ssi.scripts["X-TRADE"] = [[("drop",)]] * 10
+    stream = make_stream(settings, ["X-TRADE:ACB"])
+    with pytest.raises(SourceError, match="gave up after 4"):
+        await take(stream, 1)
+    delays = stream.stats.backoff_delays
+    assert len(delays) == 4 and len(fake_ssi.connections) == 5
+    assert all(0.005 * 2**i <= d <= 0.01 * 2**i for i, d in enumerate(delays))  # growing, not reset
