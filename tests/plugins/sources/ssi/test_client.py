@@ -249,3 +249,9 @@ def test_the_ssi_source_passes_the_plugin_conformance_kit(
 
 def parse_local_date(ts: datetime) -> date:
     return (ts + timedelta(hours=7)).date()
+
+
+def test_an_unreachable_server_is_a_source_error_after_the_retries(ssi_settings: SsiSettings) -> None:
+    settings = ssi_settings.model_copy(update={"url": "http://127.0.0.1:9/"})  # discard port: refused
+    with pytest.raises(SourceError, match=r"failed after 3 attempts: ConnectionError"):
+        SsiRestClient(settings).daily_ohlc("SSI", START, START)
