@@ -764,3 +764,30 @@ def test_live_stop_while_waiting_for_the_open_ends_the_run_without_streaming(
     (stored,) = store.read_session_runs()
     assert stored.status == "stopped" and stored.metrics["days"][0]["stopped"] is True
     assert clock.now() < bounds.open
+
+
+def test_a_backtest_persists_the_same_results_on_postgresql(pg_url: str, host: Any) -> None:
+    pg = Store.from_url(pg_url)
+    try:
+        summary = coordinator(
+            make_config(start="2025-07-03", end="2025-07-07"), pg, host
+        ).run_sync()
+        assert [d.events for d in summary.days] == [420, 780]
+        bounds = session_bounds("XNYS", date(2025, 7, 7))
+        assert (
+            pg.count_bars(
+                ["AAPL", "MSFT"], "15m", bounds.open, bounds.close, source=GENERATED_SOURCE
+            )
+            == 52
+        )
+        (run,) = pg.read_session_runs()
+        assert run.status == "finished" and run.metrics["events"] == 1200
+        quality = pg.read_quality(
+            ["AAPL"], "5m", date(2025, 7, 3), date(2025, 7, 7), source=GENERATED_SOURCE
+        )
+        assert [(q.trading_date, q.actual_bars) for q in quality] == [
+            (date(2025, 7, 3), 42),
+            (date(2025, 7, 7), 78),
+        ]
+    finally:
+        pg.dispose()

@@ -43,8 +43,9 @@ def synthetic() -> Any:
 
 
 @pytest.fixture
-def store(sqlite_url: str) -> Iterator[Store]:
-    s = Store.from_url(sqlite_url)
+def store(store_url: str) -> Iterator[Store]:
+    """Each test runs on SQLite and on PostgreSQL (skipped without SESSIOND_TEST_PG_URL)."""
+    s = Store.from_url(store_url)
     yield s
     s.dispose()
 
