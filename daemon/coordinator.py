@@ -679,7 +679,9 @@ class SessionCoordinator:
         generated: list[Any] = []
         add_generated = generated.extend
         events = dropped = 0
-        next_progress = _PROGRESS_EVERY
+        # Paced (clock-driven or live) days report at every new timestamp; replay in batches.
+        progress_every = 1 if paced else _PROGRESS_EVERY
+        next_progress = progress_every
         last_ts: datetime | None = None
         stopped = past_close = False
 
@@ -728,7 +730,7 @@ class SessionCoordinator:
                     last_ts = ts
                     if events >= next_progress:
                         observer.progressed(trading_date, events)
-                        next_progress = events + _PROGRESS_EVERY
+                        next_progress = events + progress_every
                 append, update, indicators = sinks[row.symbol]
                 append(row)
                 if update is not None:

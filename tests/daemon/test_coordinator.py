@@ -329,8 +329,16 @@ def test_paced_clock_streams_only_trading_time_and_skips_the_break(store: Store,
     config = make_config(
         exchange_group="HOSE", symbols=("FPT",), start="2025-07-01", end="2025-07-01", speed=150_000
     )
-    run = coordinator(config, store, host)
+    progress: list[int] = []
+
+    class Progress:
+        def progressed(self, trading_date: date, events: int) -> None:
+            progress.append(events)
+
+    run = coordinator(config, store, host, observer=Progress())
     run.run_sync()
+    # Paced days report progress at every new minute (one symbol: one event per minute).
+    assert progress[:3] == [1, 2, 3] and progress[-1] == 255 and len(progress) >= 255
     report = run.clock.pacing_report()
     # Paced: open..break start (2h30) + break end..last bar 14:44 (1h44); the break and the
     # final minute to the close are jumps.
