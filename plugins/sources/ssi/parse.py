@@ -173,12 +173,17 @@ def local_to_utc(trading_date: str, time_text: str | None) -> datetime:
     separately (a day has at most 86,400 distinct times), so a conversion is two dict
     lookups and one addition.
     """
-    base = _DAY_START.get(trading_date)  # type: ignore[arg-type]
-    if base is None:
-        base = _day_start(trading_date)
-    if not time_text:
-        return base
-    offset = _TIME_OFFSET.get(time_text)
+    try:
+        base = _DAY_START.get(trading_date)
+        if base is None:
+            base = _day_start(trading_date)
+        if not time_text:
+            return base
+        offset = _TIME_OFFSET.get(time_text)
+    except TypeError:  # a list or object where a date or time belongs
+        raise MalformedMessageError(
+            f"expected dd/mm/yyyy and HH:MM:SS, was {str(trading_date)[:20]!r} {str(time_text)[:20]!r}"
+        ) from None
     if offset is None:
         offset = _time_offset(time_text)
     return base + offset
@@ -302,7 +307,13 @@ def decode_payload(payload: Any) -> tuple[str, dict[str, Any]]:
     canonical JSON of an object) and is what the stream de-duplicates on; ``content`` is the
     decoded ``Content`` dict (``DataType`` copied into it as ``RType`` when it has none).
     """
-    envelope = _json_loads(payload) if type(payload) is str else payload
+    if type(payload) is str:
+        try:
+            envelope = _json_loads(payload)
+        except ValueError:
+            raise MalformedMessageError("Broadcast argument is not JSON") from None
+    else:
+        envelope = payload
     if type(envelope) is not dict:
         raise MalformedMessageError("Broadcast argument is not an object")
     raw = envelope.get("Content")
