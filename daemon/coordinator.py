@@ -168,6 +168,11 @@ class SessionCoordinator:
         self.symbols = tuple(sorted(set(data_config.symbols)))
         self.streamed_interval = config.streamed_interval
         self.generated_intervals = tuple(config.generated_intervals)
+        if self.streamed_interval is None and self.mode != "live":
+            raise SessionError(
+                "session_data_config.streams names no bar interval; a backtest replays bars "
+                f'(add one, e.g. "1m"), was {list(data_config.streams)}'
+            )
         self.lifecycle = SessionRunLifecycle("session")
         self.metrics = SessionMetrics()
         self.run_id: int | None = None

@@ -799,3 +799,16 @@ def test_a_backtest_persists_the_same_results_on_postgresql(pg_url: str, host: A
         ]
     finally:
         pg.dispose()
+
+
+def test_a_backtest_without_a_bar_stream_is_refused_with_the_streams(
+    store: Store, host: Any
+) -> None:
+    data = make_config().model_dump(mode="json")
+    data["session_data_config"]["streams"] = ["trades", "quotes"]
+    with pytest.raises(SessionError) as error:
+        coordinator(validate_session_config(data), store, host)
+    assert str(error.value) == (
+        "session_data_config.streams names no bar interval; a backtest replays bars "
+        "(add one, e.g. \"1m\"), was ['trades', 'quotes']"
+    )
