@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.calendars import session_bounds
 from core.config import validate_session_config
@@ -812,3 +814,70 @@ def test_a_backtest_without_a_bar_stream_is_refused_with_the_streams(
         "session_data_config.streams names no bar interval; a backtest replays bars "
         "(add one, e.g. \"1m\"), was ['trades', 'quotes']"
     )
+
+
+_HOSE_DAY = date(2025, 7, 1)
+_HOSE = session_bounds("XSTC", _HOSE_DAY)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["FPT", "VNM", "HPG", "XXX"]),
+            st.integers(
+                min_value=-30, max_value=int((_HOSE.close - _HOSE.open).total_seconds() // 60) + 30
+            ),
+        ),
+        max_size=120,
+        unique=True,
+    )
+)
+def test_streaming_rules_hold_for_any_event_layout(
+    host: Any, events: list[tuple[str, int]]
+) -> None:
+    """Whatever the feed holds (before the open, in the break, after the close, unknown symbols),
+    the clock stays in [open, close] and ends at the close, exactly the in-session rows of the
+    session's symbols stream, in (time, symbol) order, and nothing inside the break."""
+    RecordingIndicator.log = []
+    rows = sorted(
+        (
+            BarRow(s, "1m", _HOSE.open + timedelta(minutes=m), 1.0, 1.0, 1.0, 1.0, 1.0, 1, 1.0, "x")
+            for s, m in events
+        ),
+        key=lambda r: (r.ts_event, r.symbol),
+    )
+    data = make_config(
+        exchange_group="HOSE", symbols=("FPT", "VNM", "HPG"), start="2025-07-01", end="2025-07-01"
+    ).model_dump(mode="json")
+    data["session_data_config"]["historical"]["data"] = []
+    clock = RecordingClock(_HOSE.open - timedelta(hours=1))
+    RecordingIndicator.clock = clock
+    run = SessionCoordinator(
+        validate_session_config(data),
+        store=None,
+        host=host,
+        feed=ListFeed(rows),
+        clock=clock,
+        persist=False,
+    )
+    summary = run.run_sync()
+    expected = [
+        (r.ts_event, r.symbol)
+        for r in rows
+        if r.symbol != "XXX"
+        and _HOSE.open <= r.ts_event < _HOSE.close
+        and not (_HOSE.break_start <= r.ts_event < _HOSE.break_end)
+    ]
+    assert [(ts, s) for ts, s, _ in RecordingIndicator.log] == expected
+    assert summary.days[0].events == len(expected)
+    assert summary.days[0].dropped == len([r for r in rows if r.ts_event < _HOSE.close]) - len(
+        expected
+    )
+    streamed = [ts for _, ts in clock.moves if ts >= _HOSE.open]
+    assert all(_HOSE.open <= ts <= _HOSE.close for ts in streamed)
+    assert not any(_HOSE.break_start < ts < _HOSE.break_end for ts in streamed)
+    assert streamed == sorted(streamed) and clock.now() == _HOSE.close
+    assert all(now == ts for ts, _, now in RecordingIndicator.log)
