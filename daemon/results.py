@@ -48,6 +48,7 @@ class DayResult:
             "stream_seconds": self.stream_seconds,
             "stopped": self.stopped,
             "clock_end": self.clock_end.isoformat() if self.clock_end else None,
+            "phases": list(self.phases),
         }
 
 
