@@ -21,7 +21,8 @@ class DayResult:
     ``generated`` generated bars per interval; ``quality`` mean quality % per interval over the
     symbols (of the streamed day); ``historical_quality`` the same for the trailing history;
     ``indicator_values`` values stored (historical + streaming); ``stream_seconds`` wall time of
-    the streaming loop; ``clock_end`` where the clock stood when the day ended.
+    the streaming loop; ``clock_end`` where the clock stood when the day ended; ``phases`` the
+    phases entered while streaming (``core.phases`` values, in order).
     """
 
     trading_date: date
