@@ -9,7 +9,9 @@ order. Then measures, on one core:
 - sustained throughput of the same over the whole day;
 - the live path ``SsiStream._on_frame`` (decode, de-duplicate, demux, queue) throughput.
 
-Run: ``python benchmarks/ssi_parse.py`` (``--messages N``, ``--quick`` for 20,000).
+Run: ``python benchmarks/ssi_parse.py`` (``--messages N``, ``--quick`` for 20,000;
+``--frames day.jsonl`` to run over a day recorded with ``frames.FrameJournal``, ``--write``
+to save the synthetic day in that format).
 Targets: median <= 20 us per message, >= 50,000 messages/s.
 """
 
@@ -118,9 +120,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="20,000 messages")
+    parser.add_argument("--frames", type=Path, help="a recorded day: a frames.FrameJournal file")
+    parser.add_argument("--write", type=Path, help="save the synthetic day as a journal file")
     args = parser.parse_args()
     count = 20_000 if args.quick else args.messages
-    frames = synthetic_day(count)
+    if args.frames:
+        from plugins.sources.ssi.frames import read_journal
+
+        frames = [text for _, text in read_journal(args.frames) if text != "{}"]
+    else:
+        frames = synthetic_day(count)
+    if args.write:
+        from plugins.sources.ssi.frames import FrameJournal
+
+        journal = FrameJournal(args.write)
+        for text in frames:
+            journal("X-TRADE:ALL", text)
+        journal.close()
     size = sum(len(f) for f in frames) / len(frames)
     print(f"synthetic day: {len(frames):,} frames, mean {size:.0f} bytes/frame")
 

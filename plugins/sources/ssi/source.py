@@ -213,6 +213,7 @@ class SsiSource:
         clock: Callable[[], datetime] | None = None,
         trading_date: date | None = None,
         index_ids: Sequence[str] = DEFAULT_INDEXES,
+        frame_sink: Callable[[str, str | bytes], Any] | None = None,
     ) -> SsiStream:
         """Live events of ``channels`` for ``symbols`` (see ``channel_strings``).
 
@@ -221,7 +222,8 @@ class SsiSource:
         channel of futures also carries quotes); SSI channel types or strings deliver
         everything their channels carry. ``clock`` stamps ``ts_received`` (the daemon passes its live clock); ``trading_date``
         dates B messages that carry only a time. Futures events are reported under the code
-        the caller subscribed with, whichever of the two forms SSI sends.
+        the caller subscribed with, whichever of the two forms SSI sends. ``frame_sink``
+        (e.g. ``frames.FrameJournal``) receives every raw frame in arrival order.
         """
         wanted = [c.strip() for c in channels]
         bars_wanted = any(c.lower() in BAR_CHANNELS for c in wanted)
@@ -264,6 +266,7 @@ class SsiSource:
             default_trading_date=None if trading_date is None else parse.format_date(trading_date),
             symbol_map=symbol_map,
             transform=transform,
+            frame_sink=frame_sink,
         )
 
     def close(self) -> None:

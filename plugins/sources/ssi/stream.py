@@ -37,9 +37,8 @@ import base64
 import contextlib
 import json
 import random
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlparse
@@ -50,7 +49,7 @@ from ssi_fc_data.model import api
 from websockets.typing import Origin
 
 from core.errors import SourceAuthError, SourceError
-from plugins.sources.ssi import parse
+from plugins.sources.ssi.frames import FrameDecoder, StreamStats
 from plugins.sources.ssi.redaction import REDACTOR, redacted_logger
 from plugins.sources.ssi.settings import SsiSettings
 
@@ -66,26 +65,6 @@ _END = object()
 
 TokenProvider = Callable[[bool], Awaitable[str]]
 """``await provider(force)`` -> access token; ``force`` asks for a new one."""
-
-
-@dataclass
-class StreamStats:
-    """Counters of one stream (all links)."""
-
-    frames: int = 0
-    keepalives: int = 0
-    messages: int = 0
-    events: int = 0
-    duplicates: int = 0
-    malformed: int = 0
-    server_errors: int = 0
-    handler_errors: int = 0
-    connects: int = 0
-    reconnects: int = 0
-    silences: int = 0
-    token_refreshes: int = 0
-    auth_failures: int = 0
-    backoff_delays: list[float] = field(default_factory=list)
 
 
 def token_lifetime(token: str, fallback_seconds: float) -> float:
@@ -127,6 +106,7 @@ class SsiStream:
         default_trading_date: str | None = None,
         symbol_map: dict[str, str] | None = None,
         transform: Callable[[Any], Iterable[Any]] | None = None,
+        frame_sink: Callable[[str, str | bytes], Any] | None = None,
         dedupe_window: int = 50_000,
         rng: random.Random | None = None,
     ) -> None:
@@ -136,20 +116,19 @@ class SsiStream:
         self.channels = list(dict.fromkeys(channels))
         self._token_provider = token_provider
         self._clock = clock
-        self._default_date = default_trading_date
         self._symbol_map = symbol_map or {}
         self._transform = transform
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._listeners: list[Callable[[Any], Any]] = []
-        self._seen: set[int] = set()  # hashes of Content texts: 50k ints, not 50 MB of text
-        self._seen_order: deque[int] = deque()
-        self._dedupe_window = dedupe_window
         self._rng = rng or random.Random()
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         self._stopped = False
         self._stopper: asyncio.Task[None] | None = None
         self.stats = StreamStats()
+        self._decoder = FrameDecoder(self.stats, default_trading_date=default_trading_date,
+                                     dedupe_window=dedupe_window)
+        self._frame_sink = frame_sink
         self.connected = asyncio.Event()
         """Set once every link has received its first frame."""
         self._connected_links: set[str] = set()
@@ -395,44 +374,15 @@ class SsiStream:
 
     # ------------------------------------------------------------------ frames -> events
     def _on_frame(self, channel: str, text: str | bytes) -> None:
-        stats = self.stats
-        stats.frames += 1
-        try:
-            frame = parse.decode_frame(text)
-        except parse.MalformedMessageError as error:
-            self._malformed(channel, error, text)
-            return
-        if frame.kind == "keepalive":
-            stats.keepalives += 1
-            return
-        for message in frame.errors:
-            stats.server_errors += 1
-            log.warning("SSI stream %s: server error %r", channel, REDACTOR.scrub(message)[:200])
-        ts_received = self._clock() if self._clock is not None else None
-        for payload in frame.payloads:
-            stats.messages += 1
+        if self._frame_sink is not None:
             try:
-                key, content = parse.decode_payload(payload)
-                key_hash = hash(key)
-                if key_hash in self._seen:
-                    stats.duplicates += 1
-                    continue
-                trading_date = content.get("TradingDate")
-                if trading_date:
-                    self._default_date = trading_date
-                events = parse.parse_content(content, ts_received, self._default_date)
-            except Exception as error:  # noqa: BLE001 - one bad message never stops the stream
-                self._malformed(channel, error, payload)
-                continue
-            self._remember(key_hash)
-            for event in events:
-                self._deliver(event)
-
-    def _remember(self, key: int) -> None:
-        self._seen.add(key)
-        self._seen_order.append(key)
-        if len(self._seen_order) > self._dedupe_window:
-            self._seen.discard(self._seen_order.popleft())
+                self._frame_sink(channel, text)
+            except Exception:  # noqa: BLE001 - journaling never stops the stream
+                self.stats.handler_errors += 1
+                log.exception("SSI stream frame sink failed")
+        ts_received = self._clock() if self._clock is not None else None
+        for event in self._decoder.decode(channel, text, ts_received):
+            self._deliver(event)
 
     def _deliver(self, event: Any) -> None:
         if self._symbol_map:
@@ -462,10 +412,3 @@ class SsiStream:
                 log.exception("SSI stream listener %r failed on a %s event",
                               getattr(listener, "__name__", listener), type(event).__name__)
         self._queue.put_nowait(event)
-
-    def _malformed(self, channel: str, error: BaseException, raw: Any) -> None:
-        self.stats.malformed += 1
-        excerpt = raw if isinstance(raw, str) else repr(raw)
-        log.warning("SSI stream %s: skipped a malformed frame (%s: %s): %r", channel,
-                    type(error).__name__, REDACTOR.scrub(str(error))[:120],
-                    REDACTOR.scrub(excerpt[:120]))

@@ -351,3 +351,24 @@ async def test_a_server_that_drops_every_connection_at_once_is_not_hammered(
     delays = stream.stats.backoff_delays
     assert len(delays) == 4 and len(fake_ssi.connections) == 5
     assert all(0.005 * 2**i <= d <= 0.01 * 2**i for i, d in enumerate(delays))  # growing, not reset
+
+
+async def test_a_frame_journal_replays_to_the_same_events(
+    fake_ssi: FakeSsiServer, ssi_settings: SsiSettings, tmp_path
+) -> None:
+    from plugins.sources.ssi.frames import FrameJournal, read_journal, replay_journal
+
+    fake_ssi.scripts["X-TRADE"] = [
+        [("broadcast", "X-TRADE", trade(1)), ("raw", "garbage"), ("broadcast", "X-TRADE", trade(2)), ("drop",)],
+        [("broadcast", "X-TRADE", trade(2)), ("broadcast", "X-TRADE", trade(3))],
+    ]
+    fake_ssi.scripts["X-QUOTE"] = [[("broadcast", "X-QUOTE", X_QUOTE_SAMPLE)]]
+    journal = FrameJournal(tmp_path / "day.jsonl")
+    stream = make_stream(ssi_settings, ["X-TRADE:ACB", "X-QUOTE:ACB"], frame_sink=journal)
+    live = await take(stream, 4)
+    await stream.stop()
+    journal.close()
+    frames = list(read_journal(tmp_path / "day.jsonl"))
+    assert journal.frames == len(frames) == stream.stats.frames
+    assert ("X-TRADE:ACB", "garbage") in frames
+    assert replay_journal(tmp_path / "day.jsonl") == live
