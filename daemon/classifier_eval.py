@@ -4,7 +4,7 @@
 on one exchange-local day, in arrival order (``daemon.recording.recorded_day``), drops
 repeated trade messages (unchanged cumulative ``TotalVol``, as the order-flow aggregation
 does), and scores each registered classifier except ``vendor_side`` (the truth) with
-``plugins.classifiers.scoring.score_classifiers``: each rule alone sees every quote and
+``plugins.classification.score_classifiers``: each rule alone sees every quote and
 classifies every trade with the vendor flag hidden; trades the vendor flagged buy or sell
 outside the call auctions and put-through count, per phase and overall.
 """
@@ -21,7 +21,7 @@ from core.models import Quote, Trade
 from daemon.aggregation.order_flow import TradeVolumeCounter
 from daemon.market_state import trade_phase
 from daemon.recording import recorded_day
-from plugins.classifiers.scoring import ClassifierScore, score_classifiers
+from plugins.classification import ClassifierScore, score_classifiers
 
 TRUTH = "vendor_side"
 

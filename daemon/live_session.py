@@ -12,7 +12,7 @@ Wiring (one asyncio loop)::
   (``resolve_symbols(symbols, day)``, e.g. SSI's ``VN30F1M`` -> the front-month VN30 futures
   code); the resolved futures code is the basis contract.
 - **Classifier chain**: ``session_data_config.classifiers``, else the source class's
-  ``default_classifiers``, else ``plugins.classifiers.chain.DEFAULT_CHAIN``; each symbol gets
+  ``default_classifiers``, else ``plugins.classification.DEFAULT_CHAIN``; each symbol gets
   its own chain of fresh rules from ``PluginHost.create_classifier``.
 - **Persistence**: every ``flush_interval_seconds`` the recorder writes the events received
   (one batch per kind) and the day's per-phase volumes are upserted (``phase_volumes``) when
@@ -49,7 +49,7 @@ from daemon.market_state import MarketState
 from daemon.recording import EventRecorder
 from daemon.results import RunObserver, RunSummary
 from daemon.schedule import TradingSchedule
-from plugins.classifiers.chain import DEFAULT_CHAIN, build_chain
+from plugins.classification import DEFAULT_CHAIN, build_chain
 from plugins.interfaces import supports
 
 logger = logging.getLogger(__name__)

@@ -9,28 +9,26 @@ ticks, statuses) in arrival order, for live and replayed sessions alike:
     quote ─▶ the symbol's classifier chain (quote in force for the next trades)
     foreign room ─▶ ForeignFlowTracker;  index tick ─▶ IndexTracker
 
-Day boundary: the statistics belong to one trading day and reset at 15:00 exchange-local time
-(after the close) or on the first event of a later day, whichever comes first, so yesterday's
-numbers never leak into today's ATO. ``version`` increases on every change (the API's
-websocket pushes only when it moved).
+Day boundary: the statistics belong to one trading day and reset when the exchange's last
+phase of the day ends (``core.phases``: 15:00 local on HOSE and HNX after put-through /
+post-close, 20:00 ET on XNYS after post-market) or on the first event of a later day,
+whichever comes first, so yesterday's numbers never leak into today's opening. ``version``
+increases on every change (the API's websocket pushes only when it moved).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from core.calendars import exchange_timezone
 from core.models import ForeignRoom, IndexTick, MarketEvent, Quote, SecurityStatus, Trade
-from core.phases import Phase, phase_at, phase_for_trading_session
+from core.phases import Phase, phase_at, phase_for_trading_session, phase_windows
 from daemon.aggregation.foreign import ForeignFlowTracker
 from daemon.aggregation.market import BasisTracker, IndexTracker
 from daemon.aggregation.order_flow import OrderFlowAggregator, VolumeBreakdown
-from plugins.classifiers.chain import ClassifierChain
-
-DAY_ROLL_LOCAL = time(15, 0)
-"""Exchange-local time after which the day's statistics belong to the next trading day."""
+from plugins.classification import ClassifierChain
 
 _CLOCK_PHASES = {None, Phase.CLOSED, Phase.BREAK}
 
@@ -72,13 +70,30 @@ class MarketState:
         self.events = 0
         self.stale_events = 0
         self.last_event_ts: datetime | None = None
+        self._roll_instants: dict[date, datetime] = {}
 
     # -- day boundary --------------------------------------------------------------------------
 
+    def roll_instant(self, local_day: date) -> datetime:
+        """When the statistics of ``local_day`` end: the end of its last non-closed phase
+        (midnight at its start on a day without trading, so its events count for the next)."""
+        instant = self._roll_instants.get(local_day)
+        if instant is None:
+            trading = [
+                w for w in phase_windows(self.exchange, local_day) if w.phase != Phase.CLOSED
+            ]
+            if trading:
+                instant = trading[-1].end
+            else:
+                midnight = datetime(local_day.year, local_day.month, local_day.day, tzinfo=self._tz)
+                instant = midnight.astimezone(UTC)
+            self._roll_instants[local_day] = instant
+        return instant
+
     def stats_day(self, ts: datetime) -> date:
-        """The trading day whose statistics an event at ``ts`` belongs to (15:00 local roll)."""
-        local = ts.astimezone(self._tz)
-        return local.date() + timedelta(days=1) if local.time() >= DAY_ROLL_LOCAL else local.date()
+        """The trading day whose statistics an event at ``ts`` belongs to."""
+        local_day = ts.astimezone(self._tz).date()
+        return local_day + timedelta(days=1) if ts >= self.roll_instant(local_day) else local_day
 
     def reset(self, trading_date: date) -> None:
         """Start the statistics of ``trading_date`` from zero."""

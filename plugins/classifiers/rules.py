@@ -1,7 +1,7 @@
 """The built-in trade classification rules.
 
 Each rule decides the aggressor of a trade or passes (``None``) to the next rule of a
-:class:`plugins.classifiers.chain.ClassifierChain`. One instance serves one symbol for one
+:class:`plugins.classification.ClassifierChain`. One instance serves one symbol for one
 trading day. Rules see every quote through ``on_quote`` (the quote *in force before* the
 trade: the last one received, never one of the same second that arrived later) and every
 trade's final classification through ``observe``, whichever rule decided it.

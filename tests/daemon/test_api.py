@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from core.models import Aggressor, IndexTick, Trade
 from daemon.api import ApiServer, SessionView, create_app, is_loopback
 from daemon.market_state import MarketState
-from plugins.classifiers.chain import DEFAULT_CHAIN, ClassifierChain
+from plugins.classification import DEFAULT_CHAIN, ClassifierChain
 from plugins.classifiers.rules import BUILTIN_CLASSIFIERS
 
 RULES = {cls.name: cls for cls in BUILTIN_CLASSIFIERS}

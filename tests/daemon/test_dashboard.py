@@ -22,7 +22,7 @@ import pytest
 from core.models import Aggressor, ForeignRoom, IndexTick, Quote, Trade
 from daemon.api import ApiServer, SessionView, create_app
 from daemon.market_state import MarketState
-from plugins.classifiers.chain import DEFAULT_CHAIN, ClassifierChain
+from plugins.classification import DEFAULT_CHAIN, ClassifierChain
 from plugins.classifiers.rules import BUILTIN_CLASSIFIERS
 from tests.daemon import vn_live_support as vn
 from tests.daemon.browser import Browser, chromium_path

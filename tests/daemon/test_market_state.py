@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from core.models import Aggressor, ForeignRoom, IndexTick, Quote, Trade
 from daemon.market_state import MarketState
-from plugins.classifiers.chain import DEFAULT_CHAIN, ClassifierChain
+from plugins.classification import DEFAULT_CHAIN, ClassifierChain
 from plugins.classifiers.rules import BUILTIN_CLASSIFIERS
 
 RULES = {cls.name: cls for cls in BUILTIN_CLASSIFIERS}
@@ -122,3 +122,17 @@ def test_restart_mid_day_resumes_without_double_counting() -> None:
         second.on_event(event)
     stats = second.volume_stats("ACB")
     assert (stats["mua_chu_dong_volume"], stats["ban_chu_dong_volume"]) == (500, 200)
+
+
+def test_us_statistics_roll_after_post_market_not_at_15_00() -> None:
+    ny = MarketState("XNYS", lambda: ClassifierChain([RULES["lee_ready"]()]))
+    day = date(2024, 7, 1)
+    afternoon = datetime(2024, 7, 1, 19, 30, tzinfo=UTC)  # 15:30 ET
+    assert ny.stats_day(afternoon) == day
+    assert ny.stats_day(datetime(2024, 7, 1, 23, 59, tzinfo=UTC)) == day  # 19:59 ET post-market
+    assert ny.stats_day(datetime(2024, 7, 2, 0, 0, tzinfo=UTC)) == date(2024, 7, 2)  # 20:00 ET
+    ny.on_event(Trade("AAPL", afternoon, 216.0, 100, trading_session=None))
+    ny.on_event(Trade("AAPL", afternoon + timedelta(minutes=40), 216.1, 50))
+    assert ny.volume_stats("AAPL")["total_volume"] == 150
+    # the early close of 2024-07-03 ends post-market at 17:00 ET
+    assert ny.stats_day(datetime(2024, 7, 3, 21, 0, tzinfo=UTC)) == date(2024, 7, 4)

@@ -46,7 +46,7 @@ from core.store import Store
 from daemon.cli import app
 from daemon.market_state import MarketState
 from daemon.recording import EventRecorder, recorded_day
-from plugins.classifiers.chain import DEFAULT_CHAIN, build_chain
+from plugins.classification import DEFAULT_CHAIN, build_chain
 from plugins.manager import load_plugins
 from tests.daemon.vn_live_support import (
     LIVE_CONFIG,

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.models import Aggressor, Quote, Trade
-from plugins.classifiers.chain import DEFAULT_CHAIN, ClassifierChain
+from plugins.classification import DEFAULT_CHAIN, ClassifierChain
 from plugins.classifiers.rules import (
     EmoClassifier,
     LeeReadyClassifier,
@@ -167,7 +167,7 @@ def test_tick_rule_agrees_with_an_independent_pass_over_the_tape(tape: list[floa
 
 
 def test_scoring_against_the_vendor_flag_on_a_tape_where_the_truth_is_known() -> None:
-    from plugins.classifiers.scoring import score_classifiers
+    from plugins.classification import score_classifiers
 
     tape = [
         quote(0, 100, 110),

@@ -11,7 +11,7 @@ import pytest
 from core.models import Quote, Trade
 from core.phases import phase_at
 from daemon.aggregation.order_flow import OrderFlowAggregator
-from plugins.classifiers.chain import build_chain
+from plugins.classification import build_chain
 from plugins.manager import load_plugins
 from tests.fakes.alpaca_server import FakeAlpacaData, rfc3339
 from tests.plugins.sources.alpaca.conftest import ET
