@@ -144,21 +144,24 @@ def plugins_command(
     from rich.table import Table
 
     table = Table(title="sessiond plugins", title_justify="left")
-    for column in ("plugin", "package", "data sources", "classifiers", "indicators", "lifecycle hooks"):
-        table.add_column(column, overflow="fold")
+    table.add_column("registers", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("plugin", overflow="fold")
+    table.add_column("package", no_wrap=True)
     for info in infos:
         package = f"{info.distribution or '(in code)'} {info.version or ''}".strip()
-        registered = info.calendars and f" calendars: {', '.join(info.calendars)}"
-        table.add_row(
-            info.name,
-            package,
-            ", ".join(info.data_sources) or "-",
-            ", ".join(info.classifiers) or "-",
-            ", ".join(info.indicators) or "-",
-            (", ".join(h for h in info.hooks if not h.startswith("register_")) or "-")
-            + (registered or ""),
-        )
+        lifecycle = tuple(h for h in info.hooks if not h.startswith("register_"))
+        rows = [
+            *(("data source", name) for name in info.data_sources),
+            *(("classifier", name) for name in info.classifiers),
+            *(("indicator", name) for name in info.indicators),
+            *(("calendar", name) for name in info.calendars),
+            *(("hook", name) for name in lifecycle),
+        ] or [("-", "-")]
+        for kind, name in rows:
+            table.add_row(kind, name, info.name, package)
     console.print(table)
+
 
 # --- store ----------------------------------------------------------------------------------
 

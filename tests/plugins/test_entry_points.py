@@ -101,15 +101,14 @@ def test_sessiond_plugins_lists_the_third_party_plugin_and_its_package(pythonpat
 
     table = _sessiond(env, "plugins")
     assert table.returncode == 0, table.stderr
-    line = next(line for line in table.stdout.splitlines() if "example" in line)
-    for text in (
-        "sessiond-example-plugin 0.3.0",
-        "flat",
-        "uptick_only",
-        "bar_range",
-        "session_started",
+    lines = [line for line in table.stdout.splitlines() if "sessiond-example-plugin 0.3.0" in line]
+    for kind, name in (
+        ("data source", "flat"),
+        ("classifier", "uptick_only"),
+        ("indicator", "bar_range"),
+        ("hook", "session_started"),
     ):
-        assert text in line
+        assert any(kind in line and name in line for line in lines), (kind, name, lines)
 
 
 def test_two_packages_declaring_the_same_entry_point_name_fail_naming_both(install) -> None:
