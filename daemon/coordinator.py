@@ -94,6 +94,21 @@ class _CompleteObserver(RunObserver):
                 setattr(self, name, method)
 
 
+def _one_call(calls: list[Any]) -> Any:
+    """None for no callable, the callable itself for one, else one that calls them all."""
+    if not calls:
+        return None
+    if len(calls) == 1:
+        return calls[0]
+    fixed = tuple(calls)
+
+    def call_all(row: Any) -> None:
+        for call in fixed:
+            call(row)
+
+    return call_all
+
+
 class _Sinks(dict[str, Any]):
     """symbol -> (append, update, indicators); unknown symbols get the ``default`` sink."""
 
@@ -670,16 +685,16 @@ class SessionCoordinator:
 
         data = self.session_data
         streamed = self.streamed_interval
-        # Per symbol: (series.append, aggregator updater or None, indicator updates).
+        # Per symbol: (series.append, aggregator updater or None, indicator update(s) or None).
         # Rows of symbols outside the session hit __missing__ and are counted as dropped.
         foreign: list[Any] = []
-        sinks = _Sinks((foreign.append, None, ()))
+        sinks = _Sinks((foreign.append, None, None))
         aggregator = self._aggregator
         for symbol in self.symbols:
             sinks[symbol] = (
                 data.series(symbol, streamed).append,
                 aggregator.updater(symbol) if self.generated_intervals else None,
-                tuple(ind.update for _, ind in self._streaming.get(symbol, ())),
+                _one_call([ind.update for _, ind in self._streaming.get(symbol, ())]),
             )
         generated: list[Any] = []
         add_generated = generated.extend
@@ -742,8 +757,8 @@ class SessionCoordinator:
                     done = update(row)
                     if done:
                         add_generated(done)
-                for update in indicators:
-                    update(row)
+                if indicators is not None:
+                    indicators(row)
                 events += 1
             if stopped or past_close:
                 break

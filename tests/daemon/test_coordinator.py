@@ -483,6 +483,7 @@ def test_results_are_persisted_bars_indicators_quality_and_run(store: Store, hos
     config = make_config(
         indicators={
             "trace": {"type": "recording"},
+            "ema_close": {"type": "ema", "period": 5},
             "avg_volume": {"type": "trailing_average", "period": "2d", "granularity": "daily"},
         }
     )
@@ -513,6 +514,18 @@ def test_results_are_persisted_bars_indicators_quality_and_run(store: Store, hos
         "trace", ["MSFT"], bounds.close, bounds.close + timedelta(seconds=1)
     )
     assert trace.value == 390.0
+    # A second streaming indicator on the same symbols: EMA(5) of the day's closes.
+    (ema,) = store.read_indicator_values(
+        "ema_close", ["MSFT"], bounds.close, bounds.close + timedelta(seconds=1)
+    )
+    closes = [
+        b.close
+        for b in store.read_bars(["MSFT"], "1m", bounds.open, bounds.close, source="synthetic")
+    ]
+    expected_ema = sum(closes[:5]) / 5
+    for close in closes[5:]:
+        expected_ema += 2 / 6 * (close - expected_ema)
+    assert ema.value == pytest.approx(expected_ema, rel=1e-12)
     # Quality: trailing days (source rows) and the streamed day (generated).
     quality = store.read_quality(["AAPL", "MSFT"], "1m", previous[0], day)
     assert sorted((q.trading_date, q.symbol, q.quality_pct) for q in quality) == sorted(
