@@ -163,3 +163,10 @@ async def test_record_then_replay_gives_the_identical_event_sequence(
     again = replay_day(store, date(2023, 8, 14), ["ACB", "SSI"], ["VN30"])
     assert again == replayed  # deterministic
     store.dispose()
+
+
+def test_the_vn30f1m_alias_resolves_to_the_front_contract_of_the_day() -> None:
+    source = SsiSource(exchange="VN30F")
+    assert source.resolve_symbols(["ACB", "VN30F1M"], date(2025, 4, 17)) == ["ACB", "VN30F2504"]
+    assert source.resolve_symbols(["VN30F1M"], date(2025, 4, 18)) == ["VN30F2505"]
+    assert source.resolve_symbols(["vn30f1m", "VN30F2602"], date(2026, 2, 16)) == ["41I1G3000", "VN30F2602"]
