@@ -284,6 +284,11 @@ def _symbol_list(symbols: str | Sequence[str] | None) -> list[str] | None:
     return list(symbols)
 
 
+def _one_line(error: object) -> str:
+    """A driver's (possibly multi-line) message on one line, for the CLI's one-line errors."""
+    return " ".join(str(error).split())
+
+
 def _table(model: type[tables.SQLModel]) -> sa.Table:
     """The Core table of a ``core.tables`` model."""
     return model.__table__  # type: ignore[attr-defined,no-any-return]
@@ -649,13 +654,13 @@ class Store:
                     migrations.upgrade(conn)
         except sa.exc.DBAPIError as error:
             raise StoreError(
-                f"cannot migrate the store at {self.url}: {error.orig}; check the URL and that "
+                f"cannot migrate the store at {self.url}: {_one_line(error.orig)}; check the URL and that "
                 "the database is reachable"
             ) from None
         except Exception as error:  # alembic: a revision this sessiond does not know
             if type(error).__module__.startswith("alembic"):
                 raise StoreError(
-                    f"cannot migrate the store at {self.url}: {error} (the database may have "
+                    f"cannot migrate the store at {self.url}: {_one_line(error)} (the database may have "
                     "been migrated by a newer sessiond)"
                 ) from None
             raise
@@ -695,9 +700,11 @@ class Store:
                 with conn.begin():
                     yield conn
         except sa.exc.DBAPIError as error:
-            raise StoreError(f"cannot read the store at {self.url}: {error.orig}") from None
+            raise StoreError(
+                f"cannot read the store at {self.url}: {_one_line(error.orig)}"
+            ) from None
         except self._driver_errors as error:  # raised on the DBAPI cursor of a fast path
-            raise StoreError(f"cannot read the store at {self.url}: {error}") from None
+            raise StoreError(f"cannot read the store at {self.url}: {_one_line(error)}") from None
 
     @contextmanager
     def _connect_write(self) -> Iterator[Connection]:
@@ -706,13 +713,15 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
         except sa.exc.DBAPIError as error:
-            raise StoreError(f"cannot write the store at {self.url}: {error.orig}") from None
+            raise StoreError(
+                f"cannot write the store at {self.url}: {_one_line(error.orig)}"
+            ) from None
         except sa.exc.StatementError as error:  # a bind check of core.tables failed
             if isinstance(error.orig, StoreError):
                 raise error.orig from None
             raise
         except self._driver_errors as error:  # raised on the DBAPI cursor of a fast path
-            raise StoreError(f"cannot write the store at {self.url}: {error}") from None
+            raise StoreError(f"cannot write the store at {self.url}: {_one_line(error)}") from None
 
     @property
     def _driver_errors(self) -> type[Exception]:

@@ -272,3 +272,22 @@ def test_bars_with_nothing_stored_says_so_on_stderr(sqlite_url: str) -> None:
     )
     assert code == 0 and out == ""
     assert "no 1m bars for ZZZ in [2024-01-02T00:00:00+00:00, 2024-01-03T00:00:00+00:00)" in err
+
+
+def test_an_unreachable_database_is_one_line_without_the_password() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://sessiond:hunter2@127.0.0.1:{port}/store"
+    for args in (
+        ["db", "upgrade"],
+        ["bars", "AAA", "--start", "2024-01-02", "--end", "2024-01-02"],
+    ):
+        code, out, err = invoke(*args, "--db", url)
+        assert code == 1, args
+        assert "cannot read the store at postgresql+psycopg://sessiond:***@127.0.0.1" in err
+        assert "Connection refused" in err
+        assert len(err.strip().splitlines()) == 1
+        assert "hunter2" not in err + out
