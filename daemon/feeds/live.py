@@ -124,10 +124,14 @@ class LiveFeed:
             remaining = (window.end - clock.now()).total_seconds()
             if remaining <= 0:
                 return
-            try:
-                first = await asyncio.wait_for(queue.get(), timeout=min(remaining, _POLL_SECONDS))
-            except TimeoutError:
-                continue
+            if queue.empty():
+                try:  # asyncio.timeout: no task per wait (wait_for makes one), same semantics
+                    async with asyncio.timeout(min(remaining, _POLL_SECONDS)):
+                        first = await queue.get()
+                except TimeoutError:
+                    continue
+            else:
+                first = queue.get_nowait()
             batch = [first]
             while len(batch) < self.max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
