@@ -109,3 +109,33 @@ def test_upgrading_a_store_from_the_first_revision_keeps_its_rows(store_url: str
         )
         assert row.last_total_volume is None
         assert schema_differences(store) == []
+
+
+def test_postgresql_key_columns_have_the_collation_the_metadata_declares(pg_url: str) -> None:
+    # alembic's comparison ignores collations: check them against the metadata here
+    with Store.from_url(pg_url) as store:
+        store.upgrade()
+        dialect = store.engine.dialect
+
+        def string_type(column: sa.Column) -> sa.String | None:
+            type_ = column.type.dialect_impl(dialect)
+            if isinstance(type_, sa.types.TypeDecorator):  # sqlmodel's AutoString
+                type_ = type_.impl_instance
+            return type_ if isinstance(type_, sa.String) else None
+
+        expected = {
+            (table.name, column.name): string_type(column).collation  # type: ignore[union-attr]
+            for table in metadata.tables.values()
+            for column in table.columns
+            if string_type(column) is not None
+        }
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT table_name, column_name, collation_name FROM information_schema.columns"
+                    " WHERE table_schema = current_schema() AND data_type = 'character varying'"
+                )
+            )
+            actual = {(t, c): collation for t, c, collation in rows if t != "alembic_version"}
+    assert actual == expected
+    assert actual[("bars", "symbol")] == "C" and actual[("session_runs", "mode")] is None
