@@ -541,10 +541,11 @@ def load_history_command(
     end: str = typer.Option(..., "--end", help="Last trading date to cover (YYYY-MM-DD)."),
     db: str | None = typer.Option(None, "--db", help="Store URL (default: SESSIOND_DB_URL or sqlite:///var/sessiond.db)."),
 ) -> None:
-    """Fetch and store the history a config needs for [start, end] through its data source.
+    """Fetch and store the history a config needs from --start to --end (both included).
 
-    Streamed bars for every trading day of the range, plus each historical entry's trailing
-    days and each indicator's period before it. Only what the store lacks is fetched.
+    Through the config's data source: streamed bars for every trading day of the range, plus
+    each historical entry's trailing days and each indicator's period before it. Only what the
+    store lacks is fetched.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

@@ -176,6 +176,16 @@ def test_sessiond_load_fetches_what_a_config_needs(tmp_path: Path, sqlite_url: s
 
 
 @pytest.mark.slow
+def test_sessiond_load_help_names_the_date_range_options() -> None:
+    result = runner.invoke(app, ["load", "--help"], env={"COLUMNS": "100", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    # Rich draws the help in a box: drop the frame and rewrap to compare the sentence.
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "Fetch and store the history a config needs from --start to --end (both included)." in text
+    assert "Only what the store lacks is fetched." in text
+    assert "needs for through" not in text and "for  through" not in result.output
+
+
 def test_ctrl_c_stops_the_run_cleanly_after_persisting(tmp_path: Path, sqlite_url: str) -> None:
     # Clock-driven at 300x: the 3.5 h early-close day takes ~42 s of wall time, so the interrupt
     # lands mid-day. The daily bars (loaded for the indicator, just before streaming) tell us
