@@ -426,7 +426,8 @@ def _summary_table(summary: Any) -> Any:
         table.add_row(f"quality {interval}", f"{pct:.2f} %")
     for interval, pct in summary.historical_quality.items():
         table.add_row(f"history quality {interval}", f"{pct:.2f} %")
-    table.add_row("indicator values", f"{summary.indicator_values:,}")
+    table.add_row("indicator values computed", f"{summary.indicator_values:,}")
+    table.add_row("indicator values read", f"{summary.indicators_read:,}")
     return table
 
 

@@ -10,9 +10,13 @@ Per trading day (``daemon.lifecycle`` holds the state table)::
   store lacks is fetched through the data source and upserted (``plugins.history``), then read
   back (one vectorised read per interval) into ``SessionData.history``.
 - **historical indicators**: every indicator of ``historical.indicators`` is created through
-  the ``PluginHost``. Those with ``compute`` get ``period`` trading days of history (``1d``
-  bars for ``granularity: daily``, the streamed interval for ``intraday``) per symbol; their
-  values go to ``SessionData`` and the store. Those with ``update`` are *streaming*: one
+  the ``PluginHost``. For those with ``compute`` the values already stored for the day are
+  read first (``Store.read_indicator_values(name, symbols, open, open + 1 s, source=
+  GENERATED_SOURCE)`` — the keys the Dagster indicator assets write); symbols without stored
+  values (or whose per-minute values have a hole) get ``period`` trading
+  days of history (``1d`` bars for ``granularity: daily``, the streamed interval for
+  ``intraday``) and are computed; read and computed values go to ``SessionData``, computed
+  ones also to the store. Those with ``update`` are *streaming*: one
   instance per symbol, fed every streamed bar, reset at the start of each day; their last value
   of the day is stored at the close.
 - **quality**: per (symbol, interval, trailing day) ``core.quality.assess_quality`` against the
@@ -46,7 +50,7 @@ import signal
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from core.errors import SessionError
@@ -78,6 +82,9 @@ _EVENT_KINDS = {
     "SecurityStatus": "status",
     "Bar": "bars",
 }
+
+_AS_OF_TOLERANCE = timedelta(seconds=1)
+"""Stored indicator values are looked up with ``as_of`` in ``[open, open + 1 s)``."""
 
 _PROGRESS_EVERY = 2048
 """Events between two ``RunObserver.progressed`` calls (cheap; the CLI redraws from it)."""
@@ -409,7 +416,7 @@ class SessionCoordinator:
         quality_inputs = self._load_historical_data(trading_date)
 
         life.compute_indicators(label)
-        result.indicator_values += self._compute_indicators(trading_date, session)
+        result.indicator_values += self._compute_indicators(trading_date, session, result)
 
         life.assess_quality(label)
         result.historical_quality = self._assess_historical_quality(quality_inputs)
@@ -537,10 +544,42 @@ class SessionCoordinator:
                 for name, type_name, params in self._streaming_specs
             ]
 
-    def _compute_indicators(self, trading_date: date, session: Any) -> int:
+    def _stored_indicator_values(
+        self, name: str, as_of: datetime
+    ) -> dict[str, list[IndicatorValue]]:
+        """The values of ``name`` stored for ``as_of`` (Dagster indicator assets or an earlier
+        run), per symbol, used as they are (``complete`` or not: an early close inside the
+        period makes values incomplete whoever computes them) unless per-minute values have a
+        hole (minutes not exactly ``0..n-1``). Symbols not returned are computed."""
+        found: dict[str, list[IndicatorValue]] = defaultdict(list)
+        for value in self.store.read_indicator_values(
+            name, self.symbols, as_of, as_of + _AS_OF_TOLERANCE, source=GENERATED_SOURCE
+        ):
+            found[value.symbol].append(value)
+        usable = {}
+        for symbol, values in found.items():
+            minutes = [v.minute_of_day for v in values]
+            if minutes != [None] and minutes != list(range(len(values))):
+                continue
+            usable[symbol] = values
+        return usable
+
+    def _compute_indicators(self, trading_date: date, session: Any, result: DayResult) -> int:
+        """Historical indicators of the day: the values stored under the engine's keys (name,
+        symbol, ``as_of`` = the open, source ``GENERATED_SOURCE`` — what the Dagster indicator
+        assets write) are read; only symbols without usable stored values are computed from
+        the trailing bars, and those values are stored. Returns the values computed."""
         self._prepare_indicators()
         stored: list[IndicatorValue] = []
+        as_of = session.open
         for name, indicator, params in self._historical_indicators:
+            found = self._stored_indicator_values(name, as_of)
+            for symbol, values in found.items():
+                self.session_data.set_indicator(name, symbol, values)
+            result.indicators_read += sum(len(v) for v in found.values())
+            missing = [s for s in self.symbols if s not in found]
+            if not missing:
+                continue
             period = parse_period(str(params.get("period", "1d")))
             interval = (
                 "1d" if params.get("granularity", "daily") == "daily" else self.streamed_interval
@@ -548,10 +587,10 @@ class SessionCoordinator:
             days = self.schedule.trading_days_back(trading_date, period.trading_days)
             if not days:
                 continue
-            self._fetch_missing(self.symbols, [interval], days)
-            rows = self._read_rows(self.symbols, interval, days)
-            for symbol in self.symbols:
-                values = indicator.compute(symbol, rows.get(symbol, []), session.open)
+            self._fetch_missing(missing, [interval], days)
+            rows = self._read_rows(missing, interval, days)
+            for symbol in missing:
+                values = indicator.compute(symbol, rows.get(symbol, []), as_of)
                 self.session_data.set_indicator(name, symbol, values)
                 stored.extend(values)
         if stored and self.persist:

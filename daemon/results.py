@@ -20,7 +20,9 @@ class DayResult:
     ``events`` streamed bars; ``dropped`` events outside the session or inside the break;
     ``generated`` generated bars per interval; ``quality`` mean quality % per interval over the
     symbols (of the streamed day); ``historical_quality`` the same for the trailing history;
-    ``indicator_values`` values stored (historical + streaming); ``stream_seconds`` wall time of
+    ``indicator_values`` values computed and stored (historical + streaming);
+    ``indicators_read`` historical indicator values read from the store instead (written by the
+    Dagster indicator assets or an earlier run); ``stream_seconds`` wall time of
     the streaming loop; ``clock_end`` where the clock stood when the day ended; ``phases`` the
     phases entered while streaming (``core.phases`` values, in order).
     """
@@ -32,6 +34,7 @@ class DayResult:
     quality: dict[str, float] = field(default_factory=dict)
     historical_quality: dict[str, float] = field(default_factory=dict)
     indicator_values: int = 0
+    indicators_read: int = 0
     stream_seconds: float = 0.0
     stopped: bool = False
     clock_end: datetime | None = None
@@ -46,6 +49,7 @@ class DayResult:
             "quality": dict(self.quality),
             "historical_quality": dict(self.historical_quality),
             "indicator_values": self.indicator_values,
+            "indicators_read": self.indicators_read,
             "stream_seconds": self.stream_seconds,
             "stopped": self.stopped,
             "clock_end": self.clock_end.isoformat() if self.clock_end else None,
@@ -107,6 +111,10 @@ class RunSummary:
     def indicator_values(self) -> int:
         return sum(d.indicator_values for d in self.days)
 
+    @property
+    def indicators_read(self) -> int:
+        return sum(d.indicators_read for d in self.days)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
@@ -121,6 +129,7 @@ class RunSummary:
             "quality": self.quality,
             "historical_quality": self.historical_quality,
             "indicator_values": self.indicator_values,
+            "indicators_read": self.indicators_read,
             "days": [d.to_dict() for d in self.days],
             "metrics": self.metrics,
         }

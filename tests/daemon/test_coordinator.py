@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from core.calendars import session_bounds
 from core.config import validate_session_config
 from core.errors import InvalidTransition, SessionError
-from core.models import Bar
+from core.models import Bar, IndicatorValue
 from core.phases import phase_windows
 from core.store import Store
 from daemon.aggregation.bars import BarAggregator
@@ -534,6 +534,63 @@ def test_results_are_persisted_bars_indicators_quality_and_run(store: Store, hos
     (run,) = store.read_session_runs()
     assert run.metrics["summary"]["generated_bars"] == {"5m": 156, "15m": 52}
     assert run.metrics["event_processing"]["count"] == 780
+
+
+def test_historical_indicators_are_read_from_the_store_and_only_missing_ones_computed(
+    store: Store, host: Any
+) -> None:
+    # Sentinels under the keys the Dagster indicator assets write (name, symbol, as_of = the
+    # open, source "sessiond"): values no computation from the bars can give.
+    day = date(2025, 7, 2)
+    open_ = session_bounds("XNYS", day).open
+    # MSFT has no daily value, and its per-minute values have a hole (minute 100): computed.
+    daily = IndicatorValue("avg_volume", "AAPL", open_, 123456.0, complete=True, observations=2)
+    by_minute = [
+        IndicatorValue("vol_by_minute", symbol, open_, -1.0 - i, False, 1, minute_of_day=i)
+        for symbol in ("AAPL", "MSFT")
+        for i in range(390)
+        if (symbol, i) != ("MSFT", 100)
+    ]
+    store.upsert_indicator_values([daily, *by_minute], GENERATED_SOURCE)
+    config = make_config(
+        indicators={
+            "avg_volume": {"type": "trailing_average", "period": "2d", "granularity": "daily"},
+            "vol_by_minute": {
+                "type": "trailing_average",
+                "period": "2d",
+                "granularity": "intraday",
+            },
+        }
+    )
+    run = coordinator(config, store, host)
+    summary = run.run_sync()
+    data = run.session_data
+    assert data.indicator_value("avg_volume", "AAPL") == 123456.0
+    # stored values are used as they are, incomplete ones included
+    assert [v.value for v in data.indicator("vol_by_minute", "AAPL").values] == [
+        -1.0 - i for i in range(390)
+    ]
+    assert data.indicator("vol_by_minute", "AAPL").at_minute(389).complete is False
+    msft_minutes = data.indicator("vol_by_minute", "MSFT").values
+    assert len(msft_minutes) == 390 and all(v.value > 0 and v.complete for v in msft_minutes)
+    # MSFT's daily average is computed from the two prior days' daily bars and stored.
+    previous = [date(2025, 6, 30), date(2025, 7, 1)]
+    volumes = [
+        b.volume
+        for d in previous
+        for b in store.read_bars(["MSFT"], "1d", *day_window("XNYS", d, "1d"), source="synthetic")
+    ]
+    assert len(volumes) == 2
+    assert data.indicator_value("avg_volume", "MSFT") == pytest.approx(sum(volumes) / 2)
+    window = (open_, open_ + timedelta(seconds=1))
+    stored = {v.symbol: v for v in store.read_indicator_values("avg_volume", ["AAPL", "MSFT"], *window)}
+    assert stored["AAPL"].value == 123456.0  # not overwritten by a recomputation
+    assert stored["MSFT"].complete and stored["MSFT"].value == pytest.approx(sum(volumes) / 2)
+    (result,) = summary.days
+    assert result.indicators_read == 1 + 390 and result.indicator_values == 1 + 390
+    # AAPL's bars were never needed for an indicator: only MSFT's daily history was fetched.
+    assert store.count_bars(["AAPL"], "1d", *day_window("XNYS", previous[0], "1d")) == 0
+    assert store.count_bars(["MSFT"], "1d", *day_window("XNYS", previous[0], "1d")) == 1
 
 
 def test_historical_quality_counts_missing_minutes_and_can_be_disabled(

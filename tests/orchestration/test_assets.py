@@ -4,6 +4,7 @@ idempotence, blocking checks, gap_filler retries and the indicator values the da
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -292,7 +293,7 @@ def test_a_flaky_source_is_retried_as_gap_filler_says_and_a_dead_one_fails_with_
     assert "attempt 3 of 3" in message
 
 
-def test_the_daemon_historical_phase_finds_exactly_the_indicator_values_these_assets_wrote(
+def test_the_daemon_historical_phase_reads_the_indicator_values_these_assets_wrote(
     tmp_path: Path, sqlite_url: str
 ):
     from core.config import load_session_config
@@ -327,22 +328,34 @@ def test_the_daemon_historical_phase_finds_exactly_the_indicator_values_these_as
     }
     assert len(written["avg_volume"]) == 3 and len(written["avg_volume_by_minute"]) == 3 * 390
     assert all(v.complete and v.observations == 2 for v in written["avg_volume"])
+    # Alter one daily and one per-minute value in the store: no computation from the bars
+    # gives these, so the daemon can only hold them by reading what is stored.
+    altered = {
+        "avg_volume": replace(written["avg_volume"][0], value=-123.0),
+        "avg_volume_by_minute": replace(written["avg_volume_by_minute"][7], value=-456.0),
+    }
+    store.upsert_indicator_values(altered.values(), DERIVED_SOURCE)
+    for name, value in altered.items():
+        written[name] = [
+            value if (v.symbol, v.minute_of_day) == (value.symbol, value.minute_of_day) else v
+            for v in written[name]
+        ]
 
     config = load_session_config(config_path)
     coordinator = SessionCoordinator.for_config(
         config, store=store, host=load_plugins(), persist=True
     )
-    coordinator.run_sync()
+    summary = coordinator.run_sync()
+    assert summary.days[0].indicators_read == 3 + 3 * 390
     for name, values in written.items():
         for symbol in US_SYMBOLS:
             daemon_values = coordinator.session_data.indicator(name, symbol).values
-            mine = [v for v in values if v.symbol == symbol]
-            assert [(v.as_of, v.minute_of_day, v.complete) for v in daemon_values] == [
-                (v.as_of, v.minute_of_day, v.complete) for v in mine
-            ]
-            assert [v.value for v in daemon_values] == pytest.approx([v.value for v in mine])
-        # the daemon's rows have the same keys: nothing was added
-        assert len(
-            store.read_indicator_values(name, US_SYMBOLS, *window, source=DERIVED_SOURCE)
-        ) == len(values)
+            assert list(daemon_values) == [v for v in values if v.symbol == symbol]
+        # the daemon wrote nothing over the assets' rows (the altered values are still there)
+        after = store.read_indicator_values(name, US_SYMBOLS, *window, source=DERIVED_SOURCE)
+        assert after == values
+    altered_value = altered["avg_volume"]
+    assert (
+        coordinator.session_data.indicator_value("avg_volume", altered_value.symbol) == -123.0
+    )
     store.dispose()
