@@ -80,8 +80,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 _CHUNK_ROWS = 100_000
 """Rows converted and sent per round (bounds memory for very large upserts)."""
-_COPY_MIN_ROWS = 2_000
+COPY_MIN_ROWS = 2_000
 """PostgreSQL batches at least this large go through COPY + INSERT ... SELECT."""
+SQLITE_ROWS_PER_STATEMENT = 500
+"""Rows per multi-row upsert statement on SQLite (capped by SQLite's parameter limit)."""
 _PG_MIGRATION_LOCK = 0x5E55_10D0
 """Advisory lock id serialising concurrent first-use migrations on PostgreSQL."""
 
@@ -305,9 +307,17 @@ class _TableWriter:
     """Idempotent bulk upsert of row tuples (in ``columns`` order) into one table."""
 
     def __init__(
-        self, table: sa.Table, engine: Engine, field_names: dict[str, str] | None = None
+        self,
+        table: sa.Table,
+        engine: Engine,
+        field_names: dict[str, str] | None = None,
+        *,
+        copy_min_rows: int = COPY_MIN_ROWS,
+        sqlite_rows_per_statement: int = SQLITE_ROWS_PER_STATEMENT,
     ) -> None:
         self.table = table
+        self.copy_min_rows = copy_min_rows
+        self._rows_per_statement = sqlite_rows_per_statement
         self.dialect = engine.dialect
         self.columns = tuple(c.name for c in table.columns)
         self.key = tuple(c.name for c in table.primary_key.columns)
@@ -354,7 +364,9 @@ class _TableWriter:
             self.sqlite_sql = compiled.string
             # the same upsert over many rows per statement, within SQLite's parameter limit
             width = len(self.columns)
-            self.sqlite_rows_per_statement = max(1, min(500, _sqlite_max_parameters() // width))
+            self.sqlite_rows_per_statement = max(
+                1, min(self._rows_per_statement, _sqlite_max_parameters() // width)
+            )
             multi = sqlite_dialect.insert(table).values(
                 [
                     {c: sa.bindparam(f"{c}_{i}") for c in self.columns}
@@ -449,7 +461,7 @@ class _TableWriter:
                     self._sqlite_upsert(cursor, values)
                 finally:
                     cursor.close()
-            elif len(chunk) >= _COPY_MIN_ROWS and not self._has_json:
+            elif len(chunk) >= self.copy_min_rows and not self._has_json:
                 values = chunk if prepared else self._convert(chunk, self._converters)
                 self._copy_upsert(connection, values, create_stage=not staged)
                 staged = True
@@ -611,6 +623,10 @@ class Store:
         self._ready = False
         self._lock = threading.Lock()
         self._writers: dict[str, _TableWriter] = {}
+        self.copy_min_rows = COPY_MIN_ROWS
+        """PostgreSQL: batches at least this large are staged with COPY (tests lower it)."""
+        self.sqlite_rows_per_statement = SQLITE_ROWS_PER_STATEMENT
+        """SQLite: rows per multi-row upsert statement (tests lower it)."""
 
     @classmethod
     def from_url(cls, url: str | None = None) -> Store:
@@ -731,7 +747,13 @@ class Store:
         core_table = _table(table)
         writer = self._writers.get(core_table.name)
         if writer is None:
-            writer = _TableWriter(core_table, self.engine, field_names)
+            writer = _TableWriter(
+                core_table,
+                self.engine,
+                field_names,
+                copy_min_rows=self.copy_min_rows,
+                sqlite_rows_per_statement=self.sqlite_rows_per_statement,
+            )
             self._writers[core_table.name] = writer
         return writer
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.errors import StoreError
 from core.models import (
@@ -654,3 +656,56 @@ def test_database_failures_on_the_fast_path_are_store_errors(sqlite_url: str) ->
             StoreError, match=r"cannot read the store at sqlite:.*no such table: bars"
         ):
             store.read_bars("AAA", "1m", T0, minute(1))
+
+
+# --- property: any batch sequence ends as "last write per key wins" -------------------------------
+
+_OFFSETS = [UTC, ICT, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))]
+
+_bar_strategy = st.builds(
+    lambda symbol, i, offset, close, count, source: Bar(
+        symbol,
+        "1m",
+        minute(i).astimezone(offset),
+        close,
+        close + 1,
+        close - 1,
+        close,
+        float(i),
+        count,
+        None,
+        source,
+    ),
+    st.sampled_from(["AAA", "BBB", "aaa"]),
+    st.integers(0, 12),
+    st.sampled_from(_OFFSETS),
+    st.floats(1, 1000, allow_nan=False).map(lambda x: round(x, 4)),
+    st.none() | st.integers(0, 10**6),
+    st.sampled_from(["syn", "ssi"]),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(batches=st.lists(st.lists(_bar_strategy, max_size=12), min_size=1, max_size=4))
+def test_any_sequence_of_batches_stores_the_last_write_of_each_key(
+    store_url: str, batches: list[list[Bar]]
+) -> None:
+    with Store.from_url(store_url) as store:
+        # small thresholds so every bulk path runs (multi-row SQLite statements, PostgreSQL COPY)
+        store.sqlite_rows_per_statement = 3
+        store.copy_min_rows = 4
+        store.delete_bars(["AAA", "BBB", "aaa"], "1m", T0, minute(13))
+        expected: dict[tuple, Bar] = {}
+        for batch in batches:
+            assert store.upsert_bars(batch) == len(batch)
+            for b in batch:
+                expected[(b.symbol, b.ts_event, b.source)] = replace(
+                    b, ts_event=b.ts_event.astimezone(UTC)
+                )
+        got = store.read_bars(["AAA", "BBB", "aaa"], "1m", T0, minute(13))
+    assert got == sorted(expected.values(), key=lambda b: (b.ts_event, b.symbol, b.source))
+    assert all(b.ts_event.tzinfo is UTC for b in got)
