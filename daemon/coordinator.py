@@ -62,7 +62,7 @@ from daemon.aggregation.bars import BarAggregator
 from daemon.clock import SimulatedClock, perf_seconds
 from daemon.feeds.replay import DayWindow, ReplayFeed, columns_from_frame
 from daemon.lifecycle import RunState, SessionRunLifecycle
-from daemon.metrics import SessionMetrics
+from daemon.metrics import EVENT_SAMPLE_EVERY, SessionMetrics
 from daemon.results import DayResult, RunObserver, RunSummary
 from daemon.schedule import TradingSchedule
 from daemon.session_data import BarRow, SessionData
@@ -214,6 +214,7 @@ class SessionCoordinator:
         )
         self._gap_started: float | None = None
         self._generated: list[Any] = []
+        self._event_samples: list[float] = []
         self._phase: str | None = None
 
     # -- construction ------------------------------------------------------------------------
@@ -452,7 +453,7 @@ class SessionCoordinator:
                 gc.enable()
         result.stream_seconds = perf_seconds() - started
         self.observer.day_streamed(trading_date, result.events)
-        self.metrics.record_events(result.events, result.stream_seconds)
+        self.metrics.record_events(result.events, result.stream_seconds, self._event_samples)
 
         life.end_day(label)
         self._end_day(trading_date, session, result)
@@ -743,8 +744,20 @@ class SessionCoordinator:
         next_progress = progress_every
         last_ts: datetime | None = None
         stopped = past_close = False
+        # Per-event timing (daemon.metrics): one event in `every` is timed alone, from the end
+        # of the previous event (t0) to the end of its own processing; `mark` is the event
+        # count at which the next timing starts or ends. The first event of the day is timed.
+        every = EVENT_SAMPLE_EVERY
+        perf = perf_seconds
+        samples = self._event_samples = []
+        add_sample = samples.append
+        timing = True
+        mark = 1
+        t0 = 0.0
 
         async for chunk in self._chunks(window):
+            if timing:  # not the wait for the chunk (live) or the building of its rows
+                t0 = perf()
             for row in chunk:
                 ts = row.ts_event
                 # Replayed rows of one minute share one datetime object, so identity is the
@@ -779,6 +792,8 @@ class SessionCoordinator:
                         continue
                     if paced:
                         await advance_async(ts)
+                        if timing:  # the wait for the event's time is not processing
+                            t0 = perf()
                     else:
                         advance_sync(ts)
                     if ts >= next_phase_at:
@@ -799,6 +814,15 @@ class SessionCoordinator:
                 if indicators is not None:
                     indicators(row)
                 events += 1
+                if events >= mark:
+                    if timing:
+                        add_sample(perf() - t0)
+                        timing = False
+                        mark = events + every - 1
+                    else:
+                        t0 = perf()
+                        timing = True
+                        mark = events + 1
             if stopped or past_close:
                 break
         # A live feed returns early on a stop request without delivering another row.

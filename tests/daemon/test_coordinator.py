@@ -7,6 +7,7 @@ row; a recording SimulatedClock records every move of simulated time.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
@@ -591,6 +592,57 @@ def test_historical_indicators_are_read_from_the_store_and_only_missing_ones_com
     # AAPL's bars were never needed for an indicator: only MSFT's daily history was fetched.
     assert store.count_bars(["AAPL"], "1d", *day_window("XNYS", previous[0], "1d")) == 0
     assert store.count_bars(["MSFT"], "1d", *day_window("XNYS", previous[0], "1d")) == 1
+
+
+class SlowIndicator:
+    """A streaming indicator that takes at least 1 ms on every bar of one symbol (tests)."""
+
+    name: ClassVar[str] = "slow_on_one_symbol"
+    description: ClassVar[str] = "sleeps 1 ms per bar of symbol `slow` (tests)"
+
+    def __init__(self, name: str, slow: str = "", calendar: str | None = None) -> None:
+        self.indicator_name = name
+        self.slow = slow
+        self.value: float | None = None
+
+    def update(self, row: Any) -> float | None:
+        if row.symbol == self.slow:
+            time.sleep(0.001)
+        self.value = row.close
+        return self.value
+
+    def reset(self) -> None:
+        self.value = None
+
+
+class SlowPlugin:
+    @hookimpl
+    def register_indicators(self) -> list[type]:
+        return [SlowIndicator]
+
+
+def test_per_event_quantiles_come_from_individually_timed_events(store: Store) -> None:
+    # One symbol of three is slow (>= 1 ms per event), the others take microseconds. Sampling
+    # one event in 64 in (time, symbol) order visits the three symbols in turn (64 = 1 mod 3),
+    # so p50 is a fast event and p99/max a slow one; a batch mean (~0.35 ms) would be neither.
+    host = load_plugins(entry_points=False, extra=[SlowPlugin()])
+    config = make_config(
+        symbols=("AAPL", "MSFT", "NVDA"),
+        indicators={"slow": {"type": "slow_on_one_symbol", "slow": "MSFT"}},
+        trailing_days=1,
+    )
+    run = coordinator(config, store, host, persist=False)
+    run.run_sync()
+    stat = run.metrics.event_processing
+    events = 3 * 390
+    assert stat.count == events and run.metrics.timed_events == 19  # events 1, 65, ..., 1153
+    assert stat.p50 < 0.0005
+    assert stat.p99 >= 0.001 and stat.max >= 0.001
+    assert stat.min < 0.0005
+    assert stat.mean == pytest.approx(stat.total / events) and stat.mean > 0.00033
+    data = run.metrics.to_dict()["event_processing"]
+    assert data["timed_events"] == 19 and data["timed_every"] == 64
+    assert "event processing (1 in 64 timed)" in run.metrics.report()
 
 
 def test_historical_quality_counts_missing_minutes_and_can_be_disabled(
