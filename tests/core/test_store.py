@@ -709,3 +709,38 @@ def test_any_sequence_of_batches_stores_the_last_write_of_each_key(
         got = store.read_bars(["AAA", "BBB", "aaa"], "1m", T0, minute(13))
     assert got == sorted(expected.values(), key=lambda b: (b.ts_event, b.symbol, b.source))
     assert all(b.ts_event.tzinfo is UTC for b in got)
+
+
+_trade_strategy = st.builds(
+    lambda second, price, volume, trade_id: Trade(
+        "VNM", T0 + timedelta(seconds=second), price, volume, trade_id=trade_id, source="ssi"
+    ),
+    st.integers(0, 3),
+    st.sampled_from([10.0, 10.05, 10.1]),
+    st.sampled_from([100.0, 200.0]),
+    st.none() | st.sampled_from(["a", "b", "c"]),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(trades=st.lists(_trade_strategy, max_size=15))
+def test_rewriting_a_batch_of_trades_keeps_every_print_once(
+    sqlite_url: str, trades: list[Trade]
+) -> None:
+    with Store.from_url(sqlite_url) as store:
+        store.upgrade()
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM trades")
+        store.upsert_trades(trades)
+        store.upsert_trades(trades)
+        got = store.read_trades("VNM", T0, T0 + timedelta(seconds=4))
+    # prints without an id are all kept (identical ones too); an id names one trade at its
+    # instant (the last write wins)
+    by_id = {(t.ts_event, t.trade_id): t for t in trades if t.trade_id is not None}
+    expected = [t for t in trades if t.trade_id is None] + list(by_id.values())
+    key = lambda t: (t.ts_event, t.price, t.volume, t.trade_id or "")  # noqa: E731
+    assert sorted(got, key=key) == sorted(expected, key=key)
