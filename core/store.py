@@ -605,6 +605,8 @@ def _result_datetime_converter(dialect: str) -> Callable[[Any], datetime]:
             out = value.replace(tzinfo=UTC)
         else:
             out = value.astimezone(UTC)
+        if len(cache) > 200_000:
+            cache.clear()
         cache[value] = out
         return out
 
@@ -1026,22 +1028,38 @@ class Store:
             (table.c.total_volume.asc().nulls_last(), table.c.ts_received.asc().nulls_last()),
         )
         with self._connect_read() as conn:
-            return [
-                Trade(
-                    symbol=r.symbol,
-                    ts_event=r.ts,
-                    price=r.price,
-                    volume=r.volume,
-                    side=Aggressor(r.side) if r.side is not None else None,
-                    trading_session=r.trading_session,
-                    total_volume=r.total_volume,
-                    total_value=r.total_value,
-                    trade_id=r.trade_id,
-                    source=r.source,
-                    ts_received=r.ts_received,
-                )
-                for r in conn.execute(stmt)
-            ]
+            rows = _fetch_raw(conn, stmt)  # trades are replayed by the hundred thousand
+        to_utc = _result_datetime_converter(self.dialect)
+        sides = {side.value: side for side in Aggressor}
+        return [
+            Trade(
+                symbol,
+                to_utc(ts),
+                price,
+                volume,
+                sides.get(side),  # type: ignore[arg-type]
+                trading_session,
+                total_volume,
+                total_value,
+                trade_id,
+                source_,
+                None if received is None else to_utc(received),
+            )
+            for (
+                symbol,
+                ts,
+                _event_key,
+                source_,
+                price,
+                volume,
+                side,
+                trading_session,
+                total_volume,
+                total_value,
+                trade_id,
+                received,
+            ) in rows
+        ]
 
     def upsert_quotes(self, quotes: Iterable[Quote]) -> int:
         """Insert or update quotes keyed by (symbol, ts_event, content, source)."""
