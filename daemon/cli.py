@@ -528,7 +528,9 @@ def _run_live(
                 break
             await asyncio.sleep(0.01)
         if not task.done():
-            err_console.print(f"live API and dashboard on {session.api_url}", highlight=False)
+            err_console.print(
+                f"live API and dashboard on {session.api_url}", highlight=False, soft_wrap=True
+            )
         return await task
 
     summary = asyncio.run(main())
@@ -657,6 +659,7 @@ def _print_classifier_tables(result: Any) -> None:
         f"{result.trades} trades ({result.repeats_dropped} repeats dropped), {result.quotes} "
         f"quotes; truth = vendor flag on {result.scored_trades} trades",
         highlight=False,
+        soft_wrap=True,
     )
     for scope in ("overall", *result.phases):
         table = Table(title=scope, title_justify="left")

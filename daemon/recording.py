@@ -60,7 +60,7 @@ class EventRecorder:
         self.flush_interval_seconds = flush_interval_seconds
         self.recorded = 0
         self.failed_writes = 0
-        self._buffer: list[Any] = []
+        self._buffer: list[tuple[Any, datetime]] = []
         self._last_stamp: datetime | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing: asyncio.Event | None = None
@@ -76,7 +76,7 @@ class EventRecorder:
         if last is not None and stamp <= last:
             stamp = last + _TICK
         self._last_stamp = stamp
-        self._buffer.append(replace(event, ts_received=stamp))
+        self._buffer.append((event, stamp))  # stamped copies are made by the writer
 
     @property
     def pending(self) -> int:
@@ -125,9 +125,11 @@ class EventRecorder:
             self._task = None
         return await self.flush_async()
 
-    def _write(self, batch: list[Any]) -> int:
+    def _write(self, batch: list[tuple[Any, datetime]]) -> int:
         groups: dict[type, list[Any]] = {kind: [] for kind in RECORDED_TYPES}
-        for event in batch:
+        for event, stamp in batch:
+            if event.ts_received != stamp:
+                event = replace(event, ts_received=stamp)
             groups[type(event)].append(event)
         store = self.store
         if groups[Trade]:

@@ -441,7 +441,7 @@ def test_classify_eval_scores_each_rule_against_the_vendor_flag(tmp_path: Path) 
         assert scores[name]["by_phase"] == {"continuous": overall}
 
     table = runner.invoke(app, ["classify-eval", EVAL_DAY.isoformat(), "--db", db_url,
-                                "--symbols", "aaa"], env={"COLUMNS": "120"})
+                                "--symbols", "aaa"])
     assert table.exit_code == 0, table.output
     lines = table.output.splitlines()
     assert "truth = vendor flag on 6 trades" in lines[0]

@@ -2,15 +2,15 @@
 
 ``LiveDaemon`` starts ``python -m daemon.cli run session_configs/vn30_live.json`` with the SSI
 settings pointing at a loopback ``FakeSsiServer``, ``--clock-start`` at a chosen instant and
-the API on a free loopback port; ``stop()`` sends SIGINT (Ctrl-C) and waits for the clean exit.
+the API on a loopback port the daemon picks (read from its stderr); ``stop()`` sends SIGINT (Ctrl-C) and waits for the clean exit.
 Message builders produce the exact SSI ``Content`` objects of the reference (§2).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,13 +22,8 @@ import httpx
 from tests.fakes.ssi_server import FakeSsiServer
 
 REPO = Path(__file__).resolve().parents[2]
+_API_URL = re.compile(r"live API and dashboard on http://127\.0\.0\.1:(\d+)/")
 LIVE_CONFIG = REPO / "session_configs" / "vn30_live.json"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def trade(symbol: str, day: str, at: str, price: float, last_vol: float, total_vol: float,
@@ -103,8 +98,8 @@ class LiveDaemon:
 
     def __init__(self, fake: FakeSsiServer, db_url: str, workdir: Path, clock_start: str,
                  *, config: Path = LIVE_CONFIG, extra_env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.port = 0  # the daemon picks a free port and prints it (no race with other tests)
+        self.base = ""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SSI_", "SESSIOND_"))}
         env.update({
             "SSI_URL": fake.url, "SSI_STREAM_URL": fake.url,
@@ -113,22 +108,31 @@ class LiveDaemon:
             "PYTHONPATH": str(REPO), "COLUMNS": "200",
         })
         env.update(extra_env or {})
-        self.stderr_path = workdir / f"daemon-{self.port}.stderr"
-        self.stdout_path = workdir / f"daemon-{self.port}.stdout"
+        name = f"daemon-{time.monotonic_ns()}"
+        self.stderr_path = workdir / f"{name}.stderr"
+        self.stdout_path = workdir / f"{name}.stdout"
         self._stderr = self.stderr_path.open("w")
         self._stdout = self.stdout_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daemon.cli", "run", str(config), "--db", db_url, "--json",
-             "--clock-start", clock_start, "--api-port", str(self.port)],
+             "--clock-start", clock_start, "--api-port", "0"],
             cwd=workdir, env=env, stdout=self._stdout, stderr=self._stderr,
         )
-        self.client = httpx.Client(base_url=self.base, timeout=5.0, trust_env=False)
+        self.client = httpx.Client(timeout=5.0, trust_env=False)
 
     def wait_ready(self, timeout: float = 40.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"daemon exited {self.process.returncode}: {self.stderr()}")
+            if not self.base:
+                found = _API_URL.search(self.stderr())
+                if found is None:
+                    time.sleep(0.05)
+                    continue
+                self.port = int(found.group(1))
+                self.base = f"http://127.0.0.1:{self.port}"
+                self.client.base_url = httpx.URL(self.base)
             try:
                 if self.client.get("/api/health").status_code == 200:
                     return
@@ -176,7 +180,6 @@ class LiveDaemon:
         return code
 
     def stderr(self) -> str:
-        self._stderr.flush()
         return self.stderr_path.read_text()[-3000:]
 
     def stdout(self) -> str:
