@@ -282,11 +282,11 @@ def test_restart_mid_day_resumes_without_double_counting_then_resets_at_15(
     shutil.copy(live_day.db_url.removeprefix("sqlite:///"), tmp_path / "restart.db")
     db_url = f"sqlite:///{tmp_path / 'restart.db'}"
     fake = FakeSsiServer(keepalive_interval=0.1).start()
-    fake.scripts["X-TRADE"] = [steps("X-TRADE", [
+    fake.scripts["X-TRADE"] = [[("sleep", 1.0), *steps("X-TRADE", [
         trade("FPT", D, "10:00:02", 119900, 400, 1400, "SD"),
         trade("FPT", D, "10:05:00", 119800, 600, 2000, "SD"),
         trade("FPT", D, "10:06:00", 120000, 300, 2300, "BU"),
-    ])]
+    ])]]
     try:
         daemon = LiveDaemon(fake, db_url, tmp_path, "2026-02-03T03:10:00Z")
         try:
