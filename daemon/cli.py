@@ -553,7 +553,7 @@ def load_history_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from core.store import Store
-    from plugins.history import history_plan, load_history
+    from plugins.history import history_plan, load_history, source_for_config
 
     start_date = _parse_date_option(start, "--start")
     end_date = _parse_date_option(end, "--end")
@@ -561,9 +561,8 @@ def load_history_command(
         fail(f"--end {end} is before --start {start}")
     try:
         config, host = _load_run_config(config_path)
-        options = dict(config.api_config.data_api_options or {})
         source_name = config.api_config.data_api
-        source = host.create_source(source_name, exchange=config.calendar_name, **options)
+        source = source_for_config(host, config)
         store = Store.from_url(db)
         totals = [0, 0, 0]
         try:
@@ -587,6 +586,7 @@ def load_history_command(
                         start=item.start,
                         end=item.end,
                         progress=advance,
+                        extended_hours=item.extended_hours,
                     )
                     totals[0] += report.rows_written
                     totals[1] += report.days_fetched

@@ -25,11 +25,22 @@ Per trading day (``daemon.lifecycle`` holds the state table)::
   through the source where missing and prefetched by the feed in one read; live — the feed's
   streams are started.
 - **activate**: clock to the open, aggregators started, ``session_started`` hook.
-- **stream**: time advances to each event and never leaves ``[open, close]``; the lunch break
-  is jumped over (events inside it are dropped, not streamed); when the data is exhausted or the
-  next event is at/after the close, the clock jumps to the close; symbols interleave in
+- **stream**: time advances to each event and never leaves the day's window ``[start, end]``
+  — the session ``[open, close]``, widened to the extended phases the config includes
+  (``session_data_config.extended_hours``: US pre-market from 04:00 ET, post-market until
+  20:00 ET, 17:00 on early closes; ``plugins.history.day_segments``); the lunch break is jumped
+  over (events inside it are dropped, not streamed); when the data is exhausted or the next
+  event is at/after the window's end, the clock jumps to the end; symbols interleave in
   (ts_event, symbol) order (the feed's k-way merge); a stop request ends the day cleanly.
-  ``phase_changed`` fires as the clock crosses phase boundaries (``core.phases``).
+  ``phase_changed`` fires as the clock crosses phase boundaries (``core.phases``; an excluded
+  extended phase reads ``closed``).
+- **extended hours**: the streamed day's bars are fetched and replayed over the whole window
+  (trailing history, historical indicators and quality stay regular hours). Generated bars
+  never span the regular open or close: each extended phase is a segment of its own whose
+  buckets are aligned to its start (pre-market: the window start, 04:00 ET; post-market: the
+  close) and cut at its end, built by a second aggregator with the intraday intervals only
+  (a generated ``1d`` bar is the regular session's). Streaming indicators see every streamed
+  bar of the window. Session quality counts regular-session bars only.
 - **end of session**: generated bars, streaming indicator values and the day's quality are
   persisted; day state is reset; ``session_ended`` hook; then the next trading day until the
   end date (backtest) or forever (live, waiting for the next open).
@@ -51,11 +62,12 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from core.errors import SessionError
 from core.models import Bar, IndicatorValue, QualityResult
-from core.phases import phase_windows
+from core.phases import Phase, phase_windows
 from core.quality import assess_quality, full_quality
 from core.timeframes import parse_period
 from daemon.aggregation.bars import BarAggregator
@@ -66,7 +78,15 @@ from daemon.metrics import EVENT_SAMPLE_EVERY, SessionMetrics
 from daemon.results import DayResult, RunObserver, RunSummary
 from daemon.schedule import TradingSchedule
 from daemon.session_data import BarRow, SessionData
-from plugins.history import day_window, load_history
+from plugins.history import (
+    REGULAR,
+    DaySegment,
+    day_segments,
+    day_window,
+    extended_flags,
+    load_history,
+    source_for_config,
+)
 from plugins.interfaces import supports
 
 logger = logging.getLogger(__name__)
@@ -82,6 +102,10 @@ _EVENT_KINDS = {
     "SecurityStatus": "status",
     "Bar": "bars",
 }
+
+PRE_MARKET_PHASE = str(Phase.PRE_MARKET)
+POST_MARKET_PHASE = str(Phase.POST_MARKET)
+CLOSED_PHASE = str(Phase.CLOSED)
 
 _AS_OF_TOLERANCE = timedelta(seconds=1)
 """Stored indicator values are looked up with ``as_of`` in ``[open, open + 1 s)``."""
@@ -212,6 +236,23 @@ class SessionCoordinator:
             source=GENERATED_SOURCE,
             row_type=BarRow,
         )
+        # US pre-/post-market (session_data_config.extended_hours): the day's window grows to
+        # the included phases; their bars get an aggregator of their own (intraday intervals
+        # only: a generated 1d bar is the regular session's).
+        self.extended_hours = extended_flags(data_config.extended_hours)
+        extended_intervals = [
+            i for i in self.generated_intervals if i != "1d" and not i.endswith(("d", "w"))
+        ]
+        self._extended_aggregator = (
+            BarAggregator(
+                extended_intervals,
+                source_interval=self.streamed_interval or "1m",
+                source=GENERATED_SOURCE,
+                row_type=BarRow,
+            )
+            if any(self.extended_hours) and extended_intervals
+            else None
+        )
         self._gap_started: float | None = None
         self._generated: list[Any] = []
         self._event_samples: list[float] = []
@@ -234,8 +275,7 @@ class SessionCoordinator:
         store (backtest) or a LiveFeed over the source (live)."""
         source_name = config.api_config.data_api
         if source is None:
-            options = dict(config.api_config.data_api_options or {})
-            source = host.create_source(source_name, exchange=config.calendar_name, **options)
+            source = source_for_config(host, config)
         symbols = config.session_data_config.symbols
         if config.mode == "live":
             from daemon.feeds.live import LiveFeed
@@ -379,7 +419,7 @@ class SessionCoordinator:
         local = now.astimezone(exchange_timezone(self.calendar)).date()
         first = self.schedule.get_first_trading_date(local)
         session = self.schedule.get_trading_session(first)
-        if session is not None and now >= session.close:
+        if session is not None and now >= self._segments(first)[-1].end:
             first = self.schedule.get_next_trading_date(first)
         return first
 
@@ -423,16 +463,17 @@ class SessionCoordinator:
         result.historical_quality = self._assess_historical_quality(quality_inputs)
 
         life.load_queues(label)
-        window = DayWindow(trading_date, session.open, session.close)
+        segments = self._segments(trading_date)
+        window = DayWindow(trading_date, segments[0].start, segments[-1].end)
         expected = await self._load_queues(window, upcoming)
 
         if self.mode == "live":
-            await self._wait_for_open(session.open)
+            await self._wait_for_open(window.start)
         if self._stop_requested:  # asked to stop before the day went active: nothing to end
             result.stopped = True
             return result
         life.activate(label)
-        self._activate(trading_date, session)
+        self._activate(trading_date, window)
         if self._gap_started is not None:
             self.metrics.session_gap.record(perf_seconds() - self._gap_started)
             self._gap_started = None
@@ -447,7 +488,7 @@ class SessionCoordinator:
         if pause_gc:
             gc.disable()
         try:
-            await self._stream(window, session, result)
+            await self._stream(window, session, segments, result)
         finally:
             if pause_gc:
                 gc.enable()
@@ -463,9 +504,20 @@ class SessionCoordinator:
 
     # -- historical data ---------------------------------------------------------------------
 
+    def _segments(self, trading_date: date) -> tuple[DaySegment, ...]:
+        """The day's window: the regular session and the included extended phases."""
+        return day_segments(self.calendar, trading_date, self.extended_hours)
+
     def _fetch_missing(
-        self, symbols: Sequence[str], intervals: Sequence[str], days: Sequence[date]
+        self,
+        symbols: Sequence[str],
+        intervals: Sequence[str],
+        days: Sequence[date],
+        *,
+        extended: bool = False,
     ) -> None:
+        """Load what the store lacks; ``extended``: the days' whole windows (streamed days),
+        else regular hours (trailing history)."""
         if self.source is None or not days or not symbols:
             return
         load_history(
@@ -477,6 +529,7 @@ class SessionCoordinator:
             intervals=intervals,
             start=days[0],
             end=days[-1],
+            extended_hours=self.extended_hours if extended and any(self.extended_hours) else None,
         )
 
     def _read_rows(
@@ -643,23 +696,21 @@ class SessionCoordinator:
             return None
         if not feed.is_loaded(window.trading_date):
             days = [d for d in upcoming if not feed.is_loaded(d)]
-            self._fetch_missing(self.symbols, [self.streamed_interval], days)
+            self._fetch_missing(self.symbols, [self.streamed_interval], days, extended=True)
             windows = []
             for d in days:
-                bounds = self.schedule.get_trading_session(d)
-                if bounds is not None:  # days come from the schedule: always trading days
-                    windows.append(DayWindow(d, bounds.open, bounds.close))
+                segments = self._segments(d)  # days come from the schedule: trading days
+                windows.append(DayWindow(d, segments[0].start, segments[-1].end))
             feed.prefetch(windows)
         return feed.day(window).event_count
 
-    def _activate(self, trading_date: date, session: Any) -> None:
+    def _activate(self, trading_date: date, window: DayWindow) -> None:
         if self.clock is None:
-            self.clock = SimulatedClock(session.open, self.speed_multiplier)
-        elif self.mode != "live" and self.clock.now() < session.open:
-            self.clock.jump_to(session.open)
+            self.clock = SimulatedClock(window.start, self.speed_multiplier)
+        elif self.mode != "live" and self.clock.now() < window.start:
+            self.clock.jump_to(window.start)
         self.session_data.clear_day()
         self.session_data.set_session_active(True)
-        self._aggregator.start_day(session)
         for indicators in self._streaming.values():
             for _, indicator in indicators:
                 if supports(indicator, "reset"):
@@ -674,20 +725,54 @@ class SessionCoordinator:
 
     # -- streaming (the hot loop) ------------------------------------------------------------
 
-    def _phase_boundaries(self, trading_date: date, session: Any) -> list[tuple[datetime, str]]:
-        """(start, phase) of each phase window starting in (open, close], plus the one at open."""
+    def _phase_boundaries(self, window: DayWindow) -> list[tuple[datetime, str]]:
+        """(start, phase) of each phase window starting in (window start, window end], plus
+        the one at the window start. An extended phase the config excludes reads ``closed``."""
         try:
-            windows = phase_windows(self.calendar, trading_date)
+            windows = phase_windows(self.calendar, window.trading_date)
         except Exception:  # pragma: no cover - phases are informative only
-            logger.exception("phase windows of %s unavailable", trading_date)
+            logger.exception("phase windows of %s unavailable", window.trading_date)
             return []
+        pre, post = self.extended_hours
+        excluded = {PRE_MARKET_PHASE} if not pre else set()
+        if not post:
+            excluded.add(POST_MARKET_PHASE)
         out = []
-        for window in windows:
-            if window.start <= session.open < window.end:
-                out.append((session.open, str(window.phase)))
-            elif session.open < window.start <= session.close:
-                out.append((window.start, str(window.phase)))
+        for phase_window in windows:
+            phase = str(phase_window.phase)
+            if phase in excluded:
+                phase = CLOSED_PHASE
+            if phase_window.start <= window.start < phase_window.end:
+                out.append((window.start, phase))
+            elif window.start < phase_window.start <= window.end:
+                out.append((phase_window.start, phase))
         return out
+
+    def _enter_segment(
+        self, segment: DaySegment, session: Any, sinks: _Sinks, base: dict[str, tuple[Any, Any]]
+    ) -> Any:
+        """Start the bar aggregator of ``segment`` (regular: the session's; extended: buckets
+        aligned to the segment's start, cut at its end) and point every symbol's sink at it.
+        Returns the aggregator (None when nothing is generated in the segment)."""
+        if segment.kind == REGULAR:
+            aggregator = self._aggregator if self.generated_intervals else None
+            if aggregator is not None:
+                aggregator.start_day(session)
+        else:
+            aggregator = self._extended_aggregator
+            if aggregator is not None:
+                aggregator.start_day(
+                    SimpleNamespace(
+                        open=segment.start, close=segment.end, break_start=None, break_end=None
+                    )
+                )
+        for symbol, (append, indicators) in base.items():
+            sinks[symbol] = (
+                append,
+                aggregator.updater(symbol) if aggregator is not None else None,
+                indicators,
+            )
+        return aggregator
 
     def _fire_phases(
         self, boundaries: list[tuple[datetime, str]], index: int, ts: datetime, result: DayResult
@@ -708,15 +793,22 @@ class SessionCoordinator:
             index += 1
         return index
 
-    async def _stream(self, window: DayWindow, session: Any, result: DayResult) -> None:
+    async def _stream(
+        self,
+        window: DayWindow,
+        session: Any,
+        segments: Sequence[DaySegment],
+        result: DayResult,
+    ) -> None:
         clock = self.clock
         paced = bool(getattr(clock, "is_paced", True))
         advance_sync = clock.advance_to
         advance_async = clock.advance_to_async
-        open_, close = session.open, session.close
+        # The window: the session, widened to the included extended phases (``segments``).
+        open_, close = window.start, window.end
         break_start, break_end = session.break_start, session.break_end
         before_break = break_start is not None
-        boundaries = self._phase_boundaries(window.trading_date, session)
+        boundaries = self._phase_boundaries(window)
         far = close
         next_phase_at = boundaries[0][0] if boundaries else far
         phase_index = 0
@@ -725,17 +817,21 @@ class SessionCoordinator:
 
         data = self.session_data
         streamed = self.streamed_interval
-        # Per symbol: (series.append, aggregator updater or None, indicator update(s) or None).
-        # Rows of symbols outside the session hit __missing__ and are counted as dropped.
+        # Per symbol: (series.append, aggregator updater or None, indicator update(s) or None);
+        # the updater is the current segment's. Rows of symbols outside the session hit
+        # __missing__ and are counted as dropped.
         foreign: list[Any] = []
         sinks = _Sinks((foreign.append, None, None))
-        aggregator = self._aggregator
-        for symbol in self.symbols:
-            sinks[symbol] = (
+        base = {
+            symbol: (
                 data.series(symbol, streamed).append,
-                aggregator.updater(symbol) if self.generated_intervals else None,
                 _one_call([ind.update for _, ind in self._streaming.get(symbol, ())]),
             )
+            for symbol in self.symbols
+        }
+        segment_index = 0
+        active = self._enter_segment(segments[0], session, sinks, base)
+        next_segment_at = segments[1].start if len(segments) > 1 else far
         generated: list[Any] = []
         add_generated = generated.extend
         events = dropped = 0
@@ -801,6 +897,19 @@ class SessionCoordinator:
                         next_phase_at = (
                             boundaries[phase_index][0] if phase_index < len(boundaries) else far
                         )
+                    if ts >= next_segment_at:
+                        # Into an extended phase or the regular session: flush the bars of
+                        # the segment left, so that none spans the regular open or close.
+                        if active is not None:
+                            add_generated(active.close_day())
+                        while segments[segment_index].end <= ts:
+                            segment_index += 1
+                        active = self._enter_segment(segments[segment_index], session, sinks, base)
+                        next_segment_at = (
+                            segments[segment_index + 1].start
+                            if segment_index + 1 < len(segments)
+                            else far
+                        )
                     last_ts = ts
                     if events >= next_progress:
                         observer.progressed(trading_date, events)
@@ -837,7 +946,8 @@ class SessionCoordinator:
                     clock.jump_to(close)
             self._fire_phases(boundaries, phase_index, close, result)
         observer.progressed(trading_date, events)
-        generated.extend(self._aggregator.close_day())  # partial bars at the close
+        if active is not None:
+            generated.extend(active.close_day())  # partial bars at the close
         for bar in generated:
             data.series(bar.symbol, bar.interval).append(bar)
         result.events = events - len(foreign)
@@ -909,10 +1019,15 @@ class SessionCoordinator:
         enabled = self.config.session_data_config.gap_filler.enable_session_quality
         results: list[QualityResult] = []
         per_interval: dict[str, list[float]] = defaultdict(list)
+        # Quality counts regular-session bars only: extended-hours bars are not expected.
+        session = self.schedule.get_trading_session(trading_date)
+        regular = (session.open, session.close) if session and any(self.extended_hours) else None
         for interval in (self.streamed_interval, *self.generated_intervals):
             for symbol in self.symbols:
                 series = self.session_data.series(symbol, interval)
                 times = [row.ts_event for row in series]
+                if regular is not None:
+                    times = [t for t in times if regular[0] <= t < regular[1]]
                 if enabled:
                     res = assess_quality(
                         self.calendar, symbol, interval, trading_date, times, GENERATED_SOURCE

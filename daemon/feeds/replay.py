@@ -1,8 +1,9 @@
 """ReplayFeed: bars from the store (or from arrays) as one time-ordered event stream per day.
 
 The backtest half of "one engine, two clocks". Queue loading asks the feed to ``prefetch`` the
-windows ``[open, close)`` of the next ``prefetch_days`` trading days: that is **one** vectorised
-store read (``read_bars_frame``) split into per-day, per-symbol sorted columns (numpy). Streaming
+windows ``[start, end)`` (the session, plus included extended hours) of the next
+``prefetch_days`` trading days: that is **one** vectorised store read (``read_bars_frame``)
+split into per-day, per-symbol sorted columns (numpy). Streaming
 a day then walks a k-way merge of those columns by ``ts_event``; ties (several symbols with a
 bar at the same minute) are broken by symbol name, so a replay is deterministic.
 
@@ -281,7 +282,8 @@ def _ts_ns(series: Any) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class DayWindow:
-    """A trading day's streaming window ``[start, end)`` (session open and close, UTC)."""
+    """A trading day's streaming window ``[start, end)`` (UTC): the session's open and close,
+    widened to the extended phases the session includes (``plugins.history.day_segments``)."""
 
     trading_date: date
     start: datetime

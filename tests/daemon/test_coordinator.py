@@ -584,7 +584,9 @@ def test_historical_indicators_are_read_from_the_store_and_only_missing_ones_com
     assert len(volumes) == 2
     assert data.indicator_value("avg_volume", "MSFT") == pytest.approx(sum(volumes) / 2)
     window = (open_, open_ + timedelta(seconds=1))
-    stored = {v.symbol: v for v in store.read_indicator_values("avg_volume", ["AAPL", "MSFT"], *window)}
+    stored = {
+        v.symbol: v for v in store.read_indicator_values("avg_volume", ["AAPL", "MSFT"], *window)
+    }
     assert stored["AAPL"].value == 123456.0  # not overwritten by a recomputation
     assert stored["MSFT"].complete and stored["MSFT"].value == pytest.approx(sum(volumes) / 2)
     (result,) = summary.days

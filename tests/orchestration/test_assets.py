@@ -355,7 +355,5 @@ def test_the_daemon_historical_phase_reads_the_indicator_values_these_assets_wro
         after = store.read_indicator_values(name, US_SYMBOLS, *window, source=DERIVED_SOURCE)
         assert after == values
     altered_value = altered["avg_volume"]
-    assert (
-        coordinator.session_data.indicator_value("avg_volume", altered_value.symbol) == -123.0
-    )
+    assert coordinator.session_data.indicator_value("avg_volume", altered_value.symbol) == -123.0
     store.dispose()
