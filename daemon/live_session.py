@@ -271,7 +271,7 @@ class LiveSession:
     async def run(self) -> RunSummary:
         """Start the API, restore today's volumes, run the coordinator until stopped."""
         state = self.state
-        today = state.stats_day(self.clock.now())
+        today = self.statistics_day(self.clock.now())
         state.reset(today)
         self.restore(today)
         self.server = ApiServer(
@@ -302,6 +302,12 @@ class LiveSession:
         return asyncio.run(self.run())
 
     # -- persistence and the day boundary ------------------------------------------------------
+
+    def statistics_day(self, now: datetime) -> date:
+        """The trading day whose statistics run at ``now``: the market state's day (which
+        rolls after the exchange's last phase), moved to the next trading day over weekends
+        and holidays."""
+        return self.schedule.get_first_trading_date(self.state.stats_day(now))
 
     def restore(self, day: date) -> int:
         """Load the persisted per-phase volumes of ``day`` into the market state."""
@@ -371,10 +377,11 @@ class LiveSession:
             try:
                 self.view.state = str(self.coordinator.lifecycle.state.value)
                 now = self.clock.now()
-                if state.trading_date is not None and state.stats_day(now) > state.trading_date:
+                day = self.statistics_day(now)
+                if state.trading_date is not None and day > state.trading_date:
                     final = self.phase_volume_rows()
-                    state.roll(now)
-                    self._on_new_day(state.trading_date)
+                    state.reset(day)
+                    self._on_new_day(day)
                     await asyncio.to_thread(self.persist_phase_volumes, rows=final)
                 if state.version != self._persisted_version:
                     self._persisted_version = state.version
@@ -386,10 +393,7 @@ class LiveSession:
                 self._persisted_version = -1
                 logger.exception("live session: persisting per-phase volumes failed")
 
-    def _on_new_day(self, day: date | None) -> None:
-        if day is None:
-            return
-        trading_day = self.schedule.get_first_trading_date(day)
+    def _on_new_day(self, trading_day: date) -> None:
         contract = self._futures_contract(self._resolve(trading_day))
         if contract is not None and contract != self.futures_contract:
             # The subscription keeps the contract it started with until the daemon restarts.

@@ -524,3 +524,20 @@ def replay_events(events: list[Any]) -> dict[str, Any]:
 @functools.cache
 def plugin_host() -> Any:
     return load_plugins()
+
+
+def test_after_fridays_close_the_statistics_belong_to_monday(tmp_path: Path) -> None:
+    from core.config import load_session_config
+    from daemon.live_session import LiveSession
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'x.db'}")
+    session = LiveSession(load_session_config(LIVE_CONFIG), store=store, host=plugin_host(),
+                          clock_start=datetime(2026, 2, 6, 7, 59, 59, tzinfo=UTC))  # Fri 14:59:59
+    try:
+        friday_close = datetime(2026, 2, 6, 7, 59, 59, tzinfo=UTC)
+        assert session.statistics_day(friday_close) == date(2026, 2, 6)
+        assert session.statistics_day(friday_close + timedelta(seconds=1)) == date(2026, 2, 9)
+        assert session.statistics_day(datetime(2026, 2, 8, 3, tzinfo=UTC)) == date(2026, 2, 9)
+        assert session.futures_contract == CONTRACT  # the February contract trades until its expiry
+    finally:
+        store.dispose()
