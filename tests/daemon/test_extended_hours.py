@@ -19,11 +19,11 @@ import pytest
 from core.calendars import session_bounds
 from core.config import validate_session_config
 from core.store import Store
-from daemon.clock import SimulatedClock
-from daemon.coordinator import GENERATED_SOURCE, SessionCoordinator
+from daemon.clock import LiveClock, SimulatedClock
+from daemon.coordinator import GENERATED_SOURCE, RunObserver, SessionCoordinator
 from plugins.history import day_segments, day_window
 from plugins.manager import load_plugins
-from tests.fakes.alpaca_server import KEY, SECRET, FakeAlpacaData
+from tests.fakes.alpaca_server import KEY, SECRET, FakeAlpacaData, FakeAlpacaStream
 from tests.plugins.sources.alpaca.conftest import ET, minute_bars
 
 NORMAL_DAY = date(2024, 11, 26)
@@ -306,3 +306,84 @@ def test_sessiond_load_and_run_include_both_extended_phases_of_an_early_close(
     assert day["clock_end"] == "2024-11-29T22:00:00+00:00"  # 17:00 ET
     assert day["generated"] == {"5m": 2 * (66 + 42 + 48)}
     assert day["quality"] == {"1m": 100.0, "5m": 100.0}
+
+
+class StopAt(RunObserver):
+    """Stops the live run once ``events`` events were streamed before a new timestamp."""
+
+    def __init__(self, events: int) -> None:
+        self.events = events
+        self.coordinator: SessionCoordinator | None = None
+
+    def progressed(self, trading_date: date, events: int) -> None:
+        if events >= self.events and self.coordinator is not None:
+            self.coordinator.stop()
+
+
+@pytest.mark.parametrize(("pre", "events"), [(True, 16), (False, 6)])
+async def test_live_pre_market_bars_reach_the_engine_only_when_included(
+    alpaca_env: None, store: Store, pre: bool, events: int
+) -> None:
+    # AAPL 1m bars 09:20-09:35 ET on the stream: 10 pre-market, 6 regular. The live clock
+    # starts after them, so they pass at once; the run stops after the 09:35 bar.
+    script = [
+        {
+            "T": "b",
+            "S": "AAPL",
+            "t": et(NORMAL_DAY, 9, 20 + i),
+            "o": 100.0 + i,
+            "h": 100.5 + i,
+            "l": 99.5 + i,
+            "c": 100.25 + i,
+            "v": 10 * (i + 1),
+            "n": 5,
+            "vw": 100.0 + i,
+        }
+        for i in range(16)
+    ]
+    stream = FakeAlpacaStream(script).start()
+    try:
+        config = validate_session_config(
+            {
+                "session_name": "extended_live",
+                "exchange_group": "US_EQUITY",
+                "mode": "live",
+                "session_data_config": {
+                    "symbols": ["AAPL"],
+                    "streams": ["1m", "5m"],
+                    "historical": {"enable_quality": True, "data": [], "indicators": {}},
+                    "extended_hours": {"pre_market": pre, "post_market": False},
+                },
+                "api_config": {
+                    "data_api": "alpaca",
+                    "data_api_options": {
+                        "stream_url": stream.url,
+                        "data_url": "http://127.0.0.1:9",
+                    },
+                },
+            }
+        )
+        observer = StopAt(events - 1)
+        coordinator = SessionCoordinator.for_config(
+            config,
+            store=store,
+            host=load_plugins(entry_points=False),
+            observer=observer,
+            clock=LiveClock(start_at=et(NORMAL_DAY, 9, 36)),
+        )
+        observer.coordinator = coordinator
+        summary = await coordinator.run()
+    finally:
+        stream.stop()
+    (day,) = summary.days
+    assert day.stopped and day.events == events
+    five = store.read_bars(["AAPL"], "5m", et(NORMAL_DAY, 4), et(NORMAL_DAY, 16))
+    if pre:
+        assert day.phases == ["pre_market", "continuous"]
+        assert local_times(five) == [time(9, 20), time(9, 25), time(9, 30), time(9, 35)]
+        # the 09:25 bar is the pre-market's last: 09:25-09:29, nothing of the open in it
+        assert five[1].volume == sum(10 * (i + 1) for i in range(5, 10))
+    else:
+        assert day.phases == ["continuous"]
+        assert local_times(five) == [time(9, 30), time(9, 35)]
+    assert five[-2].volume == sum(10 * (i + 1) for i in range(10, 15))  # 09:30-09:34
