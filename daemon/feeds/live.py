@@ -9,7 +9,10 @@ reaches the window's end, the subscription finishes or ``should_stop()`` says so
 Bars of the streamed interval for the session's symbols are what the coordinator's hot loop
 consumes (``core.models.Bar`` has the attribute names of ``BarRow``, so it goes in as is).
 Every other event (trades, quotes, foreign room, index ticks, statuses, bars of another
-interval) goes to ``on_event`` if one was given, else it is counted in ``other_events``.
+interval) goes to ``on_event`` if one was given, else it is counted in ``other_events`` — as
+it arrives, from the pump, whether or not a day is streaming: pre-open messages, the ATC print
+published just after the close and put-through deals reach it in real time (a consumer's
+exception is logged and counted in ``handler_errors``).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class LiveFeed:
         self.on_event = on_event
         self.max_batch = max_batch
         self.other_events = 0
+        self.handler_errors = 0
         self.received = 0
         self._wanted = frozenset(self.symbols)
         self._queue: asyncio.Queue[Any] | None = None
@@ -81,31 +85,26 @@ class LiveFeed:
     async def _run_pump(self) -> None:
         assert self._queue is not None
         queue = self._queue
+        wanted, interval = self._wanted, self.interval
         try:
             async for event in self._subscription:
-                queue.put_nowait(event)
+                self.received += 1
+                if type(event) is Bar and event.interval == interval and event.symbol in wanted:
+                    queue.put_nowait(event)
+                elif self.on_event is not None:
+                    try:
+                        self.on_event(event)
+                    except Exception:  # a consumer's bug never stops the stream
+                        self.handler_errors += 1
+                        logger.exception("live event handler failed on a %s", type(event).__name__)
+                else:
+                    self.other_events += 1
         except asyncio.CancelledError:
             raise
         except Exception as error:  # surfaced to the consumer, which raises it
             queue.put_nowait(error)
         finally:
             queue.put_nowait(_END)
-
-    def _split(self, events: list[Any]) -> list[Any]:
-        bars = []
-        for event in events:
-            if (
-                type(event) is Bar
-                and event.interval == self.interval
-                and event.symbol in self._wanted
-            ):
-                bars.append(event)
-            elif self.on_event is not None:
-                self.on_event(event)
-            else:
-                self.other_events += 1
-        self.received += len(events)
-        return bars
 
     async def stream(
         self,
@@ -135,7 +134,7 @@ class LiveFeed:
             batch = [first]
             while len(batch) < self.max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
-            events = []
+            bars = []
             for item in batch:
                 if item is _END:
                     self._finished = True
@@ -143,8 +142,7 @@ class LiveFeed:
                     self._finished = True
                     raise SourceError(f"live stream failed: {item}") from item
                 else:
-                    events.append(item)
-            bars = self._split(events)
+                    bars.append(item)
             if bars:
                 yield bars
 

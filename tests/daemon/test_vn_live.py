@@ -321,7 +321,8 @@ def test_restart_mid_day_resumes_without_double_counting_then_resets_at_15(
         store.dispose()
 
 
-async def reset_at_15(fake: FakeSsiServer, db_url: str) -> None:
+def in_process_session(fake: FakeSsiServer, store: Store, clock_start: datetime) -> Any:
+    """The LiveSession `sessiond run` starts, in this process, on the fake SSI server."""
     from core.config import load_session_config
     from daemon.live_session import ApiOptions, LiveSession
     from plugins.sources.ssi.settings import SsiSettings
@@ -332,16 +333,26 @@ async def reset_at_15(fake: FakeSsiServer, db_url: str) -> None:
     options = settings.model_dump(mode="python")
     options["consumer_secret"] = settings.consumer_secret.get_secret_value()
     source = host.create_source("ssi", exchange="XSTC", **options)
-    store = Store.from_url(db_url)
-    session = LiveSession(
+    return LiveSession(
         load_session_config(LIVE_CONFIG), store=store, host=host, source=source,
-        api=ApiOptions(port=0), clock_start=datetime(2026, 2, 3, 7, 59, 58, tzinfo=UTC),
-        flush_interval_seconds=0.1,
+        api=ApiOptions(port=0), clock_start=clock_start, flush_interval_seconds=0.1,
     )
+
+
+async def started(session: Any) -> asyncio.Task[Any]:
     task = asyncio.create_task(session.run())
+    while session.server is None or not session.server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return task
+
+
+async def reset_at_15(fake: FakeSsiServer, db_url: str) -> None:
+    store = Store.from_url(db_url)
+    session = in_process_session(fake, store, datetime(2026, 2, 3, 7, 59, 58, tzinfo=UTC))
+    task = await started(session)
     try:
-        while session.server is None or not session.server.started:
-            await asyncio.sleep(0.01)
         async with httpx.AsyncClient(base_url=session.api_url, trust_env=False) as client:
             at_close = (await client.get("/api/market/volume-stats")).json()
             assert at_close["trading_date"] == "2026-02-03"
@@ -362,6 +373,37 @@ async def reset_at_15(fake: FakeSsiServer, db_url: str) -> None:
         summary = await asyncio.wait_for(task, 20)
         store.dispose()
     assert summary.status == "stopped"
+
+
+async def test_the_atc_print_published_after_the_close_is_counted(tmp_path: Path) -> None:
+    """The ATC match is published a few seconds after 14:45, when the day's stream is over:
+    it still reaches the market state (the feed routes non-bar events as they arrive)."""
+    fake = FakeSsiServer(keepalive_interval=0.1).start()
+    fake.scripts["X-TRADE"] = [[
+        ("broadcast", "X-TRADE", trade("ACB", D, "14:44:00", 23000, 100, 52000, "BU")),
+        ("sleep", 2.5),  # the live clock passes the 14:45:00 close meanwhile
+        ("broadcast", "X-TRADE", trade("ACB", D, "14:45:00", 23050, 20000, 72000, "", "ATC")),
+    ]]
+    store = Store.from_url(f"sqlite:///{tmp_path / 'atc.db'}")
+    session = in_process_session(fake, store, datetime(2026, 2, 3, 7, 44, 59, tzinfo=UTC))
+    task = await started(session)
+    try:
+        async with httpx.AsyncClient(base_url=session.api_url, trust_env=False) as client:
+            for _ in range(200):
+                stats = (await client.get("/api/market/volume-stats",
+                                          params={"symbol": "ACB"})).json()
+                if stats.get("atc", {}).get("total_volume"):
+                    break
+                await asyncio.sleep(0.05)
+        assert session.clock.now() > datetime(2026, 2, 3, 7, 45, tzinfo=UTC)
+        assert stats["trading_date"] == "2026-02-03"
+        assert stats["atc"]["neutral_volume"] == 20000
+        assert stats["continuous"]["mua_chu_dong_volume"] == 52000  # first message: all of TotalVol
+    finally:
+        session.stop()
+        await asyncio.wait_for(task, 20)
+        store.dispose()
+        fake.stop()
 
 
 def test_a_non_loopback_api_host_without_a_token_is_refused_in_one_line(tmp_path: Path) -> None:
