@@ -17,7 +17,8 @@ from typing import Any
 class DayResult:
     """What one trading day produced.
 
-    ``events`` streamed bars; ``dropped`` events outside the session or inside the break;
+    ``events`` streamed bars; ``dropped`` events outside the day's window (the session plus
+    included extended hours) or inside the break;
     ``generated`` generated bars per interval; ``quality`` mean quality % per interval over the
     symbols (of the streamed day); ``historical_quality`` the same for the trailing history;
     ``indicator_values`` values computed and stored (historical + streaming);
