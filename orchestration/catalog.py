@@ -8,7 +8,10 @@ Every ``*.json`` file in ``session_configs/`` (except the JSON schema) is parsed
   ``data_api_options``), the symbols to fetch per interval — the historical ``data`` intervals
   plus the streamed interval (the daemon replays that one from the store in backtests).
   Daily bars (``1d``) are not fetched: the ``daily_bars`` asset builds them from the intraday
-  bars, aligned to the session.
+  bars, aligned to the session. ``extended_hours``: per interval, the US pre-/post-market
+  phases to load as well — the union of ``session_data_config.extended_hours`` over the
+  configs that stream that interval from the source (like the daemon, which widens only the
+  streamed interval's days; trailing history stays regular hours).
 - ``indicators``: each historical indicator the configs declare (config key -> type and params)
   with the symbols and the source whose bars it reads.
 - ``max_retries`` / ``retry_interval_seconds``: the most patient ``gap_filler`` of the configs.
@@ -45,12 +48,15 @@ class SourceLoad:
     """Bars one data source must deliver for each trading day.
 
     ``name`` is the config's ``data_api`` (the plugin name, and the ``source`` column of the
-    rows in the store); ``symbols_by_interval`` maps an intraday interval label to its symbols.
+    rows in the store); ``symbols_by_interval`` maps an intraday interval label to its symbols;
+    ``extended_hours`` maps an interval label to its ``(pre_market, post_market)`` flags
+    (intervals not listed: regular hours only).
     """
 
     name: str
     options: tuple[tuple[str, Any], ...]
     symbols_by_interval: tuple[tuple[str, tuple[str, ...]], ...]
+    extended_hours: tuple[tuple[str, tuple[bool, bool]], ...] = ()
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -69,6 +75,17 @@ class SourceLoad:
 
     def options_dict(self) -> dict[str, Any]:
         return dict(self.options)
+
+    def extended_for(self, interval: str) -> tuple[bool, bool]:
+        """``(pre_market, post_market)`` loaded for ``interval`` (``(False, False)``: regular
+        hours only)."""
+        return dict(self.extended_hours).get(interval, (False, False))
+
+    @property
+    def extended_union(self) -> tuple[bool, bool]:
+        """The extended phases any interval of this source loads (what its plugin must keep)."""
+        flags = [pair for _, pair in self.extended_hours]
+        return any(pre for pre, _ in flags), any(post for _, post in flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +210,9 @@ def build_catalogs(paths: Iterable[Path]) -> dict[str, ExchangeCatalog]:
         acc["files"].append(path.name)
         source = config.api_config.data_api
         options = _freeze(config.api_config.data_api_options or {})
-        slot = acc["sources"].setdefault(source, {"options": options, "file": path.name, "by": {}})
+        slot = acc["sources"].setdefault(
+            source, {"options": options, "file": path.name, "by": {}, "extended": {}}
+        )
         if slot["options"] != options:
             raise ConfigError(
                 f"{path.name}: api_config.data_api_options: differ from {slot['file']} for data "
@@ -206,6 +225,15 @@ def build_catalogs(paths: Iterable[Path]) -> dict[str, ExchangeCatalog]:
         streamed = config.streamed_interval
         if streamed and is_interval(streamed):
             wanted.append((streamed, list(config.session_data_config.symbols)))
+            extended = config.session_data_config.extended_hours
+            if not parse_interval(streamed).is_daily and (
+                extended.pre_market or extended.post_market
+            ):
+                pre, post = slot["extended"].get(streamed, (False, False))
+                slot["extended"][streamed] = (
+                    pre or extended.pre_market,
+                    post or extended.post_market,
+                )
         for interval, symbols in wanted:
             if parse_interval(interval).is_daily:
                 continue
@@ -247,6 +275,12 @@ def build_catalogs(paths: Iterable[Path]) -> dict[str, ExchangeCatalog]:
                     (label, tuple(sorted(symbols)))
                     for label, symbols in sorted(
                         slot["by"].items(), key=lambda kv: parse_interval(kv[0])
+                    )
+                ),
+                extended_hours=tuple(
+                    (label, flags)
+                    for label, flags in sorted(
+                        slot["extended"].items(), key=lambda kv: parse_interval(kv[0])
                     )
                 ),
             )

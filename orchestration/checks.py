@@ -1,13 +1,18 @@
 """Asset checks on the stored bars of one trading day, named as the assertions they make.
 
 - ``bars_have_no_gaps``: every bar the calendar expects is there (``core.quality.find_gaps``:
-  the lunch break and the minutes after an early close are not gaps). Blocking.
+  the lunch break and the minutes after an early close are not gaps). Regular-session bars
+  only: US pre-/post-market bars (loaded for configs that include them) are not expected
+  minutes, so neither their absence nor their presence is judged. Blocking.
 - ``ohlc_is_consistent``: ``low <= open, close <= high`` and ``volume >= 0``. Blocking.
 - ``prices_within_daily_limits`` (Vietnamese boards only): every high and low inside the day's
   ceiling and floor, computed from the reference price (the previous session's close; UPCoM:
   its volume-weighted average) and rounded inward to the tick.
 - ``no_duplicate_bars``: one bar per symbol and interval bucket (a misaligned vendor timestamp
   such as 14:30:30 next to 14:30:00 slips past the store's unique key but is a duplicate).
+
+The OHLC and duplicate checks read what the asset loaded: the regular session plus the
+extended phases the load includes for the interval (``SourceLoad.extended_hours``).
 
 Each check has three layers: a pure function over a bars DataFrame (``find_*``), an
 ``evaluate_*`` function that reads one partition from the store and returns the
@@ -43,6 +48,7 @@ from orchestration.catalog import ExchangeCatalog
 from orchestration.partitions import partition_date
 from orchestration.previews import BAR_COLUMNS, markdown_table
 from orchestration.resources import StoreResource
+from plugins.history import day_window
 
 SAMPLE_SIZE = 20
 """How many failing values a check lists in its metadata."""
@@ -216,15 +222,25 @@ def find_price_limit_breaches(
 # ---------------------------------------------------------------------------------------------
 
 
-def _frames(store_resource: StoreResource, catalog: ExchangeCatalog, trading_date: date):
-    """Yield ``(source, interval, symbols, frame)`` for each load of the day."""
+def _frames(
+    store_resource: StoreResource,
+    catalog: ExchangeCatalog,
+    trading_date: date,
+    extended: bool = True,
+):
+    """Yield ``(source, interval, symbols, frame)`` for each load of the day: bars of the
+    regular session, and of the extended phases the load includes when ``extended``."""
     store = store_resource.open()
     bounds = calendars.session_bounds(catalog.calendar, trading_date)
     for load in catalog.loads:
         for interval, symbols in load.symbols_by_interval:
-            frame = store.read_bars_frame(
-                list(symbols), interval, bounds.open, bounds.close, source=load.name
+            flags = load.extended_for(interval)
+            start, end = (
+                day_window(catalog.calendar, trading_date, interval, flags)
+                if extended and any(flags)
+                else (bounds.open, bounds.close)
             )
+            frame = store.read_bars_frame(list(symbols), interval, start, end, source=load.name)
             yield load.name, interval, symbols, frame
 
 
@@ -235,12 +251,12 @@ def _first(values: Sequence[datetime]) -> str:
 def evaluate_bars_have_no_gaps(
     store: StoreResource, catalog: ExchangeCatalog, trading_date: date
 ) -> AssetCheckResult:
-    """Missing bars per symbol and interval of one trading day."""
+    """Missing bars per symbol and interval of one trading day (regular session only)."""
     missing_total = 0
     per_symbol: dict[str, int] = {}
     first_gaps: list[datetime] = []
     sample: list[str] = []
-    for source, interval, symbols, frame in _frames(store, catalog, trading_date):
+    for source, interval, symbols, frame in _frames(store, catalog, trading_date, extended=False):
         for symbol, gaps in find_missing_bars(
             catalog.calendar, trading_date, frame, symbols, interval
         ).items():

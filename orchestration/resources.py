@@ -75,6 +75,21 @@ class DataSourceResource(ConfigurableResource):
         merged = {**(defaults or {}), **self.options}
         return load_plugins().create_source(self.plugin, exchange=exchange, **merged)
 
+    def takes_option(self, option: str) -> bool:
+        """Whether the plugin's constructor names ``option`` (e.g. ``extended_hours``, which
+        the Alpaca source takes and the synthetic one does not)."""
+        import inspect
+
+        from plugins.manager import load_plugins
+
+        cls = load_plugins().data_sources.get(self.plugin)
+        if cls is None:
+            return False
+        try:
+            return option in inspect.signature(cls).parameters
+        except (TypeError, ValueError):  # pragma: no cover - classes without a signature
+            return False
+
 
 def source_resource_key(source_name: str) -> str:
     """Resource key of the data source a config names: ``synthetic`` -> ``synthetic_source``."""

@@ -4,10 +4,15 @@
   exchange need) of one trading day, fetched through each configured data-source plugin by
   ``plugins.history.load_history`` — the code path the daemon and ``sessiond load`` use — and
   upserted into the store. Upserts are keyed by (source, symbol, interval, ts), so
-  re-materializing a partition rewrites the same rows and changes no count.
+  re-materializing a partition rewrites the same rows and changes no count. An interval the
+  configs stream with US extended hours (``SourceLoad.extended_hours``) is loaded over the
+  included pre-/post-market phases too (``load_history(extended_hours=...)``), and the source
+  is created with those phases when its plugin takes ``extended_hours`` (Alpaca), as the
+  daemon's ``plugins.history.source_for_config`` does.
 - ``daily_bars``: one session-aligned ``1d`` bar per symbol and source, built from that day's
-  smallest-interval bars (open of the first, max high, min low, close of the last, summed
-  volume and trade count, volume-weighted vwap), stamped at the session open (a bar's
+  smallest-interval bars of the regular session (extended-hours bars are left out; open of
+  the first, max high, min low, close of the last, summed volume and trade count,
+  volume-weighted vwap), stamped at the session open (a bar's
   ``ts_event`` is its open; it falls on the trading date both in UTC, where
   ``plugins.history.day_window`` looks for daily bars, and in exchange time, where indicators
   assign bars to days). A stored ``1d`` bar of the same source is replaced.
@@ -43,7 +48,7 @@ from orchestration.catalog import ExchangeCatalog
 from orchestration.partitions import partition_date
 from orchestration.previews import BAR_COLUMNS, markdown_table
 from orchestration.resources import DataSourceResource, source_resource_key
-from plugins.history import load_history
+from plugins.history import day_window, load_history
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,16 +121,20 @@ def load_historical_bars(
     config's data-source name to its resource. Raises ``SourceError`` when a source fails.
 
     ``only_missing=False`` (a materialization) re-fetches and upserts the whole day;
-    ``True`` (a retry) skips what the store already holds."""
+    ``True`` (a retry) skips what the store already holds. The summary's rows, first and last
+    bar are the base interval's over the loaded window (extended phases included)."""
     rows = fetched = 0
     frames: list[pd.DataFrame] = []
-    bounds = calendars.session_bounds(catalog.calendar, trading_date)
     for load in catalog.loads:
-        source = sources[load.name].create_source(
-            exchange=catalog.calendar, defaults=load.options_dict()
-        )
+        resource = sources[load.name]
+        defaults = load.options_dict()
+        pre, post = load.extended_union
+        if (pre or post) and resource.takes_option("extended_hours"):
+            defaults.setdefault("extended_hours", {"pre_market": pre, "post_market": post})
+        source = resource.create_source(exchange=catalog.calendar, defaults=defaults)
         try:
             for interval, symbols in load.symbols_by_interval:
+                extended = load.extended_for(interval)
                 report = load_history(
                     store,
                     source,
@@ -136,6 +145,7 @@ def load_historical_bars(
                     start=trading_date,
                     end=trading_date,
                     only_missing=only_missing,
+                    extended_hours=extended if any(extended) else None,
                 )
                 rows += report.rows_written
                 fetched += report.days_fetched
@@ -143,9 +153,16 @@ def load_historical_bars(
             close = getattr(source, "close", None)
             if callable(close):
                 close()
+        extended = load.extended_for(load.base_interval)
+        start, end = day_window(
+            catalog.calendar,
+            trading_date,
+            load.base_interval,
+            extended if any(extended) else None,
+        )
         frames.append(
             store.read_bars_frame(
-                list(load.symbols), load.base_interval, bounds.open, bounds.close, source=load.name
+                list(load.symbols), load.base_interval, start, end, source=load.name
             )
         )
     return _summary(

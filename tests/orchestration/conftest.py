@@ -26,6 +26,9 @@ def write_config(
     indicators: dict[str, dict[str, Any]] | None = None,
     max_retries: int = 2,
     retry_interval_seconds: float = 0.01,
+    extended_hours: dict[str, bool] | None = None,
+    streams: Sequence[str] = ("1m", "5m"),
+    history_intervals: Sequence[str] = ("1m",),
 ) -> Path:
     """A valid backtest session config at ``directory/name.json``."""
     config = {
@@ -40,10 +43,12 @@ def write_config(
         },
         "session_data_config": {
             "symbols": list(symbols),
-            "streams": ["1m", "5m"],
+            "streams": list(streams),
             "historical": {
                 "enable_quality": True,
-                "data": [{"trailing_days": 2, "intervals": ["1m"], "apply_to": "all"}],
+                "data": [
+                    {"trailing_days": 2, "intervals": list(history_intervals), "apply_to": "all"}
+                ],
                 "indicators": indicators or {},
             },
             "gap_filler": {
@@ -51,6 +56,7 @@ def write_config(
                 "retry_interval_seconds": retry_interval_seconds,
                 "enable_session_quality": True,
             },
+            "extended_hours": extended_hours or {},
         },
         "api_config": {"data_api": data_api, "data_api_options": data_api_options or {}},
     }
