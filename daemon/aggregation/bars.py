@@ -36,6 +36,7 @@ import pandas as pd
 from core.errors import ConfigError
 from core.models import Bar
 from core.quality import bar_buckets
+from core.store import FRAME_COLUMNS  # the frames aggregate_frame reads and writes
 from core.timeframes import parse_interval
 
 _FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -472,20 +473,6 @@ class BarAggregator:
 # ---------------------------------------------------------------------------------------------
 # Batch path
 # ---------------------------------------------------------------------------------------------
-
-FRAME_COLUMNS = (
-    "symbol",
-    "ts",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "trade_count",
-    "vwap",
-    "source",
-)
-"""Columns of the frames :func:`aggregate_frame` reads and writes (the store's bar frame)."""
 
 
 def _to_ns(values: Any) -> np.ndarray:
