@@ -11,9 +11,12 @@ Wiring (one asyncio loop)::
 - **Symbols**: a source may map session symbols to what trades on a day
   (``resolve_symbols(symbols, day)``, e.g. SSI's ``VN30F1M`` -> the front-month VN30 futures
   code); the resolved futures code is the basis contract.
+- **Source**: ``plugins.history.source_for_config`` (the config's ``data_api_options``, and its
+  ``extended_hours`` when the source's constructor takes them).
 - **Classifier chain**: ``session_data_config.classifiers``, else the source class's
   ``default_classifiers``, else ``plugins.classification.DEFAULT_CHAIN``; each symbol gets
-  its own chain of fresh rules from ``PluginHost.create_classifier``.
+  its own chain of fresh rules from ``PluginHost.create_classifier``. The market state is
+  built by ``daemon.market_state.market_setup``, as in backtests replaying recorded days.
 - **Memory**: trades and quotes go to the market state and the recorder only (not kept in
   ``SessionData`` for the day, so memory stays flat at thousands of messages a second);
   ``keep_ticks=True`` keeps them there too. Other kinds reach ``coordinator.on_other_event``.
@@ -46,17 +49,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.config import STREAM_KINDS
 from core.errors import SettingsError
-from core.models import Quote, Trade
 from core.store import PhaseVolume
 from daemon.api import ApiServer, SessionView, create_app, is_loopback
 from daemon.clock import LiveClock
 from daemon.feeds.live import LiveFeed
-from daemon.market_state import MarketState
-from daemon.recording import EventRecorder
+from daemon.market_state import (
+    classifier_names,
+    event_router,
+    futures_contract_of,
+    market_setup,
+    phase_volume_rows,
+    resolve_symbols,
+)
 from daemon.results import RunObserver, RunSummary
 from daemon.schedule import TradingSchedule
-from plugins.classification import DEFAULT_CHAIN, build_chain
-from plugins.interfaces import supports
+from plugins.history import source_for_config
+from plugins.recording import EventRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -126,15 +134,6 @@ def live_channels(config: Any) -> list[str]:
     return channels + [s for s in streams if s in STREAM_KINDS]
 
 
-def classifier_names(config: Any, source: Any) -> tuple[str, ...]:
-    """The chain: config, else the source class's ``default_classifiers``, else the default."""
-    configured = config.session_data_config.classifiers
-    if configured:
-        return tuple(configured)
-    default = getattr(type(source), "default_classifiers", None)
-    return tuple(default) if default else DEFAULT_CHAIN
-
-
 class LiveSession:
     """Runs a live session config with its market state, recorder and API (see module doc)."""
 
@@ -163,19 +162,18 @@ class LiveSession:
         self.calendar = config.calendar_name
         self.schedule = TradingSchedule(self.calendar)
         if source is None:
-            options = dict(config.api_config.data_api_options or {})
-            source = host.create_source(
-                config.api_config.data_api, exchange=self.calendar, **options
-            )
+            source = source_for_config(host, config)
         self.source = source
         self.clock = StoppableLiveClock(clock_start)
         self.symbols = list(config.session_data_config.symbols)
-        first_day = self._first_trading_date()
-        resolved = self._resolve(first_day)
-        self.futures_contract = self._futures_contract(resolved)
-        self.group_symbols = [s for s, r in zip(self.symbols, resolved, strict=True) if s == r]
-        if self.futures_contract in self.group_symbols:
-            self.group_symbols.remove(self.futures_contract)
+        market = market_setup(
+            config, host=host, source=source, trading_date=self._first_trading_date()
+        )
+        resolved = market.resolved
+        self.futures_contract = market.futures_contract
+        self.group_symbols = market.group_symbols
+        self.classifiers = market.classifiers
+        self.state = market.state
         self.feed = LiveFeed(
             source,
             symbols=resolved,
@@ -191,15 +189,6 @@ class LiveSession:
             clock=self.clock,
             config_path=config_path,
             observer=observer,
-        )
-        self.classifiers = classifier_names(config, source)
-        for name in self.classifiers:  # unknown names fail now, not at the first trade
-            host.create_classifier(name)
-        self.state = MarketState(
-            self.calendar,
-            lambda: build_chain(self.classifiers, host.create_classifier),
-            group_symbols=self.group_symbols,
-            futures_contract=self.futures_contract,
         )
         self.recorder = EventRecorder(
             store, clock=self.clock.now, flush_interval_seconds=flush_interval_seconds
@@ -217,21 +206,11 @@ class LiveSession:
         self.server: ApiServer | None = None
         self._persisted_version = -1
         self._ticker: asyncio.Task[None] | None = None
-        on_other_event = self.coordinator.on_other_event
-        state_event = self.state.on_event
-        record = self.recorder
-        ticks = (Trade, Quote)
-
-        def on_event(event: Any) -> None:
-            # Trades and quotes (thousands a second) are aggregated and recorded, not kept
-            # in memory for the day: SessionData gets the low-rate kinds (foreign room,
-            # index ticks, statuses) unless keep_ticks asks for everything.
-            if keep_ticks or type(event) not in ticks:
-                on_other_event(event)
-            state_event(event)
-            record(event)
-
-        self.feed.on_event = on_event
+        # Trades and quotes are aggregated and recorded, not kept in SessionData for the day
+        # (unless keep_ticks); the low-rate kinds reach coordinator.on_other_event too.
+        self.feed.on_event = event_router(
+            self.state, self.coordinator.on_other_event, self.recorder, keep_ticks=keep_ticks
+        )
 
     # -- symbols -------------------------------------------------------------------------------
 
@@ -245,16 +224,11 @@ class LiveSession:
         return first
 
     def _resolve(self, day: date) -> list[str]:
-        if supports(self.source, "resolve_symbols"):
-            return list(self.source.resolve_symbols(self.symbols, day))
-        return list(self.symbols)
+        return resolve_symbols(self.source, self.symbols, day)
 
     def _futures_contract(self, resolved: Sequence[str]) -> str | None:
         """The first symbol the source resolved to another code (a front-month alias)."""
-        for configured, actual in zip(self.symbols, resolved, strict=True):
-            if configured != actual:
-                return actual
-        return None
+        return futures_contract_of(self.symbols, resolved)
 
     # -- control -------------------------------------------------------------------------------
 
@@ -338,27 +312,7 @@ class LiveSession:
 
     def phase_volume_rows(self) -> list[PhaseVolume]:
         """The state's per-phase volumes as store rows (copied: safe to write in a thread)."""
-        day = self.state.trading_date
-        if day is None:
-            return []
-        name = self.config.session_name
-        return [
-            PhaseVolume(
-                name,
-                symbol,
-                day,
-                phase,
-                b.buy_volume,
-                b.sell_volume,
-                b.neutral_volume,
-                b.buy_value,
-                b.sell_value,
-                b.neutral_value,
-                b.trade_count,
-                last_total,
-            )
-            for symbol, phase, b, last_total in self.state.phase_volume_rows()
-        ]
+        return phase_volume_rows(self.state, self.config.session_name)
 
     def persist_phase_volumes(self, *, force: bool = False, rows: list[Any] | None = None) -> int:
         """Upsert the day's per-phase volumes when they changed since the last write."""

@@ -14,21 +14,33 @@ phase of the day ends (``core.phases``: 15:00 local on HOSE and HNX after put-th
 post-close, 20:00 ET on XNYS after post-market) or on the first event of a later day,
 whichever comes first, so yesterday's numbers never leak into today's opening. ``version``
 increases on every change (the API's websocket pushes only when it moved).
+
+Construction is shared by the live session and by backtests that replay recorded days
+(``daemon.feeds.ticks``): :func:`market_setup` resolves the session's symbols for a trading day
+through the source (``resolve_symbols``, e.g. SSI's ``VN30F1M`` -> the front-month contract,
+which becomes the basis contract; the symbols that resolve to themselves form the watchlist
+group), picks the classifier chain (:func:`classifier_names`) and builds the ``MarketState``;
+:func:`event_router` is the per-event fan-out of a session (market state, ``SessionData``, the
+recorder); :func:`phase_volume_rows` turns the state into ``store.upsert_phase_volumes`` rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from core.calendars import exchange_timezone
+from core.config import STREAM_KINDS
 from core.models import ForeignRoom, IndexTick, MarketEvent, Quote, SecurityStatus, Trade
 from core.phases import Phase, phase_at, phase_for_trading_session, phase_windows
+from core.store import PhaseVolume
 from daemon.aggregation.foreign import ForeignFlowTracker
 from daemon.aggregation.market import BasisTracker, IndexTracker
 from daemon.aggregation.order_flow import OrderFlowAggregator, VolumeBreakdown
-from plugins.classification import ClassifierChain
+from plugins.classification import DEFAULT_CHAIN, ClassifierChain, build_chain
+from plugins.interfaces import supports
 
 _CLOCK_PHASES = {None, Phase.CLOSED, Phase.BREAK}
 
@@ -215,3 +227,146 @@ class MarketState:
         for symbol, phase, bucket, last_total in rows:
             self.order_flow.restore(symbol, phase, bucket, last_total)
         self.version += 1
+
+
+# --------------------------------------------------------------------------------------------
+# Construction, shared by the live session and the replay of recorded days
+# --------------------------------------------------------------------------------------------
+
+STREAM_TYPES: dict[str, type] = {
+    "trades": Trade,
+    "quotes": Quote,
+    "foreign": ForeignRoom,
+    "index": IndexTick,
+    "status": SecurityStatus,
+}
+"""Non-bar stream name of a session config (``core.config.STREAM_KINDS``) -> its event type."""
+
+_TICKS = (Trade, Quote)
+
+
+def tick_streams(config: Any) -> list[str]:
+    """The non-bar streams a config names (trades, quotes, foreign, index, status), in order."""
+    return [s for s in config.session_data_config.streams if s in STREAM_KINDS]
+
+
+def classifier_names(config: Any, source: Any) -> tuple[str, ...]:
+    """The chain: config, else the source class's ``default_classifiers``, else the default."""
+    configured = config.session_data_config.classifiers
+    if configured:
+        return tuple(configured)
+    default = getattr(type(source), "default_classifiers", None)
+    return tuple(default) if default else DEFAULT_CHAIN
+
+
+def resolve_symbols(source: Any, symbols: Sequence[str], day: date) -> list[str]:
+    """Session symbols as traded on ``day`` (the source's ``resolve_symbols``, else as is)."""
+    if source is not None and supports(source, "resolve_symbols"):
+        return list(source.resolve_symbols(list(symbols), day))
+    return list(symbols)
+
+
+def futures_contract_of(symbols: Sequence[str], resolved: Sequence[str]) -> str | None:
+    """The first symbol the source resolved to another code (a front-month alias)."""
+    for configured, actual in zip(symbols, resolved, strict=True):
+        if configured != actual:
+            return actual
+    return None
+
+
+@dataclass(slots=True)
+class MarketSetup:
+    """A session's market state and how it was built for its first trading day.
+
+    ``symbols`` as configured; ``resolved`` as traded that day; ``group_symbols`` those that
+    resolve to themselves (the watchlist group, without the futures contract);
+    ``futures_contract`` the basis contract (None without an alias); ``classifiers`` the chain.
+    """
+
+    symbols: list[str]
+    resolved: list[str]
+    group_symbols: list[str]
+    futures_contract: str | None
+    classifiers: tuple[str, ...]
+    state: MarketState
+
+    def contract_on(self, source: Any, day: date) -> str | None:
+        """The basis contract on ``day`` (the front month rolls after expiry)."""
+        return futures_contract_of(self.symbols, resolve_symbols(source, self.symbols, day))
+
+
+def market_setup(config: Any, *, host: Any, source: Any, trading_date: date) -> MarketSetup:
+    """Resolve the config's symbols for ``trading_date``, pick the classifier chain (unknown
+    names fail here, not at the first trade) and build the ``MarketState``."""
+    calendar = config.calendar_name
+    symbols = list(config.session_data_config.symbols)
+    resolved = resolve_symbols(source, symbols, trading_date)
+    contract = futures_contract_of(symbols, resolved)
+    group = [s for s, r in zip(symbols, resolved, strict=True) if s == r and s != contract]
+    classifiers = classifier_names(config, source)
+    for name in classifiers:
+        host.create_classifier(name)
+    state = MarketState(
+        calendar,
+        lambda: build_chain(classifiers, host.create_classifier),
+        group_symbols=group,
+        futures_contract=contract,
+    )
+    return MarketSetup(symbols, resolved, group, contract, classifiers, state)
+
+
+def event_router(
+    state: MarketState,
+    on_other_event: Callable[[Any], None],
+    record: Callable[[Any], None] | None = None,
+    *,
+    keep_ticks: bool = False,
+) -> Callable[[Any], None]:
+    """The per-event fan-out of a session: trades and quotes (thousands a second) go to the
+    market state (and the recorder) only — not kept in ``SessionData`` for the day, unless
+    ``keep_ticks`` — while the low-rate kinds (foreign room, index ticks, statuses) also reach
+    ``on_other_event``."""
+    state_event = state.on_event
+    ticks = _TICKS
+
+    if record is None:
+
+        def route(event: Any) -> None:
+            if keep_ticks or type(event) not in ticks:
+                on_other_event(event)
+            state_event(event)
+
+        return route
+
+    def route_and_record(event: Any) -> None:
+        if keep_ticks or type(event) not in ticks:
+            on_other_event(event)
+        state_event(event)
+        record(event)
+
+    return route_and_record
+
+
+def phase_volume_rows(state: MarketState, session_name: str) -> list[PhaseVolume]:
+    """The state's per-phase volumes of its day as store rows (copied: safe to write in a
+    thread)."""
+    day = state.trading_date
+    if day is None:
+        return []
+    return [
+        PhaseVolume(
+            session_name,
+            symbol,
+            day,
+            phase,
+            b.buy_volume,
+            b.sell_volume,
+            b.neutral_volume,
+            b.buy_value,
+            b.sell_value,
+            b.neutral_value,
+            b.trade_count,
+            last_total,
+        )
+        for symbol, phase, b, last_total in state.phase_volume_rows()
+    ]
