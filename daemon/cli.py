@@ -428,7 +428,28 @@ def _summary_table(summary: Any) -> Any:
         table.add_row(f"history quality {interval}", f"{pct:.2f} %")
     table.add_row("indicator values computed", f"{summary.indicator_values:,}")
     table.add_row("indicator values read", f"{summary.indicators_read:,}")
+    for day in summary.days:
+        if day.order_flow is not None:
+            _order_flow_rows(table, day.trading_date.isoformat(), day.order_flow)
     return table
+
+
+def _order_flow_rows(table: Any, label: str, flow: dict[str, Any]) -> None:
+    """Rows of a replayed day's market state (``DayResult.order_flow``): volumes by phase
+    over all symbols, the watchlist group's foreign net, the latest basis."""
+    table.add_row(f"{label} recorded events", f"{flow['ticks']:,} ({flow['after_close']:,} after the close)")
+    symbols = flow["volume_stats"].values()
+    for phase in ("ato", "continuous", "atc"):
+        buy, sell, neutral = (
+            sum(s[phase][key] for s in symbols)
+            for key in ("mua_chu_dong_volume", "ban_chu_dong_volume", "neutral_volume")
+        )
+        table.add_row(f"{label} {phase} buy / sell / neutral", f"{buy:,.0f} / {sell:,.0f} / {neutral:,.0f}")
+    for name, group in flow["foreign"]["groups"].items():
+        table.add_row(f"{label} foreign net {name}", f"{group['net_volume']:,.0f}")
+    latest = flow["basis"]["latest"]
+    if latest is not None:
+        table.add_row(f"{label} basis {flow['basis']['contract']}", f"{latest['basis']:+,.2f} ({latest['state']})")
 
 
 @app.command("run")

@@ -41,6 +41,15 @@ Per trading day (``daemon.lifecycle`` holds the state table)::
   close) and cut at its end, built by a second aggregator with the intraday intervals only
   (a generated ``1d`` bar is the regular session's). Streaming indicators see every streamed
   bar of the window. Session quality counts regular-session bars only.
+- **recorded ticks** (backtest of a config streaming ``trades``/``quotes``/``foreign``/
+  ``index``/``status``): queue loading also reads the day's recorded events from the store
+  (``daemon.feeds.ticks``: arrival order, the day's statistics range); they stream at their
+  arrival time, interleaved with the bars by time, into the ``MarketState`` the live session
+  uses (built the same way: ``daemon.market_state.market_setup``, reset per day, basis
+  contract resolved per day); events that arrived after the window's end (the ATC prints just
+  after the close) are delivered after the loop, the clock at the close. The day's per-phase
+  volumes are persisted (``store.upsert_phase_volumes``) and the state's snapshot is the
+  day's ``DayResult.order_flow``. ``DayResult.events`` counts bars only.
 - **end of session**: generated bars, streaming indicator values and the day's quality are
   persisted; day state is reset; ``session_ended`` hook; then the next trading day until the
   end date (backtest) or forever (live, waiting for the next open).
@@ -65,7 +74,7 @@ from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from core.errors import SessionError
+from core.errors import SessiondError, SessionError
 from core.models import Bar, IndicatorValue, QualityResult
 from core.phases import Phase, phase_windows
 from core.quality import assess_quality, full_quality
@@ -73,7 +82,17 @@ from core.timeframes import parse_period
 from daemon.aggregation.bars import BarAggregator
 from daemon.clock import SimulatedClock, perf_seconds
 from daemon.feeds.replay import DayWindow, ReplayFeed, columns_from_frame
+from daemon.feeds.ticks import TICK_SINK, TickDay, TickReplay
 from daemon.lifecycle import RunState, SessionRunLifecycle
+from daemon.market_state import (
+    STREAM_TYPES,
+    MarketSetup,
+    event_router,
+    market_setup,
+    phase_volume_rows,
+    resolve_symbols,
+    tick_streams,
+)
 from daemon.metrics import EVENT_SAMPLE_EVERY, SessionMetrics
 from daemon.results import DayResult, RunObserver, RunSummary
 from daemon.schedule import TradingSchedule
@@ -253,6 +272,20 @@ class SessionCoordinator:
             if any(self.extended_hours) and extended_intervals
             else None
         )
+        # Backtests of configs streaming non-bar kinds replay each day's recorded events into
+        # the market state (daemon.feeds.ticks); built at the first day (symbols resolve per day).
+        self.tick_kinds = tick_streams(config)
+        self.market: MarketSetup | None = None
+        self._tick_replay = (
+            TickReplay(
+                store, source=self.source_name, kinds=[STREAM_TYPES[k] for k in self.tick_kinds]
+            )
+            if self.mode != "live" and self.tick_kinds
+            else None
+        )
+        self._tick_day: TickDay | None = None
+        self._tick_handler: Any = None
+        self._tick_counts = (0, 0)  # the market state's (events, stale_events) at the day start
         self._gap_started: float | None = None
         self._generated: list[Any] = []
         self._event_samples: list[float] = []
@@ -702,7 +735,38 @@ class SessionCoordinator:
                 segments = self._segments(d)  # days come from the schedule: trading days
                 windows.append(DayWindow(d, segments[0].start, segments[-1].end))
             feed.prefetch(windows)
-        return feed.day(window).event_count
+        expected = feed.day(window).event_count
+        if self._tick_replay is not None:
+            self._tick_day = self._load_ticks(window)
+            expected += self._tick_day.event_count
+        return expected
+
+    def _load_ticks(self, window: DayWindow) -> TickDay:
+        """The day's recorded events, and the market state reset for the day."""
+        assert self._tick_replay is not None
+        day = window.trading_date
+        if self.market is None:
+            self.market = market_setup(self.config, host=self.host, source=self.source, trading_date=day)
+            self._tick_handler = event_router(self.market.state, self.on_other_event)
+        state = self.market.state
+        state.set_futures_contract(self.market.contract_on(self.source, day))
+        state.reset(day)
+        session = self.schedule.get_trading_session(day)
+        try:
+            previous = self.schedule.get_previous_trading_date(day)
+        except SessiondError:  # the calendar's first day
+            previous = day - timedelta(days=1)
+        tick_day = self._tick_replay.load(
+            window,
+            symbols=resolve_symbols(self.source, self.market.symbols, day),
+            since=state.roll_instant(previous),
+            until=state.roll_instant(day),
+            break_start=session.break_start if session else None,
+            break_end=session.break_end if session else None,
+            handler=self._tick_handler,
+        )
+        self._tick_counts = (state.events, state.stale_events)
+        return tick_day
 
     def _activate(self, trading_date: date, window: DayWindow) -> None:
         if self.clock is None:
@@ -829,6 +893,9 @@ class SessionCoordinator:
             )
             for symbol in self.symbols
         }
+        tick_day = self._tick_day
+        if tick_day is not None:  # recorded events (daemon.feeds.ticks) to the market state
+            sinks[TICK_SINK] = (tick_day.deliver, None, None)
         segment_index = 0
         active = self._enter_segment(segments[0], session, sinks, base)
         next_segment_at = segments[1].start if len(segments) > 1 else far
@@ -945,12 +1012,16 @@ class SessionCoordinator:
                 else:
                     clock.jump_to(close)
             self._fire_phases(boundaries, phase_index, close, result)
+        streamed_ticks = 0
+        if tick_day is not None:
+            tick_day.finish(stopped=stopped)  # e.g. the ATC prints published after the close
+            streamed_ticks = tick_day.streamed
         observer.progressed(trading_date, events)
         if active is not None:
             generated.extend(active.close_day())  # partial bars at the close
         for bar in generated:
             data.series(bar.symbol, bar.interval).append(bar)
-        result.events = events - len(foreign)
+        result.events = events - len(foreign) - streamed_ticks
         result.dropped = dropped + len(foreign)
         result.stopped = stopped
         result.clock_end = clock.now()
@@ -964,7 +1035,8 @@ class SessionCoordinator:
             async for chunk in feed.stream(window, self.clock, lambda: self._stop_requested):
                 yield chunk
         else:
-            yield feed.day(window).rows(feed.merge)
+            rows = feed.day(window).rows(feed.merge)
+            yield rows if self._tick_day is None else self._tick_day.merge(rows)
 
     # -- end of session ----------------------------------------------------------------------
 
@@ -990,6 +1062,14 @@ class SessionCoordinator:
         ]
         result.indicator_values += len(streaming_values)
         result.quality = self._assess_session_quality(trading_date)
+        tick_day, self._tick_day = self._tick_day, None
+        if tick_day is not None and self.market is not None:
+            state = self.market.state
+            result.order_flow = order_flow_summary(state, tick_day, *self._tick_counts)
+            if self.persist:
+                rows = phase_volume_rows(state, self.config.session_name)
+                if rows:
+                    self.store.upsert_phase_volumes(rows)
         if self.persist:
             if generated:
                 self.store.upsert_bars(generated)
@@ -1049,6 +1129,26 @@ class SessionCoordinator:
             getattr(self.host.hook, name)(**kwargs)
         except Exception:
             logger.exception("plugin hook %s raised; the session continues", name)
+
+
+def order_flow_summary(
+    state: Any, tick_day: TickDay, events_before: int = 0, stale_before: int = 0
+) -> dict[str, Any]:
+    """A replayed day's market state (``MarketState.snapshot`` without ``version``; ``events``
+    and ``stale_events`` of this day) with the delivery counts: ``ticks`` delivered,
+    ``after_close`` of them after the streaming loop (arrived at/after the window's end),
+    ``dropped_after_roll`` not delivered (arrived after the day's roll). ``*_before``: the
+    state's counters when the day started."""
+    snapshot = state.snapshot()
+    snapshot.pop("version", None)
+    snapshot["events"] = state.events - events_before
+    return {
+        "ticks": tick_day.delivered,
+        "after_close": tick_day.after_loop,
+        "dropped_after_roll": tick_day.dropped,
+        "stale_events": state.stale_events - stale_before,
+        **snapshot,
+    }
 
 
 def _float_or_none(value: Any) -> float | None:

@@ -25,7 +25,8 @@ class DayResult:
     ``indicators_read`` historical indicator values read from the store instead (written by the
     Dagster indicator assets or an earlier run); ``stream_seconds`` wall time of
     the streaming loop; ``clock_end`` where the clock stood when the day ended; ``phases`` the
-    phases entered while streaming (``core.phases`` values, in order).
+    phases entered while streaming (``core.phases`` values, in order); ``order_flow`` the
+    day's market state when recorded ticks were replayed (``daemon.feeds.ticks``), else None.
     """
 
     trading_date: date
@@ -40,9 +41,10 @@ class DayResult:
     stopped: bool = False
     clock_end: datetime | None = None
     phases: list[str] = field(default_factory=list)
+    order_flow: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "trading_date": self.trading_date.isoformat(),
             "events": self.events,
             "dropped": self.dropped,
@@ -56,6 +58,9 @@ class DayResult:
             "clock_end": self.clock_end.isoformat() if self.clock_end else None,
             "phases": list(self.phases),
         }
+        if self.order_flow is not None:
+            out["order_flow"] = self.order_flow
+        return out
 
 
 @dataclass(slots=True)
