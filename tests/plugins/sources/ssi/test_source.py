@@ -22,6 +22,7 @@ from core.models import (
 from core.phases import phase_for_trading_session
 from core.store import Store
 from plugins.manager import load_plugins
+from plugins.recording import EventRecorder, recorded_day
 from plugins.sources.ssi.recording import ReplayStream, StreamRecorder, replay_day
 from plugins.sources.ssi.settings import SsiSettings
 from plugins.sources.ssi.source import SsiSource, channel_strings
@@ -162,6 +163,11 @@ async def test_record_then_replay_gives_the_identical_event_sequence(
     assert streamed == replayed
     again = replay_day(store, date(2023, 8, 14), ["ACB", "SSI"], ["VN30"])
     assert again == replayed  # deterministic
+    # SSI's recorder and reader are the SDK's (plugins.recording) with SSI's defaults
+    assert isinstance(recorder, EventRecorder)
+    stamped = replay_day(store, date(2023, 8, 14), ["ACB", "SSI"], ["VN30"], keep_arrival_stamp=True)
+    assert stamped == recorded_day(store, "XSTC", date(2023, 8, 14), ["ACB", "SSI"], ["VN30"], source="ssi")
+    assert [e.ts_received for e in stamped] == sorted(e.ts_received for e in stamped)
     store.dispose()
 
 
