@@ -1,7 +1,7 @@
 """Classifier scoring on a recorded day: every registered rule against the vendor's flag.
 
 ``sessiond classify-eval RECORDED_DAY`` reads the trades and quotes a live session recorded
-on one exchange-local day, in arrival order (``daemon.recording.recorded_day``), drops
+on one exchange-local day, in arrival order (``plugins.recording.recorded_day``), drops
 repeated trade messages (unchanged cumulative ``TotalVol``, as the order-flow aggregation
 does), and scores each registered classifier except ``vendor_side`` (the truth) with
 ``plugins.classification.score_classifiers``: each rule alone sees every quote and
@@ -20,8 +20,8 @@ from typing import Any
 from core.models import Quote, Trade
 from daemon.aggregation.order_flow import TradeVolumeCounter
 from daemon.market_state import trade_phase
-from daemon.recording import recorded_day
 from plugins.classification import ClassifierScore, score_classifiers
+from plugins.recording import recorded_day
 
 TRUTH = "vendor_side"
 

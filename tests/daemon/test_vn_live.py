@@ -45,9 +45,9 @@ from core.models import Aggressor, Quote, Trade
 from core.store import Store
 from daemon.cli import app
 from daemon.market_state import MarketState
-from daemon.recording import EventRecorder, recorded_day
 from plugins.classification import DEFAULT_CHAIN, build_chain
 from plugins.manager import load_plugins
+from plugins.recording import EventRecorder, recorded_day
 from tests.daemon.vn_live_support import (
     LIVE_CONFIG,
     LiveDaemon,
