@@ -30,33 +30,80 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from plugins.sources.ssi import parse  # noqa: E402
 
-VN30 = ["ACB", "BCM", "BID", "BVH", "CTG", "FPT", "GAS", "GVR", "HDB", "HPG", "MBB", "MSN", "MWG", "PLX", "POW", "SAB", "SHB", "SSB", "SSI", "STB", "TCB", "TPB", "VCB", "VHM", "VIB", "VIC", "VJC", "VNM", "VPB", "VRE"]
+VN30 = [
+    "ACB",
+    "BCM",
+    "BID",
+    "BVH",
+    "CTG",
+    "FPT",
+    "GAS",
+    "GVR",
+    "HDB",
+    "HPG",
+    "MBB",
+    "MSN",
+    "MWG",
+    "PLX",
+    "POW",
+    "SAB",
+    "SHB",
+    "SSB",
+    "SSI",
+    "STB",
+    "TCB",
+    "TPB",
+    "VCB",
+    "VHM",
+    "VIB",
+    "VIC",
+    "VJC",
+    "VNM",
+    "VPB",
+    "VRE",
+]
 HUB = "FcMarketDataV2Hub"
 
 
 def frame(data_type: str, content: dict, message_id: int) -> str:
     envelope = json.dumps({"DataType": data_type, "Content": json.dumps(content)})
-    return json.dumps({"C": f"d-BENCH-B,{message_id}|C,0", "M": [{"H": HUB, "M": "Broadcast", "A": [envelope]}]})
+    return json.dumps(
+        {"C": f"d-BENCH-B,{message_id}|C,0", "M": [{"H": HUB, "M": "Broadcast", "A": [envelope]}]}
+    )
 
 
 def synthetic_day(count: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     day = "14/08/2023"
-    state = {s: {"price": rng.randrange(15_000, 120_000, 50), "total": 0.0, "value": 0.0} for s in VN30}
-    seconds = (5 * 3600 + 45 * 60)
+    state = {
+        s: {"price": rng.randrange(15_000, 120_000, 50), "total": 0.0, "value": 0.0} for s in VN30
+    }
+    seconds = 5 * 3600 + 45 * 60
     frames = []
     for n in range(count):
         second = 9 * 3600 + n * seconds // count
         hh, mm, ss = second // 3600, second % 3600 // 60, second % 60
         now = f"{hh:02d}:{mm:02d}:{ss:02d}"
-        session = "ATO" if second < 9 * 3600 + 15 * 60 else "ATC" if second >= 14 * 3600 + 30 * 60 else "LO"
+        session = (
+            "ATO"
+            if second < 9 * 3600 + 15 * 60
+            else "ATC"
+            if second >= 14 * 3600 + 30 * 60
+            else "LO"
+        )
         roll = rng.random()
         symbol = rng.choice(VN30)
         s = state[symbol]
         if roll < 0.50:
             tick = 50 if s["price"] < 50_000 else 100
-            content = {"TradingDate": day, "Time": now, "Exchange": "HOSE", "Symbol": symbol, "RType": "X-QUOTE",
-                       "TradingSession": session}
+            content = {
+                "TradingDate": day,
+                "Time": now,
+                "Exchange": "HOSE",
+                "Symbol": symbol,
+                "RType": "X-QUOTE",
+                "TradingSession": session,
+            }
             for i in range(1, 11):
                 live = i <= 3
                 content[f"BidPrice{i}"] = float(s["price"] - tick * i) if live else 0.0
@@ -69,49 +116,144 @@ def synthetic_day(count: int, seed: int = 7) -> list[str]:
             s["price"] += rng.choice((-50, 0, 50))
             s["total"] += volume
             s["value"] += volume * s["price"]
-            content = {"RType": "X-TRADE", "TradingDate": day, "Time": now, "Isin": symbol, "Symbol": symbol,
-                       "Ceiling": 24500.0, "Floor": 21300.0, "RefPrice": 22900.0,
-                       "AvgPrice": round(s["value"] / s["total"], 2), "PriorVal": 22900.0,
-                       "LastPrice": float(s["price"]), "LastVol": volume, "TotalVal": s["value"],
-                       "TotalVol": s["total"], "MarketId": "HOSE", "Exchange": "HOSE",
-                       "TradingSession": session, "TradingStatus": "N", "Change": 50.0, "RatioChange": 0.22,
-                       "EstMatchedPrice": 22900.0, "Highest": 23050, "Lowest": 22800,
-                       "Side": rng.choice(("BU", "SD"))}
+            content = {
+                "RType": "X-TRADE",
+                "TradingDate": day,
+                "Time": now,
+                "Isin": symbol,
+                "Symbol": symbol,
+                "Ceiling": 24500.0,
+                "Floor": 21300.0,
+                "RefPrice": 22900.0,
+                "AvgPrice": round(s["value"] / s["total"], 2),
+                "PriorVal": 22900.0,
+                "LastPrice": float(s["price"]),
+                "LastVol": volume,
+                "TotalVal": s["value"],
+                "TotalVol": s["total"],
+                "MarketId": "HOSE",
+                "Exchange": "HOSE",
+                "TradingSession": session,
+                "TradingStatus": "N",
+                "Change": 50.0,
+                "RatioChange": 0.22,
+                "EstMatchedPrice": 22900.0,
+                "Highest": 23050,
+                "Lowest": 22800,
+                "Side": rng.choice(("BU", "SD")),
+            }
             frames.append(frame("X-TRADE", content, n))
         elif roll < 0.91:
-            content = {"RType": "X", "TradingDate": day, "Time": now, "Isin": "41I1F9000", "Symbol": "41I1F9000",
-                       "Ceiling": 1340.0, "Floor": 1166.0, "RefPrice": 1253.0, "Open": 1250.0, "High": 1260.0,
-                       "Low": 1245.0, "Close": 1252.5, "AvgPrice": 1251.7, "PriorVal": 1253.0,
-                       "LastPrice": 1252.5, "LastVol": 3.0, "TotalVal": 1.2e12, "TotalVol": 100000.0 + n,
-                       "MarketId": "DER", "Exchange": "DER", "TradingSession": session, "TradingStatus": "N",
-                       "Change": -0.5, "RatioChange": -0.04, "EstMatchedPrice": 0.0}
+            content = {
+                "RType": "X",
+                "TradingDate": day,
+                "Time": now,
+                "Isin": "41I1F9000",
+                "Symbol": "41I1F9000",
+                "Ceiling": 1340.0,
+                "Floor": 1166.0,
+                "RefPrice": 1253.0,
+                "Open": 1250.0,
+                "High": 1260.0,
+                "Low": 1245.0,
+                "Close": 1252.5,
+                "AvgPrice": 1251.7,
+                "PriorVal": 1253.0,
+                "LastPrice": 1252.5,
+                "LastVol": 3.0,
+                "TotalVal": 1.2e12,
+                "TotalVol": 100000.0 + n,
+                "MarketId": "DER",
+                "Exchange": "DER",
+                "TradingSession": session,
+                "TradingStatus": "N",
+                "Change": -0.5,
+                "RatioChange": -0.04,
+                "EstMatchedPrice": 0.0,
+            }
             for i in range(1, 11):
-                content.update({f"BidPrice{i}": 1252.4 - i / 10, f"BidVol{i}": 10.0 * i,
-                                f"AskPrice{i}": 1252.5 + i / 10, f"AskVol{i}": 12.0 * i})
+                content.update(
+                    {
+                        f"BidPrice{i}": 1252.4 - i / 10,
+                        f"BidVol{i}": 10.0 * i,
+                        f"AskPrice{i}": 1252.5 + i / 10,
+                        f"AskVol{i}": 12.0 * i,
+                    }
+                )
             frames.append(frame("X", content, n))
         elif roll < 0.96:
-            content = {"RType": "R", "TradingDate": day, "Time": now, "Isin": symbol, "Symbol": symbol,
-                       "TotalRoom": 1501130137.0, "CurrentRoom": 806887173.0, "BuyVol": 863352.0 + n,
-                       "SellVol": 825308.0, "BuyVal": 25123543200.0, "SellVal": 24016462800.0,
-                       "MarketId": "HOSE", "Exchange": "HOSE"}
+            content = {
+                "RType": "R",
+                "TradingDate": day,
+                "Time": now,
+                "Isin": symbol,
+                "Symbol": symbol,
+                "TotalRoom": 1501130137.0,
+                "CurrentRoom": 806887173.0,
+                "BuyVol": 863352.0 + n,
+                "SellVol": 825308.0,
+                "BuyVal": 25123543200.0,
+                "SellVal": 24016462800.0,
+                "MarketId": "HOSE",
+                "Exchange": "HOSE",
+            }
             frames.append(frame("R", content, n))
         elif roll < 0.99:
-            content = {"IndexId": rng.choice(("VN30", "VNINDEX")), "IndexValEst": 1200.03,
-                       "IndexValue": 1238.76 + n / 1e4, "PriorIndexValue": 1226.16, "TradingDate": day,
-                       "Time": now, "TotalTrade": 0.0, "TotalQtty": 191838100.0 + n, "TotalValue": 7289093000000.0,
-                       "IndexName": "VN30", "Advances": 25, "NoChanges": 2, "Declines": 3, "Ceilings": 0,
-                       "Floors": 0, "Change": 12.6, "RatioChange": 1.03, "TotalQttyPt": 2064000.0,
-                       "TotalValuePt": 244251000000.0, "Exchange": "HOSE", "AllQty": 193902100.0,
-                       "AllValue": 7533344000000.0, "IndexType": "Main", "TradingSession": None,
-                       "MarketId": None, "RType": "MI", "TotalQttyOd": 0.0, "TotalValueOd": 0.0}
+            content = {
+                "IndexId": rng.choice(("VN30", "VNINDEX")),
+                "IndexValEst": 1200.03,
+                "IndexValue": 1238.76 + n / 1e4,
+                "PriorIndexValue": 1226.16,
+                "TradingDate": day,
+                "Time": now,
+                "TotalTrade": 0.0,
+                "TotalQtty": 191838100.0 + n,
+                "TotalValue": 7289093000000.0,
+                "IndexName": "VN30",
+                "Advances": 25,
+                "NoChanges": 2,
+                "Declines": 3,
+                "Ceilings": 0,
+                "Floors": 0,
+                "Change": 12.6,
+                "RatioChange": 1.03,
+                "TotalQttyPt": 2064000.0,
+                "TotalValuePt": 244251000000.0,
+                "Exchange": "HOSE",
+                "AllQty": 193902100.0,
+                "AllValue": 7533344000000.0,
+                "IndexType": "Main",
+                "TradingSession": None,
+                "MarketId": None,
+                "RType": "MI",
+                "TotalQttyOd": 0.0,
+                "TotalValueOd": 0.0,
+            }
             frames.append(frame("MI", content, n))
         elif roll < 0.995:
-            content = {"RType": "F", "MarketId": "HOSE", "TradingDate": day, "Time": now, "Symbol": symbol,
-                       "TradingSession": session, "TradingStatus": "N", "Exchange": "HOSE"}
+            content = {
+                "RType": "F",
+                "MarketId": "HOSE",
+                "TradingDate": day,
+                "Time": now,
+                "Symbol": symbol,
+                "TradingSession": session,
+                "TradingStatus": "N",
+                "Exchange": "HOSE",
+            }
             frames.append(frame("F", content, n))
         else:
-            content = {"RType": "B", "Symbol": symbol, "TradingTime": now, "Open": s["price"], "High": s["price"],
-                       "Low": s["price"], "Close": s["price"], "Volume": 100, "Value": 0}
+            content = {
+                "RType": "B",
+                "Symbol": symbol,
+                "TradingTime": now,
+                "Open": s["price"],
+                "High": s["price"],
+                "Low": s["price"],
+                "Close": s["price"],
+                "Volume": 100,
+                "Value": 0,
+            }
             frames.append(frame("B", content, n))
     return frames
 
@@ -159,8 +301,10 @@ def main() -> None:
     median_us = statistics.median(latencies) / 1000
     p99_us = latencies[int(len(latencies) * 0.99)] / 1000
     cpu_median_us = statistics.median(cpu_latencies) / 1000
-    print(f"parse_message latency: median {median_us:.2f} us wall ({cpu_median_us:.2f} us CPU), "
-          f"p99 {p99_us:.2f} us wall ({events:,} events)")
+    print(
+        f"parse_message latency: median {median_us:.2f} us wall ({cpu_median_us:.2f} us CPU), "
+        f"p99 {p99_us:.2f} us wall ({events:,} events)"
+    )
 
     rates = []
     cpu_rates = []
@@ -171,8 +315,10 @@ def main() -> None:
         rates.append(len(frames) / (time.perf_counter() - began))
         cpu_rates.append(len(frames) / (time.thread_time() - began_cpu))
     rate = max(rates)
-    print(f"parse_message throughput: {rate:,.0f} msgs/s wall (best of 3; runs "
-          f"{', '.join(f'{r:,.0f}' for r in rates)}); {max(cpu_rates):,.0f} msgs/s per CPU-second")
+    print(
+        f"parse_message throughput: {rate:,.0f} msgs/s wall (best of 3; runs "
+        f"{', '.join(f'{r:,.0f}' for r in rates)}); {max(cpu_rates):,.0f} msgs/s per CPU-second"
+    )
 
     from plugins.sources.ssi.settings import SsiSettings
     from plugins.sources.ssi.stream import SsiStream
@@ -198,13 +344,17 @@ def main() -> None:
     runs = [asyncio.run(live_path()) for _ in range(3)]
     took = min(r[0] for r in runs)
     took_cpu = min(r[1] for r in runs)
-    print(f"stream frame handler (decode + de-dup + demux + queue): {len(frames) / took:,.0f} msgs/s wall, "
-          f"{len(frames) / took_cpu:,.0f} msgs/s per CPU-second, mean {took_cpu / len(frames) * 1e6:.2f} us CPU "
-          "(best of 3)")
+    print(
+        f"stream frame handler (decode + de-dup + demux + queue): {len(frames) / took:,.0f} msgs/s wall, "
+        f"{len(frames) / took_cpu:,.0f} msgs/s per CPU-second, mean {took_cpu / len(frames) * 1e6:.2f} us CPU "
+        "(best of 3)"
+    )
     ok = min(median_us, cpu_median_us) <= 20 and max(rate, max(cpu_rates)) >= 50_000
     load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
-    print(f"targets (median <= 20 us, >= 50,000 msgs/s on one core, CPU time): {'met' if ok else 'NOT met'}"
-          f" (load average {load}: wall-clock figures depend on how busy the machine is)")
+    print(
+        f"targets (median <= 20 us, >= 50,000 msgs/s on one core, CPU time): {'met' if ok else 'NOT met'}"
+        f" (load average {load}: wall-clock figures depend on how busy the machine is)"
+    )
 
 
 if __name__ == "__main__":

@@ -70,8 +70,9 @@ def evaluate_classifiers(
     source: str | None = None,
 ) -> ClassifierEvaluation:
     """Score every classifier ``host`` registers (but the truth) on the recorded ``day``."""
-    events = recorded_day(store, exchange, day, symbols, index_ids=(), source=source,
-                          kinds=(Trade, Quote))
+    events = recorded_day(
+        store, exchange, day, symbols, index_ids=(), source=source, kinds=(Trade, Quote)
+    )
     result = ClassifierEvaluation(day, exchange, source)
     counters: dict[str, TradeVolumeCounter] = {}
     tape: list[Trade | Quote] = []

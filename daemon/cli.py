@@ -437,32 +437,66 @@ def _summary_table(summary: Any) -> Any:
 def _order_flow_rows(table: Any, label: str, flow: dict[str, Any]) -> None:
     """Rows of a replayed day's market state (``DayResult.order_flow``): volumes by phase
     over all symbols, the watchlist group's foreign net, the latest basis."""
-    table.add_row(f"{label} recorded events", f"{flow['ticks']:,} ({flow['after_close']:,} after the close)")
+    table.add_row(
+        f"{label} recorded events", f"{flow['ticks']:,} ({flow['after_close']:,} after the close)"
+    )
     symbols = flow["volume_stats"].values()
     for phase in ("ato", "continuous", "atc"):
         buy, sell, neutral = (
             sum(s[phase][key] for s in symbols)
             for key in ("mua_chu_dong_volume", "ban_chu_dong_volume", "neutral_volume")
         )
-        table.add_row(f"{label} {phase} buy / sell / neutral", f"{buy:,.0f} / {sell:,.0f} / {neutral:,.0f}")
+        table.add_row(
+            f"{label} {phase} buy / sell / neutral", f"{buy:,.0f} / {sell:,.0f} / {neutral:,.0f}"
+        )
     for name, group in flow["foreign"]["groups"].items():
         table.add_row(f"{label} foreign net {name}", f"{group['net_volume']:,.0f}")
     latest = flow["basis"]["latest"]
     if latest is not None:
-        table.add_row(f"{label} basis {flow['basis']['contract']}", f"{latest['basis']:+,.2f} ({latest['state']})")
+        table.add_row(
+            f"{label} basis {flow['basis']['contract']}",
+            f"{latest['basis']:+,.2f} ({latest['state']})",
+        )
 
 
 @app.command("run")
 def run_session(
     config_path: str = typer.Argument(..., metavar="CONFIG", help="Session config JSON file."),
-    start: str | None = typer.Option(None, "--start", help="First date (YYYY-MM-DD); overrides backtest_config.start_date."),
-    end: str | None = typer.Option(None, "--end", help="Last date (YYYY-MM-DD); overrides backtest_config.end_date."),
-    speed: float | None = typer.Option(None, "--speed", min=0, help="Speed multiplier (0 = as fast as possible); overrides the config."),
-    db: str | None = typer.Option(None, "--db", help="Store URL (default: SESSIOND_DB_URL or sqlite:///var/sessiond.db)."),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bar)."),
-    api_host: str = typer.Option("127.0.0.1", "--api-host", help="Live mode: address of the live API (beyond loopback needs SESSIOND_API_TOKEN)."),
-    api_port: int = typer.Option(8765, "--api-port", min=0, max=65535, help="Live mode: port of the live API (0 = any free port)."),
-    clock_start: str | None = typer.Option(None, "--clock-start", help="Live mode: start the live clock at this ISO 8601 instant (naive = UTC) and run in real time from there (drills, tests)."),
+    start: str | None = typer.Option(
+        None, "--start", help="First date (YYYY-MM-DD); overrides backtest_config.start_date."
+    ),
+    end: str | None = typer.Option(
+        None, "--end", help="Last date (YYYY-MM-DD); overrides backtest_config.end_date."
+    ),
+    speed: float | None = typer.Option(
+        None,
+        "--speed",
+        min=0,
+        help="Speed multiplier (0 = as fast as possible); overrides the config.",
+    ),
+    db: str | None = typer.Option(
+        None, "--db", help="Store URL (default: SESSIOND_DB_URL or sqlite:///var/sessiond.db)."
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print the summary as JSON (no progress bar)."
+    ),
+    api_host: str = typer.Option(
+        "127.0.0.1",
+        "--api-host",
+        help="Live mode: address of the live API (beyond loopback needs SESSIOND_API_TOKEN).",
+    ),
+    api_port: int = typer.Option(
+        8765,
+        "--api-port",
+        min=0,
+        max=65535,
+        help="Live mode: port of the live API (0 = any free port).",
+    ),
+    clock_start: str | None = typer.Option(
+        None,
+        "--clock-start",
+        help="Live mode: start the live clock at this ISO 8601 instant (naive = UTC) and run in real time from there (drills, tests).",
+    ),
 ) -> None:
     """Run a session config: every trading day of the backtest range (or live until Ctrl-C).
 
@@ -479,7 +513,9 @@ def run_session(
 
     start_date = _parse_date_option(start, "--start")
     end_date = _parse_date_option(end, "--end")
-    clock_at = None if clock_start is None else _parse_bound(clock_start, "--clock-start", end=False)
+    clock_at = (
+        None if clock_start is None else _parse_bound(clock_start, "--clock-start", end=False)
+    )
     try:
         config, host = _load_run_config(config_path, start_date, end_date, speed)
         store = Store.from_url(db)
@@ -537,7 +573,9 @@ def _run_live(
     from daemon.live_session import ApiOptions, ApiSettings, LiveSession
 
     api = ApiOptions(api_host, api_port, ApiSettings().token_value())
-    session = LiveSession(config, store=store, host=host, config_path=config_path, api=api, clock_start=clock_at)
+    session = LiveSession(
+        config, store=store, host=host, config_path=config_path, api=api, clock_start=clock_at
+    )
 
     async def main() -> Any:
         loop = asyncio.get_running_loop()
@@ -563,7 +601,9 @@ def load_history_command(
     config_path: str = typer.Argument(..., metavar="CONFIG", help="Session config JSON file."),
     start: str = typer.Option(..., "--start", help="First trading date to cover (YYYY-MM-DD)."),
     end: str = typer.Option(..., "--end", help="Last trading date to cover (YYYY-MM-DD)."),
-    db: str | None = typer.Option(None, "--db", help="Store URL (default: SESSIOND_DB_URL or sqlite:///var/sessiond.db)."),
+    db: str | None = typer.Option(
+        None, "--db", help="Store URL (default: SESSIOND_DB_URL or sqlite:///var/sessiond.db)."
+    ),
 ) -> None:
     """Fetch and store the history a config needs from --start to --end (both included).
 
@@ -627,11 +667,21 @@ def load_history_command(
 
 @app.command("classify-eval")
 def classify_eval(
-    recorded_day: str = typer.Argument(..., metavar="RECORDED_DAY", help="Exchange-local day a live session recorded (YYYY-MM-DD)."),
+    recorded_day: str = typer.Argument(
+        ..., metavar="RECORDED_DAY", help="Exchange-local day a live session recorded (YYYY-MM-DD)."
+    ),
     db: str | None = typer.Option(None, "--db", help=_DB_OPTION_HELP),
-    symbols: list[str] | None = typer.Option(None, "--symbols", help="Only these symbols (repeat the option or separate by commas; default: every recorded symbol)."),  # noqa: B008
-    source: str = typer.Option("ssi", "--source", help="Data source whose recorded events are read."),
-    exchange: str = typer.Option("HOSE", "--exchange", help="Exchange group or calendar of the day (HOSE, XSTC, HNX ...)."),
+    symbols: list[str] | None = typer.Option(
+        None,
+        "--symbols",
+        help="Only these symbols (repeat the option or separate by commas; default: every recorded symbol).",
+    ),  # noqa: B008
+    source: str = typer.Option(
+        "ssi", "--source", help="Data source whose recorded events are read."
+    ),
+    exchange: str = typer.Option(
+        "HOSE", "--exchange", help="Exchange group or calendar of the day (HOSE, XSTC, HNX ...)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Score each trade classifier against the vendor's aggressor flag on a recorded day.

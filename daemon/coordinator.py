@@ -746,7 +746,9 @@ class SessionCoordinator:
         assert self._tick_replay is not None
         day = window.trading_date
         if self.market is None:
-            self.market = market_setup(self.config, host=self.host, source=self.source, trading_date=day)
+            self.market = market_setup(
+                self.config, host=self.host, source=self.source, trading_date=day
+            )
             self._tick_handler = event_router(self.market.state, self.on_other_event)
         state = self.market.state
         state.set_futures_contract(self.market.contract_on(self.source, day))

@@ -285,9 +285,7 @@ class LiveSession:
 
     def restore(self, day: date) -> int:
         """Load the persisted per-phase volumes of ``day`` into the market state."""
-        rows = self.store.read_phase_volumes(
-            self.config.session_name, start_date=day, end_date=day
-        )
+        rows = self.store.read_phase_volumes(self.config.session_name, start_date=day, end_date=day)
         if rows:
             from daemon.aggregation.order_flow import VolumeBreakdown
 

@@ -189,7 +189,11 @@ def recorded_names(
         for group in groups:
             names: set[str] = set()
             for table in group:
-                stmt = sa.select(table.c.symbol).distinct().where(table.c.ts >= start, table.c.ts < end)
+                stmt = (
+                    sa.select(table.c.symbol)
+                    .distinct()
+                    .where(table.c.ts >= start, table.c.ts < end)
+                )
                 if source is not None:
                     stmt = stmt.where(table.c.source == source)
                 names.update(row[0] for row in conn.execute(stmt))
@@ -253,9 +257,7 @@ def recorded_day(
     """Events recorded on the exchange-local calendar day ``day`` in arrival order
     (:func:`recorded_events` over :func:`local_day_bounds`)."""
     start, end = local_day_bounds(calendar, day)
-    return recorded_events(
-        store, start, end, symbols, index_ids, source=source, kinds=kinds
-    )
+    return recorded_events(store, start, end, symbols, index_ids, source=source, kinds=kinds)
 
 
 class ReplayStream:

@@ -181,7 +181,9 @@ def test_sessiond_load_help_names_the_date_range_options() -> None:
     assert result.exit_code == 0, result.output
     # Rich draws the help in a box: drop the frame and rewrap to compare the sentence.
     text = " ".join(result.output.replace("│", " ").split())
-    assert "Fetch and store the history a config needs from --start to --end (both included)." in text
+    assert (
+        "Fetch and store the history a config needs from --start to --end (both included)." in text
+    )
     assert "Only what the store lacks is fetched." in text
     assert "needs for through" not in text and "for  through" not in result.output
 

@@ -117,8 +117,9 @@ D = "03/02/2026"
 DASHBOARD_SYMBOLS = ["ACB", "FPT", "HPG", "MBB", "SSI", "TCB", "VCB", "VNM", "VHM", "MWG"]
 
 
-def gated(first: list[tuple[Any, ...]], gate: threading.Event,
-          later: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+def gated(
+    first: list[tuple[Any, ...]], gate: threading.Event, later: list[tuple[Any, ...]]
+) -> Iterator[tuple[Any, ...]]:
     """Fake-server steps: ``first``, then wait (in small sleeps) for ``gate``, then ``later``."""
     yield from first
     while not gate.is_set():
@@ -140,8 +141,17 @@ def morning_script(gate: threading.Event) -> dict[str, list[Any]]:
             volume = float(rng.randrange(1, 60) * 100)
             total += volume
             side = rng.choice(["BU", "BU", "SD", "SD", ""])
-            trades.append(vn.trade(symbol, D, f"09:{minute}:00", price + rng.choice([-100, 0, 100]),
-                                   volume, total, side))
+            trades.append(
+                vn.trade(
+                    symbol,
+                    D,
+                    f"09:{minute}:00",
+                    price + rng.choice([-100, 0, 100]),
+                    volume,
+                    total,
+                    side,
+                )
+            )
         atc = float(rng.randrange(20, 200) * 100)
         trades.append(vn.trade(symbol, D, "14:45:00", price, atc, total + atc, "", "ATC"))
         buy = float(rng.randrange(10, 200) * 1000)
@@ -149,20 +159,31 @@ def morning_script(gate: threading.Event) -> dict[str, list[Any]]:
         rooms.append(vn.foreign(symbol, D, "09:40:00", buy, sell, buy * price, sell * price))
     acb = vn.trade("ACB", D, "09:20:00", 22950, 1000, 1000, "BU")
     trades = [t for t in trades if t["Symbol"] != "ACB"] + [acb]
-    quotes = [q for q in quotes if q["Symbol"] != "ACB"] + [vn.quote("ACB", D, "09:14:00", 22900, 22950)]
+    quotes = [q for q in quotes if q["Symbol"] != "ACB"] + [
+        vn.quote("ACB", D, "09:14:00", 22900, 22950)
+    ]
     later = [vn.trade("ACB", D, "09:45:00", 23000, 2500, 3500, "BU")]
     premium = [2, 3.5, 5, 6, 4.5, 3, 1.5, -0.5, -1, 0.5, 2, 3.5, 5, 4.5, 4]  # the last is 4
-    futures = [vn.futures("41I1G2000", D, f"09:{m}:30", 1300.0 + (m - 30) / 10 + premium[m - 30],
-                          3, 3 * (m - 29))
-               for m in range(30, 45)]
-    index_ticks = [vn.index("VN30", D, f"09:{m}:00", 1300.0 + (m - 30) / 10, 1292.0)
-                   for m in range(30, 45)]
+    futures = [
+        vn.futures(
+            "41I1G2000", D, f"09:{m}:30", 1300.0 + (m - 30) / 10 + premium[m - 30], 3, 3 * (m - 29)
+        )
+        for m in range(30, 45)
+    ]
+    index_ticks = [
+        vn.index("VN30", D, f"09:{m}:00", 1300.0 + (m - 30) / 10, 1292.0) for m in range(30, 45)
+    ]
     return {
         "X-QUOTE": [vn.steps("X-QUOTE", quotes)],
-        "X-TRADE": [gated([("sleep", 1.0), *vn.steps("X-TRADE", trades)], gate,
-                          vn.steps("X-TRADE", later))],
-        "MI": [[*vn.steps("MI", index_ticks),
-                ("broadcast", "MI", vn.index("VNINDEX", D, "09:44:00", 1262.4, 1255.1))]],
+        "X-TRADE": [
+            gated([("sleep", 1.0), *vn.steps("X-TRADE", trades)], gate, vn.steps("X-TRADE", later))
+        ],
+        "MI": [
+            [
+                *vn.steps("MI", index_ticks),
+                ("broadcast", "MI", vn.index("VNINDEX", D, "09:44:00", 1262.4, 1255.1)),
+            ]
+        ],
         "X": [[("sleep", 1.0), *vn.steps("X", futures)]],
         "R": [vn.steps("R", rooms)],
     }
@@ -173,18 +194,22 @@ async def test_dashboard_of_the_live_daemon_fed_by_the_fake_ssi_server(tmp_path:
     gate = threading.Event()
     fake = FakeSsiServer(keepalive_interval=0.1).start()
     fake.scripts.update(morning_script(gate))
-    daemon = vn.LiveDaemon(fake, f"sqlite:///{tmp_path / 'live.db'}", tmp_path,
-                           "2026-02-03T03:00:00Z")
+    daemon = vn.LiveDaemon(
+        fake, f"sqlite:///{tmp_path / 'live.db'}", tmp_path, "2026-02-03T03:00:00Z"
+    )
     try:
         await asyncio.to_thread(daemon.wait_ready)
         async with Browser() as browser:
             await browser.navigate(f"{daemon.base}/")
             rows = "document.querySelectorAll('#volumes tr').length"
             await browser.wait_for(f"{rows} === {len(DASHBOARD_SYMBOLS)}", timeout_seconds=20)
-            await browser.wait_for("document.getElementById('basis').textContent === '4'",
-                                   timeout_seconds=20)
+            await browser.wait_for(
+                "document.getElementById('basis').textContent === '4'", timeout_seconds=20
+            )
             assert await browser.evaluate("document.getElementById('status').textContent") == "live"
-            assert "vn30_live" in await browser.evaluate("document.getElementById('session').textContent")
+            assert "vn30_live" in await browser.evaluate(
+                "document.getElementById('session').textContent"
+            )
             acb_buy = (
                 "document.querySelector('#volumes tr[data-symbol=ACB] td:nth-child(5)').textContent"
             )
@@ -193,7 +218,8 @@ async def test_dashboard_of_the_live_daemon_fed_by_the_fake_ssi_server(tmp_path:
             gate.set()  # the fake now sends ACB's next trade: buy 2,500 more
             await browser.wait_for(f"{acb_buy} === '3,500'", timeout_seconds=20)
             await browser.wait_for(
-                "document.getElementById('indices').textContent.includes('VNINDEX')")
+                "document.getElementById('indices').textContent.includes('VNINDEX')"
+            )
             screenshot = Path(os.environ.get("SESSIOND_SCREENSHOT", tmp_path / "dashboard.png"))
             await browser.screenshot(screenshot)
             assert screenshot.stat().st_size > 10_000

@@ -57,16 +57,58 @@ def tape() -> list[tuple[Any, datetime]]:
     src = "synthetic"
     return [
         (Quote("ACB", local(8, 50), 22900, 500, 22950, 500, source=src), local(8, 50)),
-        (Trade("ACB", local(9, 15), 22900, 50000, side=Aggressor.BUY, trading_session="ATO",
-               total_volume=50000, source=src), local(9, 15, 1)),
-        (Trade("ACB", local(10, 0), 22900, 1000, trading_session="LO", total_volume=51000,
-               source=src), local(10, 0, 1)),
+        (
+            Trade(
+                "ACB",
+                local(9, 15),
+                22900,
+                50000,
+                side=Aggressor.BUY,
+                trading_session="ATO",
+                total_volume=50000,
+                source=src,
+            ),
+            local(9, 15, 1),
+        ),
+        (
+            Trade(
+                "ACB",
+                local(10, 0),
+                22900,
+                1000,
+                trading_session="LO",
+                total_volume=51000,
+                source=src,
+            ),
+            local(10, 0, 1),
+        ),
         (IndexTick("VN30", local(10, 0), 1300.0, prior_value=1290.0, source=src), local(10, 0, 2)),
         (ForeignRoom("ACB", local(12, 0), 1000, 0, 2.29e7, 0.0, source=src), local(12, 0)),
-        (Trade("ACB", local(14, 45), 23000, 20000, side=Aggressor.SELL, trading_session="ATC",
-               total_volume=71000, source=src), local(14, 45, 3)),
-        (Trade("ACB", local(14, 59, 59), 23000, 500, trading_session="PT", total_volume=71500,
-               source=src), local(15, 0, 5)),
+        (
+            Trade(
+                "ACB",
+                local(14, 45),
+                23000,
+                20000,
+                side=Aggressor.SELL,
+                trading_session="ATC",
+                total_volume=71000,
+                source=src,
+            ),
+            local(14, 45, 3),
+        ),
+        (
+            Trade(
+                "ACB",
+                local(14, 59, 59),
+                23000,
+                500,
+                trading_session="PT",
+                total_volume=71500,
+                source=src,
+            ),
+            local(15, 0, 5),
+        ),
     ]
 
 
@@ -75,8 +117,12 @@ def config_data(streams: list[str]) -> dict[str, Any]:
         "session_name": "ticks_backtest",
         "exchange_group": "HOSE",
         "mode": "backtest",
-        "backtest_config": {"start_date": DAY.isoformat(), "end_date": DAY.isoformat(),
-                            "speed_multiplier": 0, "prefetch_days": 1},
+        "backtest_config": {
+            "start_date": DAY.isoformat(),
+            "end_date": DAY.isoformat(),
+            "speed_multiplier": 0,
+            "prefetch_days": 1,
+        },
         "session_data_config": {"symbols": ["ACB", "FPT"], "streams": streams},
         "api_config": {"data_api": "synthetic", "data_api_options": {"seed": 7}},
     }
@@ -171,8 +217,9 @@ def test_sessiond_run_prints_the_order_flow_of_the_replayed_day(
     table = runner.invoke(app, ["run", str(path), "--db", sqlite_url], env={"COLUMNS": "200"})
     assert table.exit_code == 0, table.output
     lines = table.output.splitlines()
-    assert any("2026-02-03 recorded events" in line and "6 (1 after the close)" in line
-               for line in lines)
+    assert any(
+        "2026-02-03 recorded events" in line and "6 (1 after the close)" in line for line in lines
+    )
     atc = next(line for line in lines if "2026-02-03 atc buy / sell / neutral" in line)
     assert "0 / 0 / 20,000" in atc
     continuous = next(line for line in lines if "2026-02-03 continuous buy" in line)
@@ -188,22 +235,31 @@ WINDOW = DayWindow(DAY, OPEN, CLOSE)
 def placed(arrivals: list[datetime]) -> Any:
     events = [Trade("ACB", a, 1.0, 1.0, ts_received=a) for a in arrivals]
     seen: list[Any] = []
-    day = split_day(events, WINDOW, break_start=BREAK_START, break_end=BREAK_END, until=ROLL,
-                    handler=seen.append)
+    day = split_day(
+        events,
+        WINDOW,
+        break_start=BREAK_START,
+        break_end=BREAK_END,
+        until=ROLL,
+        handler=seen.append,
+    )
     return day, seen
 
 
 def test_events_are_streamed_inside_the_window_and_out_of_the_break() -> None:
-    day, seen = placed([local(8, 0), local(10, 0), local(11, 45), local(14, 45, 2),
-                        local(15, 0)])
+    day, seen = placed([local(8, 0), local(10, 0), local(11, 45), local(14, 45, 2), local(15, 0)])
     assert [row.ts_event for row in day.rows] == [OPEN, local(10, 0), BREAK_END]
     assert all(row.symbol == TICK_SINK for row in day.rows)
     assert [e.ts_event for e in day.late] == [local(14, 45, 2)]
     assert day.dropped == 1 and day.event_count == 4
     day.deliver(day.rows[0])
     assert day.finish() == 3  # the two rows not reached, then the late one
-    assert [e.ts_event for e in seen] == [local(8, 0), local(10, 0), local(11, 45),
-                                         local(14, 45, 2)]
+    assert [e.ts_event for e in seen] == [
+        local(8, 0),
+        local(10, 0),
+        local(11, 45),
+        local(14, 45, 2),
+    ]
     assert (day.streamed, day.after_loop, day.delivered) == (1, 3, 4)
 
 
@@ -213,8 +269,7 @@ def test_a_stopped_day_delivers_nothing_after_the_loop() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.integers(0, 10 * 3600), max_size=30),
-       st.lists(st.integers(0, 400), max_size=10))
+@given(st.lists(st.integers(0, 10 * 3600), max_size=30), st.lists(st.integers(0, 400), max_size=10))
 def test_merged_bars_and_ticks_are_in_time_order_with_every_tick_once(
     offsets: list[int], minutes: list[int]
 ) -> None:
@@ -223,10 +278,19 @@ def test_merged_bars_and_ticks_are_in_time_order_with_every_tick_once(
     # an event recorded without an arrival stamp sorts last: streamed no earlier than the last
     events = [Trade("ACB", a, 1.0, 1.0, ts_received=a) for a in arrivals]
     events.append(Trade("ACB", local(9, 30), 1.0, 1.0))
-    day = split_day(events, WINDOW, break_start=BREAK_START, break_end=BREAK_END, until=ROLL,
-                    handler=lambda e: None)
-    bars = [replace_ts(OPEN + timedelta(minutes=m)) for m in sorted(set(minutes))
-            if OPEN + timedelta(minutes=m) < CLOSE]
+    day = split_day(
+        events,
+        WINDOW,
+        break_start=BREAK_START,
+        break_end=BREAK_END,
+        until=ROLL,
+        handler=lambda e: None,
+    )
+    bars = [
+        replace_ts(OPEN + timedelta(minutes=m))
+        for m in sorted(set(minutes))
+        if OPEN + timedelta(minutes=m) < CLOSE
+    ]
     merged = list(day.merge(bars))
     times = [row.ts_event for row in merged]
     assert times == sorted(times)
@@ -253,18 +317,28 @@ def test_the_live_session_passes_the_configs_extended_hours_to_the_source(
 ) -> None:
     from daemon.live_session import ApiOptions, LiveSession
 
-    config = validate_session_config({
-        "session_name": "extended_live",
-        "exchange_group": "US_EQUITY",
-        "mode": "live",
-        "session_data_config": {"symbols": ["AAPL"], "streams": ["1m"],
-                                "extended_hours": {"pre_market": True, "post_market": False}},
-        "api_config": {"data_api": "alpaca", "data_api_options": {"feed": "iex"}},
-    })
+    config = validate_session_config(
+        {
+            "session_name": "extended_live",
+            "exchange_group": "US_EQUITY",
+            "mode": "live",
+            "session_data_config": {
+                "symbols": ["AAPL"],
+                "streams": ["1m"],
+                "extended_hours": {"pre_market": True, "post_market": False},
+            },
+            "api_config": {"data_api": "alpaca", "data_api_options": {"feed": "iex"}},
+        }
+    )
     store = Store.from_url(sqlite_url)
     try:
-        session = LiveSession(config, store=store, host=load_plugins(), api=ApiOptions(port=0),
-                              clock_start=datetime(2025, 7, 1, 12, tzinfo=UTC))
+        session = LiveSession(
+            config,
+            store=store,
+            host=load_plugins(),
+            api=ApiOptions(port=0),
+            clock_start=datetime(2025, 7, 1, 12, tzinfo=UTC),
+        )
         hours = session.source.hours
         assert (hours.pre_market, hours.post_market) == (True, False)
         assert session.source.exchange == "XNYS"

@@ -84,22 +84,45 @@ def scripted_day() -> dict[str, list[list[tuple[Any, ...]]]]:
         trade("FPT", D, "10:00:02", 119900, 400, 1400, "SD"),
     ]
     return {
-        "X-QUOTE": [[("broadcast", "X-QUOTE", quote("ACB", D, "09:14:00", 22900, 22950)),
-                     ("sleep", 2.0),
-                     ("broadcast", "X-QUOTE", quote("ACB", D, "09:22:30", 22900, 23000))]],
-        "X-TRADE": [[("sleep", 1.0), *steps("X-TRADE", acb), ("sleep", 2.0),
-                     *steps("X-TRADE", later)]],
-        "MI": [[("broadcast", "MI", index("VN30", D, "10:00:00", 1300.0, 1290.0)),
+        "X-QUOTE": [
+            [
+                ("broadcast", "X-QUOTE", quote("ACB", D, "09:14:00", 22900, 22950)),
+                ("sleep", 2.0),
+                ("broadcast", "X-QUOTE", quote("ACB", D, "09:22:30", 22900, 23000)),
+            ]
+        ],
+        "X-TRADE": [
+            [("sleep", 1.0), *steps("X-TRADE", acb), ("sleep", 2.0), *steps("X-TRADE", later)]
+        ],
+        "MI": [
+            [
+                ("broadcast", "MI", index("VN30", D, "10:00:00", 1300.0, 1290.0)),
                 ("broadcast", "MI", index("VNINDEX", D, "10:00:00", 1250.0, 1245.0)),
                 ("sleep", 2.0),
-                ("broadcast", "MI", index("VN30", D, "10:00:10", 1302.0, 1290.0))]],
-        "X": [[("sleep", 1.0),
-               ("broadcast", "X", futures(CONTRACT, D, "10:00:05", 1310.5, 5, 5)),
-               ("sleep", 2.5),
-               ("broadcast", "X", futures(CONTRACT, D, "10:00:12", 1301.0, 3, 8))]],
-        "R": [[*steps("R", [foreign("ACB", D, "09:30:00", 1000, 200, 2.29e7, 4.6e6),
-                            foreign("FPT", D, "09:30:00", 100, 0, 1.2e7, 0.0)], 0.3),
-               ("broadcast", "R", foreign("ACB", D, "09:31:00", 1500, 900, 3.44e7, 2.07e7))]],
+                ("broadcast", "MI", index("VN30", D, "10:00:10", 1302.0, 1290.0)),
+            ]
+        ],
+        "X": [
+            [
+                ("sleep", 1.0),
+                ("broadcast", "X", futures(CONTRACT, D, "10:00:05", 1310.5, 5, 5)),
+                ("sleep", 2.5),
+                ("broadcast", "X", futures(CONTRACT, D, "10:00:12", 1301.0, 3, 8)),
+            ]
+        ],
+        "R": [
+            [
+                *steps(
+                    "R",
+                    [
+                        foreign("ACB", D, "09:30:00", 1000, 200, 2.29e7, 4.6e6),
+                        foreign("FPT", D, "09:30:00", 100, 0, 1.2e7, 0.0),
+                    ],
+                    0.3,
+                ),
+                ("broadcast", "R", foreign("ACB", D, "09:31:00", 1500, 900, 3.44e7, 2.07e7)),
+            ]
+        ],
         "F": [[("broadcast", "F", status("ACB", D, "10:00:00", "LO"))]],
     }
 
@@ -110,15 +133,31 @@ SCRIPTED_EVENTS = 9 + 2 + 4 + 3 + 3 + 1
 
 def expected_acb() -> dict[str, dict[str, float]]:
     return {
-        "ato": {"mua_chu_dong_volume": 0, "ban_chu_dong_volume": 0, "neutral_volume": 50000,
-                "total_volume": 50000, "neutral_value": 50000 * 22900, "trade_count": 1},
-        "continuous": {"mua_chu_dong_volume": 1000, "ban_chu_dong_volume": 500 + 800 + 200,
-                       "neutral_volume": 0, "total_volume": 2500,
-                       "mua_chu_dong_value": 1000 * 22950,
-                       "ban_chu_dong_value": 500 * 22900 + 800 * 23000 + 200 * 22950,
-                       "trade_count": 4},
-        "atc": {"mua_chu_dong_volume": 0, "ban_chu_dong_volume": 0, "neutral_volume": 20000,
-                "total_volume": 20000, "neutral_value": 20000 * 23000, "trade_count": 1},
+        "ato": {
+            "mua_chu_dong_volume": 0,
+            "ban_chu_dong_volume": 0,
+            "neutral_volume": 50000,
+            "total_volume": 50000,
+            "neutral_value": 50000 * 22900,
+            "trade_count": 1,
+        },
+        "continuous": {
+            "mua_chu_dong_volume": 1000,
+            "ban_chu_dong_volume": 500 + 800 + 200,
+            "neutral_volume": 0,
+            "total_volume": 2500,
+            "mua_chu_dong_value": 1000 * 22950,
+            "ban_chu_dong_value": 500 * 22900 + 800 * 23000 + 200 * 22950,
+            "trade_count": 4,
+        },
+        "atc": {
+            "mua_chu_dong_volume": 0,
+            "ban_chu_dong_volume": 0,
+            "neutral_volume": 20000,
+            "total_volume": 20000,
+            "neutral_value": 20000 * 23000,
+            "trade_count": 1,
+        },
     }
 
 
@@ -149,10 +188,15 @@ def live_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
     try:
         daemon.wait_ready()
         daemon.wait_for_events(SCRIPTED_EVENTS)
-        daemon.wait_until(lambda: daemon.get("/api/market/basis")["latest"] is not None
-                          and len(daemon.get("/api/market/basis")["series"]) == 2)
+        daemon.wait_until(
+            lambda: (
+                daemon.get("/api/market/basis")["latest"] is not None
+                and len(daemon.get("/api/market/basis")["series"]) == 2
+            )
+        )
         run = LiveRun(
-            db_url, workdir,
+            db_url,
+            workdir,
             daemon.get("/api/market/volume-stats", symbol="ACB"),
             daemon.get("/api/market/volume-stats", symbol="fpt"),
             daemon.get("/api/market/volume-stats"),
@@ -162,7 +206,8 @@ def live_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
             daemon.get("/api/market/indices"),
             daemon.get("/api/sessions/current"),
             daemon.get("/api/vn30-components"),
-            exit_code=-1, stdout="",
+            exit_code=-1,
+            stdout="",
         )
         subscriptions = sorted(s for c in fake.connections for s in c.subscriptions)
         run.session["subscriptions"] = subscriptions
@@ -254,8 +299,12 @@ def test_the_run_ends_cleanly_and_records_what_it_received(live_day: LiveRun) ->
 
 def replay(store: Store, day: date) -> MarketState:
     host = plugin_host()
-    state = MarketState("XSTC", lambda: build_chain(DEFAULT_CHAIN, host.create_classifier),
-                        group_symbols=["ACB", "FPT"], futures_contract=CONTRACT)
+    state = MarketState(
+        "XSTC",
+        lambda: build_chain(DEFAULT_CHAIN, host.create_classifier),
+        group_symbols=["ACB", "FPT"],
+        futures_contract=CONTRACT,
+    )
     for event in recorded_day(store, "XSTC", day, source="ssi"):
         state.on_event(event)
     return state
@@ -282,11 +331,19 @@ def test_restart_mid_day_resumes_without_double_counting_then_resets_at_15(
     shutil.copy(live_day.db_url.removeprefix("sqlite:///"), tmp_path / "restart.db")
     db_url = f"sqlite:///{tmp_path / 'restart.db'}"
     fake = FakeSsiServer(keepalive_interval=0.1).start()
-    fake.scripts["X-TRADE"] = [[("sleep", 1.0), *steps("X-TRADE", [
-        trade("FPT", D, "10:00:02", 119900, 400, 1400, "SD"),
-        trade("FPT", D, "10:05:00", 119800, 600, 2000, "SD"),
-        trade("FPT", D, "10:06:00", 120000, 300, 2300, "BU"),
-    ])]]
+    fake.scripts["X-TRADE"] = [
+        [
+            ("sleep", 1.0),
+            *steps(
+                "X-TRADE",
+                [
+                    trade("FPT", D, "10:00:02", 119900, 400, 1400, "SD"),
+                    trade("FPT", D, "10:05:00", 119800, 600, 2000, "SD"),
+                    trade("FPT", D, "10:06:00", 120000, 300, 2300, "BU"),
+                ],
+            ),
+        ]
+    ]
     try:
         daemon = LiveDaemon(fake, db_url, tmp_path, "2026-02-03T03:10:00Z")
         try:
@@ -328,14 +385,23 @@ def in_process_session(fake: FakeSsiServer, store: Store, clock_start: datetime)
     from plugins.sources.ssi.settings import SsiSettings
 
     host = plugin_host()
-    settings = SsiSettings(consumer_id=fake.consumer_id, consumer_secret=fake.consumer_secret,
-                           url=fake.url, stream_url=fake.url)
+    settings = SsiSettings(
+        consumer_id=fake.consumer_id,
+        consumer_secret=fake.consumer_secret,
+        url=fake.url,
+        stream_url=fake.url,
+    )
     options = settings.model_dump(mode="python")
     options["consumer_secret"] = settings.consumer_secret.get_secret_value()
     source = host.create_source("ssi", exchange="XSTC", **options)
     return LiveSession(
-        load_session_config(LIVE_CONFIG), store=store, host=host, source=source,
-        api=ApiOptions(port=0), clock_start=clock_start, flush_interval_seconds=0.1,
+        load_session_config(LIVE_CONFIG),
+        store=store,
+        host=host,
+        source=source,
+        api=ApiOptions(port=0),
+        clock_start=clock_start,
+        flush_interval_seconds=0.1,
     )
 
 
@@ -379,19 +445,22 @@ async def test_the_atc_print_published_after_the_close_is_counted(tmp_path: Path
     """The ATC match is published a few seconds after 14:45, when the day's stream is over:
     it still reaches the market state (the feed routes non-bar events as they arrive)."""
     fake = FakeSsiServer(keepalive_interval=0.1).start()
-    fake.scripts["X-TRADE"] = [[
-        ("broadcast", "X-TRADE", trade("ACB", D, "14:44:00", 23000, 100, 52000, "BU")),
-        ("sleep", 2.5),  # the live clock passes the 14:45:00 close meanwhile
-        ("broadcast", "X-TRADE", trade("ACB", D, "14:45:00", 23050, 20000, 72000, "", "ATC")),
-    ]]
+    fake.scripts["X-TRADE"] = [
+        [
+            ("broadcast", "X-TRADE", trade("ACB", D, "14:44:00", 23000, 100, 52000, "BU")),
+            ("sleep", 2.5),  # the live clock passes the 14:45:00 close meanwhile
+            ("broadcast", "X-TRADE", trade("ACB", D, "14:45:00", 23050, 20000, 72000, "", "ATC")),
+        ]
+    ]
     store = Store.from_url(f"sqlite:///{tmp_path / 'atc.db'}")
     session = in_process_session(fake, store, datetime(2026, 2, 3, 7, 44, 59, tzinfo=UTC))
     task = await started(session)
     try:
         async with httpx.AsyncClient(base_url=session.api_url, trust_env=False) as client:
             for _ in range(200):
-                stats = (await client.get("/api/market/volume-stats",
-                                          params={"symbol": "ACB"})).json()
+                stats = (
+                    await client.get("/api/market/volume-stats", params={"symbol": "ACB"})
+                ).json()
                 if stats.get("atc", {}).get("total_volume"):
                     break
                 await asyncio.sleep(0.05)
@@ -408,8 +477,15 @@ async def test_the_atc_print_published_after_the_close_is_counted(tmp_path: Path
 
 def test_a_non_loopback_api_host_without_a_token_is_refused_in_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        app, ["run", "session_configs/vn30_live.json", "--api-host", "0.0.0.0",
-              "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+        app,
+        [
+            "run",
+            "session_configs/vn30_live.json",
+            "--api-host",
+            "0.0.0.0",
+            "--db",
+            f"sqlite:///{tmp_path / 'x.db'}",
+        ],
         env={"SESSIOND_API_TOKEN": ""},
     )
     assert result.exit_code == 1
@@ -427,19 +503,28 @@ def known_truth_tape() -> list[Any]:
     """AAA: quote 100/102 (mid 101); trades T1..T6 with the vendor flag as truth; the quote
     101/103 shares T4's second but *arrives after* T4; a repeat of T2 and an ATO match that
     must not be scored."""
+
     def t(n: int, price: float, side: Aggressor, total: float, session: str = "LO") -> Trade:
-        return Trade("AAA", T + timedelta(seconds=n), price, 100, side=side,
-                     trading_session=session, total_volume=total, source="ssi")
+        return Trade(
+            "AAA",
+            T + timedelta(seconds=n),
+            price,
+            100,
+            side=side,
+            trading_session=session,
+            total_volume=total,
+            source="ssi",
+        )
 
     q1 = Quote("AAA", T, 100, 500, 102, 500, source="ssi")
     q2 = Quote("AAA", T + timedelta(seconds=4), 101, 500, 103, 500, source="ssi")
     return [
         t(0, 100, Aggressor.BUY, 1000, "ATO"),  # auction: not scored
         q1,
-        t(1, 102, Aggressor.BUY, 1100),   # T1
+        t(1, 102, Aggressor.BUY, 1100),  # T1
         t(2, 100, Aggressor.SELL, 1200),  # T2
         t(3, 100, Aggressor.SELL, 1200),  # repeat of T2 (same TotalVol): dropped
-        t(3, 101, Aggressor.BUY, 1300),   # T3 at the midpoint
+        t(3, 101, Aggressor.BUY, 1300),  # T3 at the midpoint
         t(4, 101, Aggressor.SELL, 1400),  # T4, priced with q1 (q2 arrives after it)
         q2,
         t(5, 103, Aggressor.SELL, 1500),  # T5 at the ask, vendor says sell
@@ -469,8 +554,7 @@ def test_classify_eval_scores_each_rule_against_the_vendor_flag(tmp_path: Path) 
     #     buy (wrong), T6 tick down (wrong) -> 3/6
     expected = {"quote_rule": (2, 3), "tick_rule": (3, 0), "lee_ready": (4, 0), "emo": (3, 0)}
     runner = CliRunner()
-    result = runner.invoke(app, ["classify-eval", EVAL_DAY.isoformat(), "--db", db_url,
-                                 "--json"])
+    result = runner.invoke(app, ["classify-eval", EVAL_DAY.isoformat(), "--db", db_url, "--json"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert (body["trades"], body["repeats_dropped"], body["scored_trades"]) == (8, 1, 6)
@@ -482,8 +566,9 @@ def test_classify_eval_scores_each_rule_against_the_vendor_flag(tmp_path: Path) 
         assert math.isclose(overall["accuracy"], agree / 6)
         assert scores[name]["by_phase"] == {"continuous": overall}
 
-    table = runner.invoke(app, ["classify-eval", EVAL_DAY.isoformat(), "--db", db_url,
-                                "--symbols", "aaa"])
+    table = runner.invoke(
+        app, ["classify-eval", EVAL_DAY.isoformat(), "--db", db_url, "--symbols", "aaa"]
+    )
     assert table.exit_code == 0, table.output
     lines = table.output.splitlines()
     assert "truth = vendor flag on 6 trades" in lines[0]
@@ -508,15 +593,24 @@ def tapes(draw: Any) -> list[Any]:
         ts = T + timedelta(seconds=draw(st.integers(0, 3)) + n // 4)
         if draw(st.booleans()):
             bid = draw(st.integers(95, 105))
-            events.append(Quote(symbol, ts, bid, 100, bid + draw(st.integers(0, 2)), 100,
-                                source="ssi"))
+            events.append(
+                Quote(symbol, ts, bid, 100, bid + draw(st.integers(0, 2)), 100, source="ssi")
+            )
             continue
         step = draw(st.sampled_from([0, 0, 100, 200, -100]))
         totals[symbol] = max(0.0, totals[symbol] + step)
-        events.append(Trade(symbol, ts, draw(st.integers(95, 107)), draw(st.sampled_from([100, 200])),
-                            side=draw(st.sampled_from([Aggressor.BUY, Aggressor.SELL, None])),
-                            trading_session=draw(st.sampled_from(["LO", "LO", "ATO", "ATC", None])),
-                            total_volume=totals[symbol], source="ssi"))
+        events.append(
+            Trade(
+                symbol,
+                ts,
+                draw(st.integers(95, 107)),
+                draw(st.sampled_from([100, 200])),
+                side=draw(st.sampled_from([Aggressor.BUY, Aggressor.SELL, None])),
+                trading_session=draw(st.sampled_from(["LO", "LO", "ATO", "ATC", None])),
+                total_volume=totals[symbol],
+                source="ssi",
+            )
+        )
     unique: dict[Any, Any] = {}  # the store keeps one row per identical event and second
     for event in events:
         unique.setdefault(event, event)
@@ -533,8 +627,9 @@ def property_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store.dispose()
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(tape=tapes())
 def test_replaying_a_recorded_day_twice_gives_identical_results(
     tape: list[Any], property_store: Store
@@ -549,8 +644,14 @@ def test_replaying_a_recorded_day_twice_gives_identical_results(
     for flow in live["volume_stats"].values():
         phases = [flow[p]["total_volume"] for p in ("ato", "continuous", "atc")]
         assert flow["total_volume"] == sum(phases)
-        assert min(flow[p][k] for p in ("ato", "continuous", "atc")
-                   for k in ("mua_chu_dong_volume", "ban_chu_dong_volume", "neutral_volume")) >= 0
+        assert (
+            min(
+                flow[p][k]
+                for p in ("ato", "continuous", "atc")
+                for k in ("mua_chu_dong_volume", "ban_chu_dong_volume", "neutral_volume")
+            )
+            >= 0
+        )
 
 
 def replay_events(events: list[Any]) -> dict[str, Any]:
@@ -573,8 +674,12 @@ def test_after_fridays_close_the_statistics_belong_to_monday(tmp_path: Path) -> 
     from daemon.live_session import LiveSession
 
     store = Store.from_url(f"sqlite:///{tmp_path / 'x.db'}")
-    session = LiveSession(load_session_config(LIVE_CONFIG), store=store, host=plugin_host(),
-                          clock_start=datetime(2026, 2, 6, 7, 59, 59, tzinfo=UTC))  # Fri 14:59:59
+    session = LiveSession(
+        load_session_config(LIVE_CONFIG),
+        store=store,
+        host=plugin_host(),
+        clock_start=datetime(2026, 2, 6, 7, 59, 59, tzinfo=UTC),
+    )  # Fri 14:59:59
     try:
         friday_close = datetime(2026, 2, 6, 7, 59, 59, tzinfo=UTC)
         assert session.statistics_day(friday_close) == date(2026, 2, 6)

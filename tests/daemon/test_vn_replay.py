@@ -45,9 +45,19 @@ def intraday_rows(symbol: str, price: float) -> list[dict[str, str]]:
     for minute in range(BAR_MINUTES):
         at = (start + timedelta(minutes=minute)).strftime("%H:%M:%S")
         p = price + 50 * (minute % 5)
-        rows.append({"Symbol": symbol, "Value": str(p), "TradingDate": DAY.strftime("%d/%m/%Y"),
-                     "Time": at, "Open": str(p), "High": str(p + 50), "Low": str(p - 50),
-                     "Close": str(p), "Volume": str(1000 + minute)})
+        rows.append(
+            {
+                "Symbol": symbol,
+                "Value": str(p),
+                "TradingDate": DAY.strftime("%d/%m/%Y"),
+                "Time": at,
+                "Open": str(p),
+                "High": str(p + 50),
+                "Low": str(p - 50),
+                "Close": str(p),
+                "Volume": str(1000 + minute),
+            }
+        )
     return rows
 
 
@@ -76,14 +86,31 @@ def replays(live_day: LiveRun, tmp_path_factory: pytest.TempPathFactory) -> Iter
     db_url = f"sqlite:///{workdir / 'replay.db'}"
     fake = FakeSsiServer().start()
     fake.tables["intradayohlc"] = intraday_rows("ACB", 22900) + intraday_rows("FPT", 120000)
-    env = {"SSI_URL": fake.url, "SSI_STREAM_URL": fake.url, "SSI_CONSUMER_ID": fake.consumer_id,
-           "SSI_CONSUMER_SECRET": fake.consumer_secret, "SESSIOND_DB_URL": db_url}
+    env = {
+        "SSI_URL": fake.url,
+        "SSI_STREAM_URL": fake.url,
+        "SSI_CONSUMER_ID": fake.consumer_id,
+        "SSI_CONSUMER_SECRET": fake.consumer_secret,
+        "SESSIOND_DB_URL": db_url,
+    }
     out: list[Replay] = []
     try:
         for _ in range(2):
             result = CliRunner().invoke(
-                app, ["run", str(REPLAY_CONFIG), "--start", DAY.isoformat(), "--end",
-                      DAY.isoformat(), "--db", db_url, "--json"], env=env)
+                app,
+                [
+                    "run",
+                    str(REPLAY_CONFIG),
+                    "--start",
+                    DAY.isoformat(),
+                    "--end",
+                    DAY.isoformat(),
+                    "--db",
+                    db_url,
+                    "--json",
+                ],
+                env=env,
+            )
             lines = result.output.strip().splitlines()
             summary = json.loads(lines[-1]) if result.exit_code == 0 else {}
             store = Store.from_url(db_url)
@@ -104,19 +131,26 @@ def test_the_replay_runs_the_recorded_day_through_the_engine_with_the_bars(
     assert first.exit_code == 0, first.output
     summary = first.summary
     assert (summary["mode"], summary["status"], summary["trading_days"]) == (
-        "backtest", "finished", 1)
+        "backtest",
+        "finished",
+        1,
+    )
     (day,) = summary["days"]
     assert day["trading_date"] == DAY.isoformat()
     assert day["events"] == 2 * BAR_MINUTES  # the bars fetched through SSI REST, streamed
     flow = day["order_flow"]
     # every recorded event delivered (they arrived around 10:00 local, inside the window)
     assert (flow["ticks"], flow["after_close"], flow["dropped_after_roll"]) == (
-        SCRIPTED_EVENTS, 0, 0)
+        SCRIPTED_EVENTS,
+        0,
+        0,
+    )
     assert flow["trading_date"] == DAY.isoformat() and flow["stale_events"] == 0
 
 
 def test_replayed_volumes_foreign_flows_indices_and_basis_equal_the_live_run(
-    live_day: LiveRun, replays: list[Replay],  # noqa: F811
+    live_day: LiveRun,  # noqa: F811
+    replays: list[Replay],
 ) -> None:
     flow = replays[0].summary["days"][0]["order_flow"]
     assert flow["volume_stats"] == live_day.volume_all["symbols"]
@@ -129,7 +163,8 @@ def test_replayed_volumes_foreign_flows_indices_and_basis_equal_the_live_run(
 
 
 def test_the_persisted_per_phase_volumes_equal_the_live_sessions(
-    live_day: LiveRun, replays: list[Replay],  # noqa: F811
+    live_day: LiveRun,  # noqa: F811
+    replays: list[Replay],
 ) -> None:
     store = Store.from_url(live_day.db_url)
     try:

@@ -26,19 +26,45 @@ _API_URL = re.compile(r"live API and dashboard on http://127\.0\.0\.1:(\d+)/")
 LIVE_CONFIG = REPO / "session_configs" / "vn30_live.json"
 
 
-def trade(symbol: str, day: str, at: str, price: float, last_vol: float, total_vol: float,
-          side: str, session: str = "LO") -> dict[str, Any]:
+def trade(
+    symbol: str,
+    day: str,
+    at: str,
+    price: float,
+    last_vol: float,
+    total_vol: float,
+    side: str,
+    session: str = "LO",
+) -> dict[str, Any]:
     """An X-TRADE Content (``day`` dd/mm/yyyy, ``at`` HH:MM:SS local)."""
-    return {"RType": "X-TRADE", "TradingDate": day, "Time": at, "Isin": symbol, "Symbol": symbol,
-            "LastPrice": price, "LastVol": last_vol, "TotalVol": total_vol,
-            "TotalVal": price * total_vol, "MarketId": "HOSE", "Exchange": "HOSE",
-            "TradingSession": session, "TradingStatus": "N", "Side": side}
+    return {
+        "RType": "X-TRADE",
+        "TradingDate": day,
+        "Time": at,
+        "Isin": symbol,
+        "Symbol": symbol,
+        "LastPrice": price,
+        "LastVol": last_vol,
+        "TotalVol": total_vol,
+        "TotalVal": price * total_vol,
+        "MarketId": "HOSE",
+        "Exchange": "HOSE",
+        "TradingSession": session,
+        "TradingStatus": "N",
+        "Side": side,
+    }
 
 
 def quote(symbol: str, day: str, at: str, bid: float, ask: float) -> dict[str, Any]:
     """An X-QUOTE Content with three levels (HOSE) around ``bid``/``ask``."""
-    content: dict[str, Any] = {"RType": "X-QUOTE", "TradingDate": day, "Time": at,
-                               "Symbol": symbol, "Exchange": "HOSE", "TradingSession": "LO"}
+    content: dict[str, Any] = {
+        "RType": "X-QUOTE",
+        "TradingDate": day,
+        "Time": at,
+        "Symbol": symbol,
+        "Exchange": "HOSE",
+        "TradingSession": "LO",
+    }
     for level in range(1, 11):
         inside = level <= 3
         content[f"BidPrice{level}"] = bid - 50 * (level - 1) if inside else 0.0
@@ -48,13 +74,24 @@ def quote(symbol: str, day: str, at: str, bid: float, ask: float) -> dict[str, A
     return content
 
 
-def futures(symbol: str, day: str, at: str, price: float, last_vol: float,
-            total_vol: float) -> dict[str, Any]:
+def futures(
+    symbol: str, day: str, at: str, price: float, last_vol: float, total_vol: float
+) -> dict[str, Any]:
     """An X (trade + quote) Content of a derivatives contract."""
-    content: dict[str, Any] = {"RType": "X", "TradingDate": day, "Time": at, "Symbol": symbol,
-                               "LastPrice": price, "LastVol": last_vol, "TotalVol": total_vol,
-                               "TotalVal": price * total_vol * 100_000, "MarketId": "DER",
-                               "Exchange": "DER", "TradingSession": "LO", "Side": "BU"}
+    content: dict[str, Any] = {
+        "RType": "X",
+        "TradingDate": day,
+        "Time": at,
+        "Symbol": symbol,
+        "LastPrice": price,
+        "LastVol": last_vol,
+        "TotalVol": total_vol,
+        "TotalVal": price * total_vol * 100_000,
+        "MarketId": "DER",
+        "Exchange": "DER",
+        "TradingSession": "LO",
+        "Side": "BU",
+    }
     for level in range(1, 11):
         content[f"BidPrice{level}"] = price - 0.1 * level
         content[f"BidVol{level}"] = 10.0 * level
@@ -64,24 +101,59 @@ def futures(symbol: str, day: str, at: str, price: float, last_vol: float,
 
 
 def index(index_id: str, day: str, at: str, value: float, prior: float) -> dict[str, Any]:
-    return {"RType": "MI", "IndexId": index_id, "IndexName": index_id, "TradingDate": day,
-            "Time": at, "IndexValue": value, "PriorIndexValue": prior,
-            "Change": round(value - prior, 2), "RatioChange": round(100 * (value / prior - 1), 2),
-            "TotalQtty": 1_000_000.0, "TotalValue": 3.0e10, "Advances": 18, "Declines": 9,
-            "NoChanges": 3, "Ceilings": 0, "Floors": 0, "TradingSession": None, "Exchange": "HOSE"}
+    return {
+        "RType": "MI",
+        "IndexId": index_id,
+        "IndexName": index_id,
+        "TradingDate": day,
+        "Time": at,
+        "IndexValue": value,
+        "PriorIndexValue": prior,
+        "Change": round(value - prior, 2),
+        "RatioChange": round(100 * (value / prior - 1), 2),
+        "TotalQtty": 1_000_000.0,
+        "TotalValue": 3.0e10,
+        "Advances": 18,
+        "Declines": 9,
+        "NoChanges": 3,
+        "Ceilings": 0,
+        "Floors": 0,
+        "TradingSession": None,
+        "Exchange": "HOSE",
+    }
 
 
-def foreign(symbol: str, day: str, at: str, buy_vol: float, sell_vol: float, buy_val: float,
-            sell_val: float) -> dict[str, Any]:
-    return {"RType": "R", "TradingDate": day, "Time": at, "Isin": symbol, "Symbol": symbol,
-            "TotalRoom": 2_000_000_000.0, "CurrentRoom": 1_000_000_000.0 - buy_vol + sell_vol,
-            "BuyVol": buy_vol, "SellVol": sell_vol, "BuyVal": buy_val, "SellVal": sell_val,
-            "MarketId": "HOSE", "Exchange": "HOSE"}
+def foreign(
+    symbol: str, day: str, at: str, buy_vol: float, sell_vol: float, buy_val: float, sell_val: float
+) -> dict[str, Any]:
+    return {
+        "RType": "R",
+        "TradingDate": day,
+        "Time": at,
+        "Isin": symbol,
+        "Symbol": symbol,
+        "TotalRoom": 2_000_000_000.0,
+        "CurrentRoom": 1_000_000_000.0 - buy_vol + sell_vol,
+        "BuyVol": buy_vol,
+        "SellVol": sell_vol,
+        "BuyVal": buy_val,
+        "SellVal": sell_val,
+        "MarketId": "HOSE",
+        "Exchange": "HOSE",
+    }
 
 
 def status(symbol: str, day: str, at: str, session: str) -> dict[str, Any]:
-    return {"RType": "F", "MarketId": "HOSE", "TradingDate": day, "Time": at, "Symbol": symbol,
-            "TradingSession": session, "TradingStatus": "N", "Exchange": "HOSE"}
+    return {
+        "RType": "F",
+        "MarketId": "HOSE",
+        "TradingDate": day,
+        "Time": at,
+        "Symbol": symbol,
+        "TradingSession": session,
+        "TradingStatus": "N",
+        "Exchange": "HOSE",
+    }
 
 
 def steps(kind: str, items: list[dict[str, Any]], pause: float = 0.0) -> list[tuple[Any, ...]]:
@@ -96,17 +168,31 @@ def steps(kind: str, items: list[dict[str, Any]], pause: float = 0.0) -> list[tu
 class LiveDaemon:
     """``sessiond run CONFIG`` (live) as a subprocess against ``fake``."""
 
-    def __init__(self, fake: FakeSsiServer, db_url: str, workdir: Path, clock_start: str,
-                 *, config: Path = LIVE_CONFIG, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        fake: FakeSsiServer,
+        db_url: str,
+        workdir: Path,
+        clock_start: str,
+        *,
+        config: Path = LIVE_CONFIG,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.port = 0  # the daemon picks a free port and prints it (no race with other tests)
         self.base = ""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SSI_", "SESSIOND_"))}
-        env.update({
-            "SSI_URL": fake.url, "SSI_STREAM_URL": fake.url,
-            "SSI_CONSUMER_ID": fake.consumer_id, "SSI_CONSUMER_SECRET": fake.consumer_secret,
-            "SSI_CONNECT_TIMEOUT_SECONDS": "5", "SSI_RECONNECT_INITIAL_SECONDS": "0.05",
-            "PYTHONPATH": str(REPO), "COLUMNS": "200",
-        })
+        env.update(
+            {
+                "SSI_URL": fake.url,
+                "SSI_STREAM_URL": fake.url,
+                "SSI_CONSUMER_ID": fake.consumer_id,
+                "SSI_CONSUMER_SECRET": fake.consumer_secret,
+                "SSI_CONNECT_TIMEOUT_SECONDS": "5",
+                "SSI_RECONNECT_INITIAL_SECONDS": "0.05",
+                "PYTHONPATH": str(REPO),
+                "COLUMNS": "200",
+            }
+        )
         env.update(extra_env or {})
         name = f"daemon-{time.monotonic_ns()}"
         self.stderr_path = workdir / f"{name}.stderr"
@@ -114,9 +200,24 @@ class LiveDaemon:
         self._stderr = self.stderr_path.open("w")
         self._stdout = self.stdout_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daemon.cli", "run", str(config), "--db", db_url, "--json",
-             "--clock-start", clock_start, "--api-port", "0"],
-            cwd=workdir, env=env, stdout=self._stdout, stderr=self._stderr,
+            [
+                sys.executable,
+                "-m",
+                "daemon.cli",
+                "run",
+                str(config),
+                "--db",
+                db_url,
+                "--json",
+                "--clock-start",
+                clock_start,
+                "--api-port",
+                "0",
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=self._stdout,
+            stderr=self._stderr,
         )
         self.client = httpx.Client(timeout=5.0, trust_env=False)
 
@@ -154,7 +255,9 @@ class LiveDaemon:
             if health["events"] >= count:
                 return health
             time.sleep(0.05)
-        raise AssertionError(f"saw {health.get('events')} events, expected {count}: {self.stderr()}")
+        raise AssertionError(
+            f"saw {health.get('events')} events, expected {count}: {self.stderr()}"
+        )
 
     def wait_until(self, predicate: Any, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout

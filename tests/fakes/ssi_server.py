@@ -58,7 +58,9 @@ def make_token(exp: float, iat: float, serial: int) -> str:
     return f"{header}.{payload.rstrip('=')}.c2lnbmF0dXJl{serial:04d}"
 
 
-def broadcast_frame(data_type: str, content: Any, message_id: str, *, as_object: bool = False) -> str:
+def broadcast_frame(
+    data_type: str, content: Any, message_id: str, *, as_object: bool = False
+) -> str:
     """The exact wire frame SSI sends: Content double-encoded (or an object if ``as_object``)."""
     if as_object:
         inner: Any = content
@@ -92,8 +94,12 @@ class FakeSsiServer:
         keepalive_timeout: float = 20.0,
         drop_on_token_expiry: bool = False,
     ) -> None:
-        self._defaults = (token_lifetime_seconds, keepalive_interval, keepalive_timeout,
-                          drop_on_token_expiry)
+        self._defaults = (
+            token_lifetime_seconds,
+            keepalive_interval,
+            keepalive_timeout,
+            drop_on_token_expiry,
+        )
         self.reset()
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
@@ -103,8 +109,12 @@ class FakeSsiServer:
     def reset(self) -> None:
         """Forget everything a test scripted or the fake recorded (the server keeps running),
         so one server can serve many tests."""
-        (self.token_lifetime_seconds, self.keepalive_interval, self.keepalive_timeout,
-         self.drop_on_token_expiry) = self._defaults
+        (
+            self.token_lifetime_seconds,
+            self.keepalive_interval,
+            self.keepalive_timeout,
+            self.drop_on_token_expiry,
+        ) = self._defaults
         self.consumer_id = "fake-consumer"
         self.consumer_secret = "fake-secret-value"
         self.tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -134,8 +144,13 @@ class FakeSsiServer:
             ]
         )
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="critical", access_log=False,
-            lifespan="off", ws="websockets-sansio",
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="critical",
+            access_log=False,
+            lifespan="off",
+            ws="websockets-sansio",
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="fake-ssi", daemon=True)
@@ -183,9 +198,14 @@ class FakeSsiServer:
     async def _access_token(self, request: Request) -> Response:
         self.token_requests += 1
         body = await request.json()
-        if body.get("consumerID") != self.consumer_id or body.get("consumerSecret") != self.consumer_secret:
+        if (
+            body.get("consumerID") != self.consumer_id
+            or body.get("consumerSecret") != self.consumer_secret
+        ):
             return JSONResponse({"message": "Invalid consumer", "status": 401, "data": None})
-        return JSONResponse({"message": "Success", "status": 200, "data": {"accessToken": self.issue_token()}})
+        return JSONResponse(
+            {"message": "Success", "status": 200, "data": {"accessToken": self.issue_token()}}
+        )
 
     # ---------------------------------------------------------------- REST
     async def _market(self, request: Request) -> Response:
@@ -196,7 +216,9 @@ class FakeSsiServer:
         if self.rest_failures:
             failure = self.rest_failures.pop(0)
             if failure == "html500":
-                return HTMLResponse("<html><body><h1>500 Internal Server Error</h1></body></html>", 500)
+                return HTMLResponse(
+                    "<html><body><h1>500 Internal Server Error</h1></body></html>", 500
+                )
             if failure == "garbage":
                 return Response(b"\x00not json", 200, media_type="application/json")
             if failure == "401":
@@ -217,19 +239,30 @@ class FakeSsiServer:
         end = _parse(params.get("toDate"))
         if start and end:
             if (end - start).days + 1 > MAX_RANGE_DAYS or end < start:
-                return self._bad(f"date range {params['fromDate']}..{params['toDate']} exceeds 30 days")
+                return self._bad(
+                    f"date range {params['fromDate']}..{params['toDate']} exceeds 30 days"
+                )
             rows = [r for r in rows if start <= _parse(r["TradingDate"]) <= end]
-        for param, column in (("symbol", "Symbol"), ("indexId", "IndexId"), ("indexCode", "IndexCode"), ("market", "Market")):
+        for param, column in (
+            ("symbol", "Symbol"),
+            ("indexId", "IndexId"),
+            ("indexCode", "IndexCode"),
+            ("market", "Market"),
+        ):
             if params.get(param):
                 rows = [r for r in rows if str(r.get(column, "")).upper() == params[param].upper()]
         if params.get("ascending", "True") in ("False", "false"):
             rows.reverse()
         page = rows[(page_index - 1) * page_size : page_index * page_size]
-        return JSONResponse({"data": page, "message": "Success", "status": "Success", "totalRecord": len(rows)})
+        return JSONResponse(
+            {"data": page, "message": "Success", "status": "Success", "totalRecord": len(rows)}
+        )
 
     @staticmethod
     def _bad(message: str) -> Response:
-        return JSONResponse({"data": None, "message": message, "status": "BadRequest", "totalRecord": 0}, 400)
+        return JSONResponse(
+            {"data": None, "message": message, "status": "BadRequest", "totalRecord": 0}, 400
+        )
 
     # ---------------------------------------------------------------- SignalR
     async def _negotiate(self, request: Request) -> Response:
@@ -245,12 +278,20 @@ class FakeSsiServer:
         with self._lock:
             connection_token = f"ct{len(self.connection_tokens) + 1}/+=="
             self.connection_tokens.add(connection_token)
-        return JSONResponse({
-            "Url": "/v2.0/signalr", "ConnectionToken": connection_token, "ConnectionId": "y",
-            "KeepAliveTimeout": self.keepalive_timeout, "DisconnectTimeout": 30.0,
-            "ConnectionTimeout": 110.0, "TryWebSockets": True, "ProtocolVersion": "1.5",
-            "TransportConnectTimeout": 5.0, "LongPollDelay": 0.0,
-        })
+        return JSONResponse(
+            {
+                "Url": "/v2.0/signalr",
+                "ConnectionToken": connection_token,
+                "ConnectionId": "y",
+                "KeepAliveTimeout": self.keepalive_timeout,
+                "DisconnectTimeout": 30.0,
+                "ConnectionTimeout": 110.0,
+                "TryWebSockets": True,
+                "ProtocolVersion": "1.5",
+                "TransportConnectTimeout": 5.0,
+                "LongPollDelay": 0.0,
+            }
+        )
 
     async def _start_endpoint(self, request: Request) -> Response:
         return JSONResponse({"Response": "started"})
@@ -324,13 +365,24 @@ class FakeSsiServer:
                     if kind == "broadcast":
                         await send(broadcast_frame(step[1], step[2], self._next_message_id()))
                     elif kind == "broadcast_object":
-                        await send(broadcast_frame(step[1], step[2], self._next_message_id(), as_object=True))
+                        await send(
+                            broadcast_frame(
+                                step[1], step[2], self._next_message_id(), as_object=True
+                            )
+                        )
                     elif kind == "raw":
                         await send(step[1])
                     elif kind == "sleep":
                         await asyncio.sleep(step[1])
                     elif kind == "hub_error":
-                        await send(json.dumps({"C": self._next_message_id(), "M": [{"H": HUB, "M": "Error", "A": [step[1]]}]}))
+                        await send(
+                            json.dumps(
+                                {
+                                    "C": self._next_message_id(),
+                                    "M": [{"H": HUB, "M": "Error", "A": [step[1]]}],
+                                }
+                            )
+                        )
                     elif kind == "error":
                         await send(json.dumps({"E": step[1]}))
                     elif kind == "silence":

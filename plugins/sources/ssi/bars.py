@@ -116,8 +116,20 @@ class MinuteBarBuilder:
     @staticmethod
     def _emit(symbol: str, bar: _OpenBar, ts_received: datetime | None) -> Bar:
         vwap = bar.notional / bar.volume if bar.volume else None
-        return Bar(symbol, "1m", bar.minute, bar.open, bar.high, bar.low, bar.close, bar.volume,
-                   bar.count, vwap, SOURCE, ts_received)
+        return Bar(
+            symbol,
+            "1m",
+            bar.minute,
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.close,
+            bar.volume,
+            bar.count,
+            vwap,
+            SOURCE,
+            ts_received,
+        )
 
     def flush(self) -> list[Bar]:
         """Emit every open bar (end of stream)."""

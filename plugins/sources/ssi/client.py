@@ -63,7 +63,9 @@ class Page:
     total: int
 
 
-def date_windows(start: date, end: date, max_days: int = MAX_WINDOW_DAYS) -> list[tuple[date, date]]:
+def date_windows(
+    start: date, end: date, max_days: int = MAX_WINDOW_DAYS
+) -> list[tuple[date, date]]:
     """Split the inclusive range ``[start, end]`` into consecutive inclusive windows of at most
     ``max_days`` calendar days."""
     if end < start:
@@ -103,7 +105,9 @@ def run_with_deadline(fn: Callable[[], Any], timeout_seconds: float, what: str) 
 class SsiRestClient:
     """One consumer's REST session (thread-safe; calls are serialised)."""
 
-    def __init__(self, settings: SsiSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, settings: SsiSettings, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._settings = settings
         secret = settings.consumer_secret.get_secret_value()
         REDACTOR.add(secret)
@@ -146,7 +150,9 @@ class SsiRestClient:
             ) from None
         except requests.RequestException as error:
             self._client = None
-            raise _Transient(f"{type(error).__name__}: {REDACTOR.scrub(str(error))[:200]}") from None
+            raise _Transient(
+                f"{type(error).__name__}: {REDACTOR.scrub(str(error))[:200]}"
+            ) from None
         except (TypeError, KeyError, IndexError, ValueError, AttributeError) as error:
             self._client = None
             raise SourceError(
@@ -172,8 +178,14 @@ class SsiRestClient:
                 if attempt + 1 < attempts:
                     delay = self._settings.retry_backoff_seconds * (2**attempt)
                     delay *= random.uniform(0.5, 1.0)
-                    log.warning("SSI %s failed (%s); retry %d/%d in %.2f s", what, problem,
-                                attempt + 1, attempts - 1, delay)
+                    log.warning(
+                        "SSI %s failed (%s); retry %d/%d in %.2f s",
+                        what,
+                        problem,
+                        attempt + 1,
+                        attempts - 1,
+                        delay,
+                    )
                     self._sleep(delay)
         raise SourceError(f"SSI {what} failed after {attempts} attempts: {problem}")
 
@@ -196,7 +208,11 @@ class SsiRestClient:
         if force:
             with self._lock:
                 self._client = None
-        return str(self._call("AccessToken", lambda c: {"status": 200, "data": c._get_access_token()})["data"])
+        return str(
+            self._call("AccessToken", lambda c: {"status": 200, "data": c._get_access_token()})[
+                "data"
+            ]
+        )
 
     # ------------------------------------------------------------------ paging
     def _page(self, what: str, call: Callable[[MarketDataClient], Any]) -> Page:
@@ -205,15 +221,23 @@ class SsiRestClient:
         if data is None:
             data = []
         if not isinstance(data, list):
-            raise SourceError(f"SSI {what} reply field 'data' is a {type(data).__name__}, not a list")
+            raise SourceError(
+                f"SSI {what} reply field 'data' is a {type(data).__name__}, not a list"
+            )
         try:
             total = int(reply.get("totalRecord") or len(data))
         except (TypeError, ValueError):
-            raise SourceError(f"SSI {what} reply has a bad totalRecord {reply.get('totalRecord')!r}") from None
+            raise SourceError(
+                f"SSI {what} reply has a bad totalRecord {reply.get('totalRecord')!r}"
+            ) from None
         return Page([row for row in data if isinstance(row, dict)], total)
 
-    def _all_pages(self, what: str, make: Callable[[int, int], Callable[[MarketDataClient], Any]],
-                   page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
+    def _all_pages(
+        self,
+        what: str,
+        make: Callable[[int, int], Callable[[MarketDataClient], Any]],
+        page_size: int = PAGE_SIZE,
+    ) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for page_index in range(1, MAX_PAGES + 1):
             page = self._page(f"{what} page {page_index}", make(page_index, page_size))
@@ -224,18 +248,25 @@ class SsiRestClient:
                 break
         return rows
 
-    def _windowed(self, what: str, start: date, end: date,
-                  make: Callable[[date, date, int, int], Callable[[MarketDataClient], Any]],
-                  max_days: int = MAX_WINDOW_DAYS) -> list[dict[str, Any]]:
+    def _windowed(
+        self,
+        what: str,
+        start: date,
+        end: date,
+        make: Callable[[date, date, int, int], Callable[[MarketDataClient], Any]],
+        max_days: int = MAX_WINDOW_DAYS,
+    ) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         pending = list(reversed(date_windows(start, end, max_days)))
         while pending:
             lo, hi = pending.pop()
             pager = functools.partial(make, lo, hi)
             try:
-                rows.extend(self._all_pages(
-                    f"{what} {parse.format_date(lo)}-{parse.format_date(hi)}", pager
-                ))
+                rows.extend(
+                    self._all_pages(
+                        f"{what} {parse.format_date(lo)}-{parse.format_date(hi)}", pager
+                    )
+                )
             except _TooManyRows as error:
                 if lo == hi:
                     raise SourceError(
@@ -251,15 +282,20 @@ class SsiRestClient:
     def securities(self, market: str = "") -> list[parse.Security]:
         rows = self._all_pages(
             f"Securities {market or 'all'}",
-            lambda index, size: lambda c: c.securities(self._config, model.securities(market, index, size)),
+            lambda index, size: (
+                lambda c: c.securities(self._config, model.securities(market, index, size))
+            ),
         )
         return [parse.parse_security_row(row) for row in rows]
 
     def index_components(self, index_code: str = "VN30") -> list[str]:
         rows = self._all_pages(
             f"IndexComponents {index_code}",
-            lambda index, size: lambda c: c.index_components(
-                self._config, model.index_components(index_code, index, size)),
+            lambda index, size: (
+                lambda c: c.index_components(
+                    self._config, model.index_components(index_code, index, size)
+                )
+            ),
             page_size=100,
         )
         symbols: list[str] = []
@@ -270,32 +306,71 @@ class SsiRestClient:
 
     def daily_ohlc(self, symbol: str, start: date, end: date) -> list[Any]:
         rows = self._windowed(
-            f"DailyOhlc {symbol}", start, end,
-            lambda lo, hi, index, size: lambda c: c.daily_ohlc(self._config, model.daily_ohlc(
-                symbol, parse.format_date(lo), parse.format_date(hi), index, size, True)),
+            f"DailyOhlc {symbol}",
+            start,
+            end,
+            lambda lo, hi, index, size: (
+                lambda c: c.daily_ohlc(
+                    self._config,
+                    model.daily_ohlc(
+                        symbol, parse.format_date(lo), parse.format_date(hi), index, size, True
+                    ),
+                )
+            ),
         )
         return [parse.parse_daily_ohlc_row(row, symbol) for row in rows]
 
     def intraday_ohlc(self, symbol: str, start: date, end: date) -> list[Any]:
         rows = self._windowed(
-            f"IntradayOhlc {symbol}", start, end,
-            lambda lo, hi, index, size: lambda c: c.intraday_ohlc(self._config, model.intraday_ohlc(
-                symbol, parse.format_date(lo), parse.format_date(hi), index, size, True, 1)),
+            f"IntradayOhlc {symbol}",
+            start,
+            end,
+            lambda lo, hi, index, size: (
+                lambda c: c.intraday_ohlc(
+                    self._config,
+                    model.intraday_ohlc(
+                        symbol, parse.format_date(lo), parse.format_date(hi), index, size, True, 1
+                    ),
+                )
+            ),
         )
         return [parse.parse_intraday_ohlc_row(row, symbol) for row in rows]
 
     def daily_index(self, index_id: str, start: date, end: date) -> list[Any]:
         rows = self._windowed(
-            f"DailyIndex {index_id}", start, end,
-            lambda lo, hi, index, size: lambda c: c.daily_index(self._config, model.daily_index(
-                "", index_id, parse.format_date(lo), parse.format_date(hi), index, size, "", "")),
+            f"DailyIndex {index_id}",
+            start,
+            end,
+            lambda lo, hi, index, size: (
+                lambda c: c.daily_index(
+                    self._config,
+                    model.daily_index(
+                        "",
+                        index_id,
+                        parse.format_date(lo),
+                        parse.format_date(hi),
+                        index,
+                        size,
+                        "",
+                        "",
+                    ),
+                )
+            ),
         )
         return [parse.parse_daily_index_row(row) for row in rows]
 
     def daily_stock_price(self, symbol: str, start: date, end: date, market: str = "") -> list[Any]:
         rows = self._windowed(
-            f"DailyStockPrice {symbol}", start, end,
-            lambda lo, hi, index, size: lambda c: c.daily_stock_price(self._config, model.daily_stock_price(
-                symbol, parse.format_date(lo), parse.format_date(hi), index, size, market)),
+            f"DailyStockPrice {symbol}",
+            start,
+            end,
+            lambda lo, hi, index, size: (
+                lambda c: c.daily_stock_price(
+                    self._config,
+                    model.daily_stock_price(
+                        symbol, parse.format_date(lo), parse.format_date(hi), index, size, market
+                    ),
+                )
+            ),
         )
         return [parse.parse_daily_stock_price_row(row) for row in rows]

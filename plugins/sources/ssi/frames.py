@@ -65,7 +65,9 @@ class FrameDecoder:
         self._seen_order: deque[int] = deque()
         self._dedupe_window = dedupe_window
 
-    def decode(self, channel: str, text: str | bytes, ts_received: datetime | None = None) -> list[Any]:
+    def decode(
+        self, channel: str, text: str | bytes, ts_received: datetime | None = None
+    ) -> list[Any]:
         stats = self.stats
         stats.frames += 1
         try:
@@ -108,9 +110,13 @@ class FrameDecoder:
     def _malformed(self, channel: str, error: BaseException, raw: Any) -> None:
         self.stats.malformed += 1
         excerpt = raw if isinstance(raw, str) else repr(raw)
-        log.warning("SSI stream %s: skipped a malformed frame (%s: %s): %r", channel,
-                    type(error).__name__, REDACTOR.scrub(str(error))[:120],
-                    REDACTOR.scrub(excerpt[:120]))
+        log.warning(
+            "SSI stream %s: skipped a malformed frame (%s: %s): %r",
+            channel,
+            type(error).__name__,
+            REDACTOR.scrub(str(error))[:120],
+            REDACTOR.scrub(excerpt[:120]),
+        )
 
 
 class FrameJournal:

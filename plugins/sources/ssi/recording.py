@@ -65,7 +65,9 @@ def replay_day(
 ) -> list[Any]:
     """A recorded day's events in arrival order. ``ts_received`` is ``None`` (replayed data)
     unless ``keep_arrival_stamp``."""
-    events = recorded_day(store, CALENDAR, trading_date, list(symbols), list(index_ids), source=source)
+    events = recorded_day(
+        store, CALENDAR, trading_date, list(symbols), list(index_ids), source=source
+    )
     if keep_arrival_stamp:
         return events
     return [replace(e, ts_received=None) for e in events]

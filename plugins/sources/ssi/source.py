@@ -37,7 +37,10 @@ GENERIC_CHANNELS = {
 BAR_CHANNELS = ("bars", "1m")
 """Channel names asking for one-minute bars (built from X-TRADE / X trades)."""
 _KIND_OF_CHANNEL = {
-    "trades": Trade, "quotes": Quote, "foreign": ForeignRoom, "index": IndexTick,
+    "trades": Trade,
+    "quotes": Quote,
+    "foreign": ForeignRoom,
+    "index": IndexTick,
     "status": SecurityStatus,
 }
 SSI_CHANNEL_TYPES = ("X-TRADE", "X-QUOTE", "X", "R", "MI", "B", "F", "OL")
@@ -80,13 +83,17 @@ def channel_strings(
         by_type.setdefault(kind, []).extend(targets)
         if kind in ("X-TRADE", "X-QUOTE") and contracts:
             by_type.setdefault("X", []).extend(contracts)
-    out = [f"{kind}:{'-'.join(dict.fromkeys(targets))}" for kind, targets in by_type.items() if targets]
+    out = [
+        f"{kind}:{'-'.join(dict.fromkeys(targets))}" for kind, targets in by_type.items() if targets
+    ]
     return list(dict.fromkeys(out + explicit))
 
 
 def _utc(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
-        raise SourceError(f"{name} {value.isoformat()} has no time zone; pass an aware UTC datetime")
+        raise SourceError(
+            f"{name} {value.isoformat()} has no time zone; pass an aware UTC datetime"
+        )
     return value.astimezone(UTC)
 
 
@@ -112,8 +119,14 @@ def resample(bars: Sequence[Bar], interval: str) -> list[Bar]:
 
 def _merge(bars: list[Bar], interval: str, start: datetime) -> Bar:
     return Bar(
-        bars[0].symbol, interval, start, bars[0].open, max(b.high for b in bars),
-        min(b.low for b in bars), bars[-1].close, sum(b.volume for b in bars),
+        bars[0].symbol,
+        interval,
+        start,
+        bars[0].open,
+        max(b.high for b in bars),
+        min(b.low for b in bars),
+        bars[-1].close,
+        sum(b.volume for b in bars),
         source=bars[0].source,
     )
 
@@ -169,8 +182,9 @@ class SsiSource:
                 bars = self.client.daily_ohlc(symbol, first_day, last_day)
             else:
                 bars = self.client.intraday_ohlc(symbol, first_day, last_day)
-            bars = sorted((b for b in bars if start_utc <= b.ts_event < end_utc),
-                          key=lambda b: b.ts_event)
+            bars = sorted(
+                (b for b in bars if start_utc <= b.ts_event < end_utc), key=lambda b: b.ts_event
+            )
             if not spec.is_daily and spec.seconds > 60:
                 bars = resample(bars, interval)
             yield from bars
@@ -238,7 +252,9 @@ class SsiSource:
         source_channels = others + (["trades"] if bars_wanted and "trades" not in others else [])
         transform = None
         if bars_wanted or generic_only:
-            kinds = tuple({_KIND_OF_CHANNEL[c.lower()] for c in others if c.lower() in _KIND_OF_CHANNEL})
+            kinds = tuple(
+                {_KIND_OF_CHANNEL[c.lower()] for c in others if c.lower() in _KIND_OF_CHANNEL}
+            )
             keep_all = not generic_only
             builder = MinuteBarBuilder(symbols) if bars_wanted else None
 

@@ -126,8 +126,9 @@ class SsiStream:
         self._stopped = False
         self._stopper: asyncio.Task[None] | None = None
         self.stats = StreamStats()
-        self._decoder = FrameDecoder(self.stats, default_trading_date=default_trading_date,
-                                     dedupe_window=dedupe_window)
+        self._decoder = FrameDecoder(
+            self.stats, default_trading_date=default_trading_date, dedupe_window=dedupe_window
+        )
         self._frame_sink = frame_sink
         self.connected = asyncio.Event()
         """Set once every link has received its first frame."""
@@ -211,8 +212,12 @@ class SsiStream:
                     log.warning("SSI stream %s: %s", channel, error)
                 except Exception as error:  # network, protocol, silence: all retried
                     failures += 1
-                    log.warning("SSI stream %s: connection lost or failed (%s: %s)", channel,
-                                type(error).__name__, REDACTOR.scrub(str(error))[:200])
+                    log.warning(
+                        "SSI stream %s: connection lost or failed (%s: %s)",
+                        channel,
+                        type(error).__name__,
+                        REDACTOR.scrub(str(error))[:200],
+                    )
                 finally:
                     if socket is not None:
                         await self._close(socket)
@@ -225,10 +230,12 @@ class SsiStream:
                 # server that accepts and drops at once is not hammered)
                 limit = self._settings.reconnect_max_attempts
                 if limit and failures > limit:
-                    self._queue.put_nowait(SourceError(
-                        f"SSI stream {channel}: gave up after {limit} failed reconnect attempts "
-                        "(SSI_RECONNECT_MAX_ATTEMPTS); check the network and SSI_STREAM_URL"
-                    ))
+                    self._queue.put_nowait(
+                        SourceError(
+                            f"SSI stream {channel}: gave up after {limit} failed reconnect attempts "
+                            "(SSI_RECONNECT_MAX_ATTEMPTS); check the network and SSI_STREAM_URL"
+                        )
+                    )
                     # the whole stream ends: close the other links too
                     self._stopper = asyncio.get_running_loop().create_task(self.stop())
                     return
@@ -284,8 +291,11 @@ class SsiStream:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            log.warning("SSI stream %s: token refresh failed (%s); will retry", channel,
-                        REDACTOR.scrub(str(error))[:200])
+            log.warning(
+                "SSI stream %s: token refresh failed (%s); will retry",
+                channel,
+                REDACTOR.scrub(str(error))[:200],
+            )
             old.refresh_at = asyncio.get_running_loop().time() + max(1.0, old.keepalive_timeout)
             return old
         self.stats.token_refreshes += 1
@@ -310,13 +320,17 @@ class SsiStream:
         headers = {"Authorization": f"Bearer {token}"}
         base = settings.stream_url + api.SIGNALR
         query = urlencode({"connectionData": CONNECTION_DATA, "clientProtocol": "1.5"})
-        async with httpx.AsyncClient(timeout=settings.connect_timeout_seconds, trust_env=False) as http:
+        async with httpx.AsyncClient(
+            timeout=settings.connect_timeout_seconds, trust_env=False
+        ) as http:
             try:
                 reply = await http.post(f"{base}/negotiate?{query}", headers=headers)
             except httpx.HTTPError as error:
                 raise SourceError(f"SSI negotiate failed: {type(error).__name__}") from None
         if reply.status_code == 401:
-            raise SourceAuthError("SSI negotiate answered 401 (token rejected); fetching a new token")
+            raise SourceAuthError(
+                "SSI negotiate answered 401 (token rejected); fetching a new token"
+            )
         if reply.status_code != 200:
             raise SourceError(f"SSI negotiate answered HTTP {reply.status_code}")
         try:
@@ -325,22 +339,35 @@ class SsiStream:
             protocol = str(negotiated.get("ProtocolVersion") or "1.5")
             server_keepalive = negotiated.get("KeepAliveTimeout")
         except (ValueError, KeyError, TypeError):
-            raise SourceError("SSI negotiate reply is not the SignalR JSON (no ConnectionToken)") from None
+            raise SourceError(
+                "SSI negotiate reply is not the SignalR JSON (no ConnectionToken)"
+            ) from None
         keepalive = settings.keepalive_timeout_seconds or float(server_keepalive or 20.0)
 
         parsed = urlparse(base)
         scheme = "wss" if parsed.scheme == "https" else "ws"
-        connect_query = urlencode({
-            "transport": "webSockets", "connectionToken": connection_token,
-            "connectionData": CONNECTION_DATA, "clientProtocol": protocol,
-        }, quote_via=quote)
+        connect_query = urlencode(
+            {
+                "transport": "webSockets",
+                "connectionToken": connection_token,
+                "connectionData": CONNECTION_DATA,
+                "clientProtocol": protocol,
+            },
+            quote_via=quote,
+        )
         uri = f"{scheme}://{parsed.netloc}{parsed.path}/connect?{connect_query}"
         try:
             ws = await asyncio.wait_for(
                 websockets.connect(
-                    uri, additional_headers=headers, origin=Origin(f"{parsed.scheme}://{parsed.netloc}"),
-                    open_timeout=settings.connect_timeout_seconds, ping_interval=None,
-                    compression=None, proxy=None, max_size=16 * 2**20, logger=wire_log,
+                    uri,
+                    additional_headers=headers,
+                    origin=Origin(f"{parsed.scheme}://{parsed.netloc}"),
+                    open_timeout=settings.connect_timeout_seconds,
+                    ping_interval=None,
+                    compression=None,
+                    proxy=None,
+                    max_size=16 * 2**20,
+                    logger=wire_log,
                 ),
                 settings.connect_timeout_seconds,
             )
@@ -409,6 +436,9 @@ class SsiStream:
                 listener(event)
             except Exception:  # noqa: BLE001 - a listener never kills the stream
                 self.stats.handler_errors += 1
-                log.exception("SSI stream listener %r failed on a %s event",
-                              getattr(listener, "__name__", listener), type(event).__name__)
+                log.exception(
+                    "SSI stream listener %r failed on a %s event",
+                    getattr(listener, "__name__", listener),
+                    type(event).__name__,
+                )
         self._queue.put_nowait(event)

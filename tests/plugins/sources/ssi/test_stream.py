@@ -52,15 +52,26 @@ async def take(stream: SsiStream, count: int, timeout: float = 5.0) -> list[Any]
 
 def trade(n: int) -> dict[str, Any]:
     """The n-th trade of ACB: cumulative volume grows by 100 each time."""
-    return dict(X_TRADE_SAMPLE, Time=f"14:07:{n:02d}", TotalVol=8797700.0 + 100 * n,
-                LastPrice=22950.0 + 50 * (n % 3))
+    return dict(
+        X_TRADE_SAMPLE,
+        Time=f"14:07:{n:02d}",
+        TotalVol=8797700.0 + 100 * n,
+        LastPrice=22950.0 + 50 * (n % 3),
+    )
 
 
 async def test_every_channel_is_subscribed_on_its_own_connection_and_demuxed(
     fake_ssi: FakeSsiServer, ssi_settings: SsiSettings
 ) -> None:
-    samples = {"X-TRADE": X_TRADE_SAMPLE, "X-QUOTE": X_QUOTE_SAMPLE, "X": X_SAMPLE, "R": R_SAMPLE,
-               "MI": MI_SAMPLE, "F": F_SAMPLE, "B": dict(B_SAMPLE, Symbol="ACB")}
+    samples = {
+        "X-TRADE": X_TRADE_SAMPLE,
+        "X-QUOTE": X_QUOTE_SAMPLE,
+        "X": X_SAMPLE,
+        "R": R_SAMPLE,
+        "MI": MI_SAMPLE,
+        "F": F_SAMPLE,
+        "B": dict(B_SAMPLE, Symbol="ACB"),
+    }
     for kind, content in samples.items():
         fake_ssi.scripts[kind] = [[("broadcast", kind, content)]]
     channels = ["X-TRADE:ACB", "X-QUOTE:ACB", "X:TAR", "R:SSI", "MI:VN30", "F:SSI", "B:ACB"]
@@ -69,15 +80,27 @@ async def test_every_channel_is_subscribed_on_its_own_connection_and_demuxed(
     await stream.stop()
 
     assert sorted(c.subscriptions[0] for c in fake_ssi.connections) == sorted(channels)
-    assert all(c.invokes[0] == {"H": HUB, "M": "SwitchChannels", "A": [c.subscriptions[0]], "I": 0}
-               for c in fake_ssi.connections)
+    assert all(
+        c.invokes[0] == {"H": HUB, "M": "SwitchChannels", "A": [c.subscriptions[0]], "I": 0}
+        for c in fake_ssi.connections
+    )
     by_type: dict[type, list[Any]] = {}
     for event in events:
         by_type.setdefault(type(event), []).append(event)
     assert {t: len(v) for t, v in by_type.items()} == {
-        Trade: 2, Quote: 2, ForeignRoom: 1, IndexTick: 1, SecurityStatus: 1, Bar: 1}
+        Trade: 2,
+        Quote: 2,
+        ForeignRoom: 1,
+        IndexTick: 1,
+        SecurityStatus: 1,
+        Bar: 1,
+    }
     acb = next(e for e in by_type[Trade] if e.symbol == "ACB")
-    assert (acb.price, acb.total_volume, acb.ts_event) == (22950.0, 8797700.0, datetime(2023, 8, 14, 7, 7, 53, tzinfo=UTC))
+    assert (acb.price, acb.total_volume, acb.ts_event) == (
+        22950.0,
+        8797700.0,
+        datetime(2023, 8, 14, 7, 7, 53, tzinfo=UTC),
+    )
     assert by_type[IndexTick][0].value == 1238.76
     assert by_type[ForeignRoom][0].buy_volume == 863352.0
     assert by_type[Bar][0].ts_event == datetime(2023, 8, 14, 7, 28, tzinfo=UTC)
@@ -89,11 +112,19 @@ async def test_reconnect_after_a_drop_resubscribes_and_delivers_each_message_onc
     fake_ssi: FakeSsiServer, ssi_settings: SsiSettings, ending: tuple
 ) -> None:
     fake_ssi.scripts["X-TRADE"] = [
-        [("broadcast", "X-TRADE", trade(1)), ("broadcast", "X-TRADE", trade(2)),
-         ("broadcast", "X-TRADE", trade(3)), ending],
+        [
+            ("broadcast", "X-TRADE", trade(1)),
+            ("broadcast", "X-TRADE", trade(2)),
+            ("broadcast", "X-TRADE", trade(3)),
+            ending,
+        ],
         # the new connection repeats what the server still had, then continues
-        [("broadcast", "X-TRADE", trade(2)), ("broadcast", "X-TRADE", trade(3)),
-         ("broadcast", "X-TRADE", trade(4)), ("broadcast", "X-TRADE", trade(5))],
+        [
+            ("broadcast", "X-TRADE", trade(2)),
+            ("broadcast", "X-TRADE", trade(3)),
+            ("broadcast", "X-TRADE", trade(4)),
+            ("broadcast", "X-TRADE", trade(5)),
+        ],
     ]
     stream = make_stream(ssi_settings, ["X-TRADE:ACB"])
     events = await take(stream, 5)
@@ -109,9 +140,14 @@ async def test_reconnect_after_a_drop_resubscribes_and_delivers_each_message_onc
 async def test_reconnect_delays_grow_exponentially_with_jitter(
     fake_ssi: FakeSsiServer, ssi_settings: SsiSettings
 ) -> None:
-    settings = ssi_settings.model_copy(update={"reconnect_initial_seconds": 0.01, "reconnect_max_seconds": 10.0})
+    settings = ssi_settings.model_copy(
+        update={"reconnect_initial_seconds": 0.01, "reconnect_max_seconds": 10.0}
+    )
     # the drop comes late enough for the failures below to be armed before the reconnect
-    fake_ssi.scripts["X-TRADE"] = [[("sleep", 0.3), ("drop",)], [("broadcast", "X-TRADE", trade(1))]]
+    fake_ssi.scripts["X-TRADE"] = [
+        [("sleep", 0.3), ("drop",)],
+        [("broadcast", "X-TRADE", trade(1))],
+    ]
     stream = make_stream(settings, ["X-TRADE:ACB"])
     await stream.start()
     await asyncio.wait_for(stream.connected.wait(), 5)
@@ -149,7 +185,9 @@ async def test_keepalives_keep_a_quiet_connection_open(
     [tick] = await take(stream, 1)
     await stream.stop()
     assert tick.index_id == "VN30"
-    assert stream.stats.keepalives >= 4 and stream.stats.silences == 0 and stream.stats.reconnects == 0
+    assert (
+        stream.stats.keepalives >= 4 and stream.stats.silences == 0 and stream.stats.reconnects == 0
+    )
 
 
 async def test_token_is_refreshed_on_a_new_connection_before_it_expires(
@@ -217,21 +255,40 @@ async def test_a_failing_listener_never_kills_the_stream(
     await stream.stop()
     assert len(events) == 3 and len(seen) == 3
     assert stream.stats.handler_errors == 1
-    assert any("listener" in r.getMessage() and "listener bug" in r.getMessage() for r in caplog.records)
+    assert any(
+        "listener" in r.getMessage() and "listener bug" in r.getMessage() for r in caplog.records
+    )
 
 
 async def test_garbage_frames_are_counted_logged_and_skipped(
     fake_ssi: FakeSsiServer, ssi_settings: SsiSettings, caplog: pytest.LogCaptureFixture
 ) -> None:
     bad_arg = json.dumps({"C": "x", "M": [{"H": HUB, "M": "Broadcast", "A": [7]}]})
-    bad_content = json.dumps({"C": "x", "M": [{"H": HUB, "M": "Broadcast", "A": [
-        json.dumps({"DataType": "X-TRADE", "Content": "{not json"})]}]})
+    bad_content = json.dumps(
+        {
+            "C": "x",
+            "M": [
+                {
+                    "H": HUB,
+                    "M": "Broadcast",
+                    "A": [json.dumps({"DataType": "X-TRADE", "Content": "{not json"})],
+                }
+            ],
+        }
+    )
     no_symbol = {k: v for k, v in X_TRADE_SAMPLE.items() if k != "Symbol"}
-    fake_ssi.scripts["X-TRADE"] = [[
-        ("raw", "this is not json"), ("raw", "[1, 2, 3]"), ("raw", bad_arg), ("raw", bad_content),
-        ("broadcast", "X-TRADE", no_symbol), ("hub_error", "channel not found"), ("error", "server says no"),
-        ("broadcast", "X-TRADE", trade(1)),
-    ]]
+    fake_ssi.scripts["X-TRADE"] = [
+        [
+            ("raw", "this is not json"),
+            ("raw", "[1, 2, 3]"),
+            ("raw", bad_arg),
+            ("raw", bad_content),
+            ("broadcast", "X-TRADE", no_symbol),
+            ("hub_error", "channel not found"),
+            ("error", "server says no"),
+            ("broadcast", "X-TRADE", trade(1)),
+        ]
+    ]
     stream = make_stream(ssi_settings, ["X-TRADE:ACB"])
     with caplog.at_level(logging.WARNING):
         [event] = await take(stream, 1)
@@ -274,7 +331,9 @@ async def test_the_stream_gives_up_after_the_reconnect_limit(
 
 
 async def test_the_token_and_secret_never_appear_in_output_logs_or_errors(
-    fake_ssi: FakeSsiServer, ssi_settings: SsiSettings, caplog: pytest.LogCaptureFixture,
+    fake_ssi: FakeSsiServer,
+    ssi_settings: SsiSettings,
+    caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)  # everything, the websocket library's header dumps included
@@ -289,10 +348,14 @@ async def test_the_token_and_secret_never_appear_in_output_logs_or_errors(
     ]
     errors: list[str] = []
     stream = make_stream(ssi_settings, ["X-TRADE:ACB"])
-    stream.add_listener(lambda e: (_ for _ in ()).throw(RuntimeError(f"handler failed on {e.symbol}")))
+    stream.add_listener(
+        lambda e: (_ for _ in ()).throw(RuntimeError(f"handler failed on {e.symbol}"))
+    )
     try:
         await take(stream, 3)
-        SsiRestClient(ssi_settings).daily_ohlc("ACB", datetime(2023, 8, 1).date(), datetime(2023, 8, 2).date())
+        SsiRestClient(ssi_settings).daily_ohlc(
+            "ACB", datetime(2023, 8, 1).date(), datetime(2023, 8, 2).date()
+        )
         bad = ssi_settings.model_copy(update={"reconnect_max_attempts": 1})
         fake_ssi.negotiate_failures = [401, 401, 401]
         failing = make_stream(bad, ["X-TRADE:ACB"])
@@ -303,8 +366,9 @@ async def test_the_token_and_secret_never_appear_in_output_logs_or_errors(
     finally:
         await stream.stop()
     out, err = capfd.readouterr()
-    captured = "\n".join([out, err, caplog.text, *errors,
-                          *(r.getMessage() for r in caplog.records)])
+    captured = "\n".join(
+        [out, err, caplog.text, *errors, *(r.getMessage() for r in caplog.records)]
+    )
     assert len(fake_ssi.issued_tokens) >= 3
     assert "Authorization" in caplog.text  # the header dumps were captured ...
     for secret in [*fake_ssi.issued_tokens, fake_ssi.consumer_secret]:
@@ -315,8 +379,13 @@ async def test_the_token_and_secret_never_appear_in_output_logs_or_errors(
 async def test_content_sent_as_an_object_is_accepted_and_deduplicated_with_the_string_form(
     fake_ssi: FakeSsiServer, ssi_settings: SsiSettings
 ) -> None:
-    fake_ssi.scripts["MI"] = [[("broadcast_object", "MI", MI_SAMPLE), ("broadcast_object", "MI", MI_SAMPLE),
-                               ("broadcast_object", "MI", dict(MI_SAMPLE, IndexValue=1240.0))]]
+    fake_ssi.scripts["MI"] = [
+        [
+            ("broadcast_object", "MI", MI_SAMPLE),
+            ("broadcast_object", "MI", MI_SAMPLE),
+            ("broadcast_object", "MI", dict(MI_SAMPLE, IndexValue=1240.0)),
+        ]
+    ]
     stream = make_stream(ssi_settings, ["MI:VN30"])
     first, second = await take(stream, 2)
     await stream.stop()
@@ -342,8 +411,13 @@ async def test_rejected_credentials_end_the_stream_at_once(
 async def test_a_server_that_drops_every_connection_at_once_is_not_hammered(
     fake_ssi: FakeSsiServer, ssi_settings: SsiSettings
 ) -> None:
-    settings = ssi_settings.model_copy(update={"reconnect_initial_seconds": 0.01, "reconnect_max_seconds": 10.0,
-                                               "reconnect_max_attempts": 4})
+    settings = ssi_settings.model_copy(
+        update={
+            "reconnect_initial_seconds": 0.01,
+            "reconnect_max_seconds": 10.0,
+            "reconnect_max_attempts": 4,
+        }
+    )
     fake_ssi.scripts["X-TRADE"] = [[("drop",)]] * 10
     stream = make_stream(settings, ["X-TRADE:ACB"])
     with pytest.raises(SourceError, match="gave up after 4"):
@@ -359,7 +433,12 @@ async def test_a_frame_journal_replays_to_the_same_events(
     from plugins.sources.ssi.frames import FrameJournal, read_journal, replay_journal
 
     fake_ssi.scripts["X-TRADE"] = [
-        [("broadcast", "X-TRADE", trade(1)), ("raw", "garbage"), ("broadcast", "X-TRADE", trade(2)), ("drop",)],
+        [
+            ("broadcast", "X-TRADE", trade(1)),
+            ("raw", "garbage"),
+            ("broadcast", "X-TRADE", trade(2)),
+            ("drop",),
+        ],
         [("broadcast", "X-TRADE", trade(2)), ("broadcast", "X-TRADE", trade(3))],
     ]
     fake_ssi.scripts["X-QUOTE"] = [[("broadcast", "X-QUOTE", X_QUOTE_SAMPLE)]]
