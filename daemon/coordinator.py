@@ -58,7 +58,7 @@ The coordinator owns no data and does no I/O itself: the store, data source, fee
 schedule, session data and plugin host are injected (``SessionCoordinator.for_config`` builds
 the defaults). Live and backtest differ only in the clock and the feed.
 
-This module is longer than most (~850 lines) because the streaming loop and the per-phase steps
+This module is long (~1,150 lines) because the streaming loop and the per-phase steps
 read best next to each other; the hot loop is ``_stream``. Results live in ``daemon.results``.
 """
 
