@@ -329,7 +329,8 @@ class _TableWriter:
             processor = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
             if isinstance(column.type, tables.UTCDateTime):
                 label = names.get(column.name, f"{table.name}.{column.name}")
-                converter = _cached_datetime(processor, label)
+                size = 0 if column.name in UNIQUE_TIME_COLUMNS else DATETIME_CACHE_SIZE
+                converter = _cached_datetime(processor, label, size)
                 self._converters.append((index, converter))
                 self._time_converters.append((index, converter))
             elif processor is not None and self.dialect.name == "sqlite":
@@ -537,10 +538,22 @@ def _pg_type_name(type_: sa.types.TypeEngine[Any]) -> str:
     raise TypeError(f"no COPY type for {type_!r}")  # JSON tables never use COPY
 
 
+DATETIME_CACHE_SIZE = 16_384
+"""Bound of each UTC column's bind-conversion cache (entries; about 170 bytes each with the
+key kept alive, so under 3 MiB): recent instants repeat (bars of many symbols share a minute;
+a symbol's 20 days of 1-minute bars are 7,800), and a full cache is cleared."""
+
+UNIQUE_TIME_COLUMNS = frozenset({"ts_received"})
+"""Columns whose values are unique per row (arrival stamps made strictly increasing by the
+recorder): never cached — a cache would only hold every recorded event's stamp (at 2,000
+events/s a 100,000-entry cache was ~17 MiB of a live daemon's heap, for no hit)."""
+
+
 def _cached_datetime(
-    processor: Callable[[Any], Any] | None, label: str
+    processor: Callable[[Any], Any] | None, label: str, size: int = DATETIME_CACHE_SIZE
 ) -> Callable[[datetime], Any]:
-    """A bind converter for a UTC column that remembers recent instants (bars share them)."""
+    """A bind converter for a UTC column that remembers up to ``size`` recent instants
+    (0: none). ``convert.cache`` is the cache (tests check its bound)."""
     cache: dict[datetime, Any] = {}
 
     def convert(value: datetime) -> Any:
@@ -552,11 +565,13 @@ def _cached_datetime(
             raise StoreError(f"{label}: expected an aware UTC datetime, got {value!r}") from None
         aware = _aware(value, label)
         out = processor(aware) if processor is not None else aware
-        if len(cache) > 100_000:
-            cache.clear()
-        cache[value] = out
+        if size:
+            if len(cache) >= size:
+                cache.clear()
+            cache[value] = out
         return out
 
+    convert.cache = cache  # type: ignore[attr-defined]
     return convert
 
 
