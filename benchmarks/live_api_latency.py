@@ -30,6 +30,7 @@ snapshot by traceback (and by line).
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -138,8 +139,10 @@ def rss_parts(pid: int) -> str:
         key, _, value = line.partition(":")
         if key in ("RssAnon", "RssFile", "RssShmem", "Threads"):
             fields[key] = value.split()[0]
-    return (f"anon {int(fields['RssAnon']) / 1024:.1f}  file {int(fields['RssFile']) / 1024:.1f}  "
-            f"shmem {int(fields['RssShmem']) / 1024:.1f} MiB, {fields['Threads']} threads")
+    return (
+        f"anon {int(fields['RssAnon']) / 1024:.1f}  file {int(fields['RssFile']) / 1024:.1f}  "
+        f"shmem {int(fields['RssShmem']) / 1024:.1f} MiB, {fields['Threads']} threads"
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -277,16 +280,22 @@ def main() -> None:
     print(f"  RSS split start     {parts_start}")
     print(f"  RSS split end       {parts_end}")
     if second_half:
-        slope = (second_half[-1][1] - second_half[0][1]) / 1024 / max(
-            1e-9, second_half[-1][0] - second_half[0][0])
-        print(f"  RSS second half     min {min(kb for _, kb in second_half) / 1024:.1f}  "
-              f"max {max(kb for _, kb in second_half) / 1024:.1f} MiB, "
-              f"slope {slope * 60:+.2f} MiB/min (first to last sample)")
+        slope = (
+            (second_half[-1][1] - second_half[0][1])
+            / 1024
+            / max(1e-9, second_half[-1][0] - second_half[0][0])
+        )
+        print(
+            f"  RSS second half     min {min(kb for _, kb in second_half) / 1024:.1f}  "
+            f"max {max(kb for _, kb in second_half) / 1024:.1f} MiB, "
+            f"slope {slope * 60:+.2f} MiB/min (first to last sample)"
+        )
     timeline = "  ".join(f"{ts - t0:.0f}s {kb / 1024:.1f}" for ts, kb in rss[::15])
     print(f"  RSS MiB every ~15 s {timeline}")
     snapshots = sorted(workdir.glob("snap*.pickle"))
     if len(snapshots) >= 2:
         print_growth(snapshots)
+    shutil.rmtree(workdir, ignore_errors=True)  # the day's store and snapshots (~70 MiB)
 
 
 if __name__ == "__main__":
