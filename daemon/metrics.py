@@ -39,6 +39,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -256,16 +257,22 @@ class SessionMetrics:
 
     def table(self) -> Table:
         """A Rich table: one row per statistic."""
-        table = Table(title="Session metrics", title_justify="left")
+        table = Table(
+            title="Session metrics", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+        )
         table.add_column("metric", no_wrap=True)
         for column in ("count", "min", "mean", "p50", "p99", "max"):
-            table.add_column(column, justify="right", no_wrap=True)
+            table.add_column(column, justify="right", no_wrap=True, min_width=7)
         for stat in (self.session_gap, self.event_processing, self.session_duration):
             data = stat.to_dict()
             show = _duration if stat.unit == "s" else _fmt
             label = stat.name.replace("_", " ")
             if stat is self.event_processing and self.timed_events:
-                label += f" (1 in {EVENT_SAMPLE_EVERY} timed)"
+                label += " *"
+                table.caption = (
+                    f"* min/p50/p99/max from 1 event in {EVENT_SAMPLE_EVERY} timed alone; "
+                    "count and mean exact"
+                )
             table.add_row(
                 label,
                 f"{stat.count:,}",
@@ -273,9 +280,8 @@ class SessionMetrics:
             )
         table.add_row("trading days", f"{self.trading_days:,}", "", "", "", "", "")
         rate = self.events_per_second
-        table.add_row(
-            "events", f"{self.events:,}", "", f"{rate:,.0f}/s" if rate else "", "", "", ""
-        )
+        table.add_row("events", f"{self.events:,}", "", "", "", "", "")
+        table.add_row("events/s", f"{rate:,.0f}" if rate else "-", "", "", "", "", "")
         return table
 
     def report(self, width: int = 100) -> str:
@@ -286,7 +292,7 @@ class SessionMetrics:
 
 
 def _duration(seconds: float | None) -> str:
-    """Seconds in the unit that reads best: ``7.5 µs``, ``14.2 ms``, ``0.50 s``."""
+    """Seconds in the unit that reads best: ``471 ns``, ``7.5 µs``, ``14.2 ms``, ``0.50 s``."""
     if seconds is None:
         return "-"
     magnitude = abs(seconds)
@@ -294,7 +300,9 @@ def _duration(seconds: float | None) -> str:
         return f"{seconds:.2f} s"
     if magnitude >= 1e-4:
         return f"{seconds * 1e3:.3g} ms"
-    return f"{seconds * 1e6:.3g} µs"
+    if magnitude >= 1e-6:
+        return f"{seconds * 1e6:.3g} µs"
+    return f"{seconds * 1e9:.3g} ns"
 
 
 def _fmt(value: float | None) -> str:

@@ -79,7 +79,7 @@ def test_report_and_dict_carry_every_metric():
     assert "session gap" in text and "trading days" in text and "780" in text
     assert "0.50 s" in text  # session gap mean and p50
     assert "3.33 µs" in text  # 0.0026 s / 780 events
-    assert "300,000/s" in text
+    assert "300,000" in text and "events/s" in text
 
 
 def test_timers_measure_elapsed_wall_time():
