@@ -41,6 +41,7 @@ from dagster import (
 from dagster._utils.warnings import PreviewWarning
 
 from core import calendars
+from core.boards import board_rules, tick_size
 from core.errors import CalendarError
 from core.quality import bar_buckets, find_gaps
 from core.timeframes import parse_interval
@@ -67,11 +68,17 @@ class PriceLimitRule:
     reference: str
 
 
+def _limit(calendar: str) -> float:
+    limit_pct = board_rules(calendar).limit_pct
+    assert limit_pct is not None, f"{calendar} has no daily limit"
+    return limit_pct / 100
+
+
 PRICE_LIMIT_RULES: dict[str, PriceLimitRule] = {
-    "XSTC": PriceLimitRule(0.07, "close"),
-    "XHNX": PriceLimitRule(0.10, "close"),
-    "UPCOM": PriceLimitRule(0.15, "vwap"),
-    "VN30F": PriceLimitRule(0.07, "close"),
+    "XSTC": PriceLimitRule(_limit("XSTC"), "close"),
+    "XHNX": PriceLimitRule(_limit("XHNX"), "close"),
+    "UPCOM": PriceLimitRule(_limit("UPCOM"), "vwap"),
+    "VN30F": PriceLimitRule(_limit("VN30F"), "close"),
 }
 """Boards with daily price limits (normal days). VN30 futures reference the previous
 settlement price; the previous close stands in for it."""
@@ -85,17 +92,6 @@ def board_of(calendar: str, symbol: str) -> str:
     """The board whose limit rule applies to ``symbol`` on ``calendar``: VN30 futures listed in
     a stock session config (``VN30F1M`` on HOSE) follow the futures rule."""
     return "VN30F" if _FUTURES_SYMBOL.match(symbol) else calendar
-
-
-def tick_size(calendar: str, price: float) -> float:
-    """The price step on ``calendar`` at ``price`` (HOSE bands; HNX/UPCoM 100 VND; futures 0.1)."""
-    if calendar == "XSTC":
-        if price < 10_000:
-            return 10.0
-        return 50.0 if price < 50_000 else 100.0
-    if calendar == "VN30F":
-        return 0.1
-    return 100.0
 
 
 def price_band(calendar: str, reference: float) -> tuple[float, float]:

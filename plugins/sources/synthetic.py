@@ -46,11 +46,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core import calendars
-from core.errors import SourceError
-from core.models import Aggressor, Bar, Quote, Trade
-from core.timeframes import parse_interval
-from plugins import hookimpl
-from plugins.sources.boards import (
+from core.boards import (
     US,
     BoardRules,
     board_rules,
@@ -61,6 +57,10 @@ from plugins.sources.boards import (
     tick_size,
     tick_units,
 )
+from core.errors import SourceError
+from core.models import Aggressor, Bar, Quote, Trade
+from core.timeframes import parse_interval
+from plugins import hookimpl
 
 # --------------------------------------------------------------------------------------------
 # Counter-based randomness

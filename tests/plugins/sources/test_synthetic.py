@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import calendars
+from core.boards import is_on_tick_grid, price_limits, tick_size
 from core.errors import SourceError
 from core.models import Aggressor, Bar
-from plugins.sources.boards import is_on_tick_grid, price_limits, tick_size
 from plugins.sources.synthetic import SyntheticSource
 
 UTC = dt.UTC

@@ -16,7 +16,8 @@ Limits are a percentage of the reference price (the previous close), rounded **i
 tick grid: ceiling down, floor up (HOSE ref 22,900 -> 21,300 / 24,500), with the tick of the
 unrounded limit's price level (ref 48,000 -> ceiling 51,300 on the 100 VND grid; which tick
 applies across a level boundary is unverified). Prices are handled as
-integers of the board's ``unit`` so that the rounding is exact. Used by the synthetic source.
+integers of the board's ``unit`` so that the rounding is exact. Used by the synthetic source
+(prices it generates) and the Dagster price-limit check (ticks and limits it checks against).
 """
 
 from __future__ import annotations
