@@ -1,0 +1,318 @@
+"""The trading ledger: a run's orders, fills, end-of-day positions and equity curve in the store.
+
+Writes go through the Store's engine (``core.store.Store.engine``) into the trading tables of
+``core.tables`` and are **idempotent**: orders and positions are upserted by their keys, order
+events (every status an order went through) and fills are inserted once per key and never
+rewritten, equity points are upserted by ``(run_id, ts)``. So a resumed run that replays a day,
+or a live broker that re-sends a fill after a reconnect, never duplicates an order or a fill.
+
+The engine hands rows over as they happen (``record_*``); they are buffered and written in one
+transaction per ``flush()`` (the engine flushes at every day's end and at stop). ``load(run_id)``
+reads a run back for resuming (orders with their status history, fills) and for the tests'
+independent recomputations.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core import tables
+from core.errors import StoreError
+from core.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus, RejectReason
+from daemon.trading.orders import ManagedOrder
+from daemon.trading.portfolio import Portfolio, PositionSnapshot
+
+log = logging.getLogger(__name__)
+
+
+def _table(model: type[tables.SQLModel]) -> sa.Table:
+    return model.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+ORDERS = _table(tables.TradingOrderRow)
+ORDER_EVENTS = _table(tables.TradingOrderEventRow)
+FILLS = _table(tables.TradingFillRow)
+POSITIONS = _table(tables.TradingPositionRow)
+EQUITY = _table(tables.TradingEquityRow)
+
+
+@dataclass(slots=True)
+class StoredRun:
+    """A run read back: its orders (status, fills so far, history) and fills in order."""
+
+    orders: list[ManagedOrder] = field(default_factory=list)
+    fills: list[tuple[Fill, Decimal, Decimal, date | None]] = field(default_factory=list)
+
+    def last_sequence(self, prefix: str) -> int:
+        """The highest ``<prefix><n>`` order number of the run (0 when none)."""
+        numbers = [
+            int(m.order_id[len(prefix) :])
+            for m in self.orders
+            if m.order_id.startswith(prefix) and m.order_id[len(prefix) :].isdigit()
+        ]
+        return max(numbers, default=0)
+
+
+class TradingLedger:
+    """Buffered, idempotent writes of one store's trading tables (see the module docstring)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._orders: dict[tuple[int, str], ManagedOrder] = {}
+        self._fills: list[dict[str, Any]] = []
+        self._positions: list[dict[str, Any]] = []
+        self._equity: dict[tuple[int, Any], dict[str, Any]] = {}
+
+    # -- buffering ---------------------------------------------------------------------------
+
+    def record_order(self, run_id: int, managed: ManagedOrder) -> None:
+        self._orders[(run_id, managed.order_id)] = managed
+
+    def record_fill(
+        self,
+        run_id: int,
+        fill: Fill,
+        commission: Decimal,
+        tax: Decimal,
+        realized: Decimal,
+        trading_date: date | None,
+    ) -> None:
+        self._fills.append(
+            {
+                "run_id": run_id,
+                "fill_id": fill.fill_id,
+                "order_id": fill.order_id,
+                "symbol": fill.symbol,
+                "side": fill.side.value,
+                "quantity": fill.quantity,
+                "price": fill.price,
+                "commission": commission,
+                "tax": tax,
+                "realized_pnl": realized,
+                "ts_event": fill.ts_event,
+                "trading_date": trading_date,
+            }
+        )
+
+    def record_positions(
+        self,
+        run_id: int,
+        trading_date: date,
+        snapshots: list[PositionSnapshot],
+        portfolio: Portfolio,
+    ) -> None:
+        for snap in snapshots:
+            self._positions.append(
+                {
+                    "run_id": run_id,
+                    "trading_date": trading_date,
+                    "symbol": snap.symbol,
+                    "quantity": snap.quantity,
+                    "sellable": snap.sellable,
+                    "average_price": snap.average_price,
+                    "cost_basis": snap.cost_basis,
+                    "mark": snap.mark,
+                    "market_value": snap.market_value,
+                    "unrealized_pnl": snap.unrealized_pnl,
+                    "realized_pnl": snap.realized_pnl,
+                }
+            )
+
+    def record_equity(self, run_id: int, point: Any) -> None:
+        self._equity[(run_id, point.ts)] = {
+            "run_id": run_id,
+            "ts": point.ts,
+            "trading_date": point.trading_date,
+            "cash": point.cash,
+            "equity": point.equity,
+            "realized_pnl": point.realized_pnl,
+            "fees": point.fees,
+        }
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write everything buffered in one transaction (idempotent; see the module docstring)."""
+        if not (self._orders or self._fills or self._positions or self._equity):
+            return
+        orders, events = [], []
+        for (run_id, _), managed in self._orders.items():
+            orders.append(_order_row(run_id, managed))
+            events.extend(
+                {
+                    "run_id": run_id,
+                    "order_id": managed.order_id,
+                    "seq": seq,
+                    "status": status.value,
+                    "ts": ts,
+                    "reason": reason,
+                }
+                for seq, (status, ts, reason) in enumerate(managed.events)
+            )
+        with self._write() as conn:
+            self._upsert(conn, ORDERS, orders, ("run_id", "order_id"))
+            self._insert_new(conn, ORDER_EVENTS, events, ("run_id", "order_id", "seq"))
+            self._insert_new(conn, FILLS, self._fills, ("run_id", "fill_id"))
+            self._upsert(conn, POSITIONS, self._positions, ("run_id", "trading_date", "symbol"))
+            self._upsert(conn, EQUITY, list(self._equity.values()), ("run_id", "ts"))
+        self._orders.clear()
+        self._fills.clear()
+        self._positions.clear()
+        self._equity.clear()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        self.store._ensure_ready()
+        try:
+            with self.store.engine.begin() as conn:
+                yield conn
+        except sa.exc.DBAPIError as error:
+            raise StoreError(
+                f"cannot write the trading ledger at {self.store.url}: "
+                f"{' '.join(str(error.orig).split())}"
+            ) from None
+
+    def _dialect_insert(self, table: sa.Table) -> Any:
+        if self.store.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    def _upsert(
+        self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]], keys: tuple[str, ...]
+    ) -> None:
+        if not rows:
+            return
+        stmt = self._dialect_insert(table)
+        updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)
+
+    def _insert_new(
+        self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]], keys: tuple[str, ...]
+    ) -> None:
+        if not rows:
+            return
+        stmt = self._dialect_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        conn.execute(stmt, rows)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _read(self, stmt: Any) -> list[Any]:
+        with self.store._connect_read() as conn:
+            return list(conn.execute(stmt))
+
+    def orders(self, run_id: int) -> list[Any]:
+        """The run's order rows, by order id."""
+        return self._read(
+            sa.select(ORDERS).where(ORDERS.c.run_id == run_id).order_by(ORDERS.c.order_id)
+        )
+
+    def order_events(self, run_id: int) -> list[Any]:
+        return self._read(
+            sa.select(ORDER_EVENTS)
+            .where(ORDER_EVENTS.c.run_id == run_id)
+            .order_by(ORDER_EVENTS.c.order_id, ORDER_EVENTS.c.seq)
+        )
+
+    def fills(self, run_id: int) -> list[Any]:
+        """The run's fill rows in execution order."""
+        return self._read(
+            sa.select(FILLS)
+            .where(FILLS.c.run_id == run_id)
+            .order_by(FILLS.c.ts_event, FILLS.c.fill_id)
+        )
+
+    def positions(self, run_id: int) -> list[Any]:
+        return self._read(
+            sa.select(POSITIONS)
+            .where(POSITIONS.c.run_id == run_id)
+            .order_by(POSITIONS.c.trading_date, POSITIONS.c.symbol)
+        )
+
+    def equity_curve(self, run_id: int) -> list[Any]:
+        return self._read(sa.select(EQUITY).where(EQUITY.c.run_id == run_id).order_by(EQUITY.c.ts))
+
+    def load(self, run_id: int) -> StoredRun:
+        """The run's orders (with status history) and fills, to resume it."""
+        history: dict[str, list[tuple[OrderStatus, Any, str]]] = {}
+        for row in self.order_events(run_id):
+            history.setdefault(row.order_id, []).append(
+                (OrderStatus(row.status), row.ts, row.reason)
+            )
+        stored = StoredRun()
+        for row in self.orders(run_id):
+            request = OrderRequest(
+                row.symbol,
+                OrderSide(row.side),
+                row.quantity,
+                row.order_type,
+                row.time_in_force,
+                row.limit_price,
+                row.stop_price,
+                row.tag,
+            )
+            order = Order(row.order_id, request, row.created_at, row.trading_date, row.replaces)
+            managed = ManagedOrder(
+                order,
+                OrderStatus(row.status),
+                reason=row.reason,
+                reject_reason=RejectReason(row.reject_reason) if row.reject_reason else None,
+            )
+            managed.filled = row.filled_quantity
+            if row.average_fill_price is not None:
+                managed.fill_value = row.average_fill_price * row.filled_quantity
+            managed.broker_order_id = row.broker_order_id
+            managed.updated_at = row.updated_at
+            managed.events = history.get(row.order_id, managed.events)
+            stored.orders.append(managed)
+        for row in self.fills(run_id):
+            fill = Fill(
+                row.fill_id,
+                row.order_id,
+                row.symbol,
+                OrderSide(row.side),
+                row.quantity,
+                row.price,
+                row.ts_event,
+                row.commission,
+                row.tax,
+            )
+            stored.fills.append((fill, row.commission, row.tax, row.trading_date))
+        return stored
+
+
+def _order_row(run_id: int, managed: ManagedOrder) -> dict[str, Any]:
+    order = managed.order
+    request = order.request
+    return {
+        "run_id": run_id,
+        "order_id": order.order_id,
+        "broker_order_id": managed.broker_order_id,
+        "trading_date": order.trading_date,
+        "symbol": request.symbol,
+        "side": request.side.value,
+        "order_type": request.order_type.value,
+        "time_in_force": request.time_in_force.value,
+        "quantity": request.quantity,
+        "limit_price": request.limit_price,
+        "stop_price": request.stop_price,
+        "status": managed.status.value,
+        "filled_quantity": managed.filled,
+        "average_fill_price": managed.average_price,
+        "reject_reason": managed.reject_reason.value if managed.reject_reason else None,
+        "reason": managed.reason,
+        "replaces": order.replaces,
+        "tag": request.tag,
+        "created_at": order.created_at,
+        "updated_at": managed.updated_at,
+    }
