@@ -15,8 +15,8 @@ from core.calendars import XSTCExchangeCalendar
 from core.errors import PluginError, StartupError
 from core.models import Aggressor, Bar
 from core.orders import OrderRequest
-from plugins.brokers.simulated import SimulatedBroker
 from plugins import hookimpl, hookspecs
+from plugins.brokers.simulated import SimulatedBroker
 from plugins.manager import load_plugins
 
 THIS_FILE = Path(__file__)
