@@ -97,7 +97,7 @@ class MarketRules:
     @property
     def price_unit(self) -> Decimal:
         """The board's smallest price step (0.01 USD, 1 VND)."""
-        return to_decimal(self.board.unit)
+        return to_decimal(self.board.unit).normalize()
 
     def on_tick_grid(self, price: Decimal) -> bool:
         return boards.is_on_tick_grid(self.exchange, float(price))
@@ -107,4 +107,5 @@ class MarketRules:
         if reference is None or self.board.limit_pct is None:
             return None
         floor, ceiling = boards.price_limits(self.exchange, reference)
-        return to_decimal(floor), to_decimal(ceiling)
+        unit = self.price_unit
+        return to_decimal(floor).quantize(unit), to_decimal(ceiling).quantize(unit)
