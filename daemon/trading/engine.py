@@ -40,7 +40,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from core.errors import ConfigError, RiskLimitError, SessionError, StrategyError
+from core.errors import (
+    ConfigError,
+    InvalidTransition,
+    RiskLimitError,
+    SessionError,
+    StrategyError,
+)
 from core.orders import (
     Order,
     OrderEvent,
@@ -564,7 +570,7 @@ class TradingEngine:
             return False
         try:
             changed = managed.apply(update.event, update.ts_event, update.reason)
-        except SessionError as error:
+        except InvalidTransition as error:
             log.error("broker report ignored: %s", error)
             return False
         if fill is not None:

@@ -63,6 +63,14 @@ FINAL_STATUSES: frozenset[OrderStatus] = frozenset(
 """Statuses an order never leaves."""
 
 
+_REPEATS: dict[OrderEvent, OrderStatus] = {
+    _E.CANCELED: _S.CANCELED,
+    _E.EXPIRED: _S.EXPIRED,
+    _E.REJECTED: _S.REJECTED,
+    _E.REPLACED: _S.REPLACED,
+}
+
+
 class OrderLifecycle(StateMachine):
     """The status of one order, changed only through :data:`ORDER_TRANSITIONS`."""
 
@@ -137,6 +145,8 @@ class ManagedOrder:
         if event is OrderEvent.ACCEPTED and self.status is not OrderStatus.SUBMITTED:
             return False
         if event is OrderEvent.PENDING_CANCEL and self.status is OrderStatus.PENDING_CANCEL:
+            return False
+        if _REPEATS.get(event) is self.status:  # a final report heard twice
             return False
         status = self.lifecycle.apply(event, reason)
         self.updated_at = ts

@@ -178,9 +178,12 @@ class AlpacaPaperBroker:
         stream, thread = self._stream, self._thread
         self._stream = self._thread = None
         if stream is not None:
+            loop = stream._loop  # alpaca-py keeps its loop private; stop() needs it running
             try:
-                if stream._loop is not None and stream._loop.is_running():
-                    stream.stop()
+                if loop is not None and loop.is_running():
+                    stream.stop()  # no reconnect from now on
+                    # close the socket so the stream's 5 s receive wait ends at once
+                    asyncio.run_coroutine_threadsafe(stream.close(), loop).result(5)
             except Exception:  # the loop may be closing already
                 log.debug("alpaca trade stream stop", exc_info=True)
         if thread is not None:
