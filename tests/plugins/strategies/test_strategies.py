@@ -21,8 +21,7 @@ D = Decimal
 
 def _orders(engine):
     return [
-        (m.order.side.value, m.order.quantity, m.status.value, m.average_price)
-        for m in engine.book
+        (m.order.side.value, m.order.quantity, m.status.value, m.average_price) for m in engine.book
     ]
 
 
@@ -81,8 +80,9 @@ def _imbalanced_minutes(day: date, start_minute: int, minutes: int, buy_share: f
 
 
 def test_vn_order_flow_enters_on_sustained_active_buying_and_exits_in_atc_after_t_plus_2() -> None:
-    strategy = OrderFlowStrategy(window_minutes=5, threshold=0.7, min_active_volume=20_000,
-                                 sustain_minutes=3, quantity=1_000)
+    strategy = OrderFlowStrategy(
+        window_minutes=5, threshold=0.7, min_active_volume=20_000, sustain_minutes=3, quantity=1_000
+    )
     engine = make_engine(
         strategy,
         exchange="XSTC",
@@ -92,14 +92,26 @@ def test_vn_order_flow_enters_on_sustained_active_buying_and_exits_in_atc_after_
         fees=VietnamFees(),
     )
     engine.start()
-    monday_trades = _imbalanced_minutes(MONDAY, 20, 3, 0.4) + _imbalanced_minutes(MONDAY, 23, 8, 0.8)
+    monday_trades = _imbalanced_minutes(MONDAY, 20, 3, 0.4) + _imbalanced_minutes(
+        MONDAY, 23, 8, 0.8
+    )
     run_day(engine, MONDAY, monday_trades, phases={0: "continuous"}, end_phases=["atc"])
     (buy,) = list(engine.book)
-    assert (buy.order.side.value, buy.order.order_type, buy.status) == ("buy", OrderType.MARKET, OrderStatus.FILLED)
+    assert (buy.order.side.value, buy.order.order_type, buy.status) == (
+        "buy",
+        OrderType.MARKET,
+        OrderStatus.FILLED,
+    )
     assert engine.portfolio.position("FPT").sellable == 0  # T: not sellable in today's ATC
 
     tuesday, wednesday = date(2024, 3, 5), date(2024, 3, 6)
-    run_day(engine, tuesday, _imbalanced_minutes(tuesday, 20, 2, 0.5), phases={0: "continuous"}, end_phases=["atc"])
+    run_day(
+        engine,
+        tuesday,
+        _imbalanced_minutes(tuesday, 20, 2, 0.5),
+        phases={0: "continuous"},
+        end_phases=["atc"],
+    )
     assert len(engine.book) == 1  # T+1: still nothing to sell, and no second entry while held
     closing = [trade("FPT", 19_800, 121_500, 5_000, day=wednesday, session="ATC")]
     run_day(
@@ -110,7 +122,11 @@ def test_vn_order_flow_enters_on_sustained_active_buying_and_exits_in_atc_after_
     )
     engine.stop()
     sell = list(engine.book)[-1]
-    assert (sell.order.side.value, sell.order.order_type, sell.status) == ("sell", OrderType.ATC, OrderStatus.FILLED)
+    assert (sell.order.side.value, sell.order.order_type, sell.status) == (
+        "sell",
+        OrderType.ATC,
+        OrderStatus.FILLED,
+    )
     assert sell.average_price == D("121500")
     assert engine.portfolio.position("FPT").quantity == 0
 
