@@ -40,6 +40,9 @@ from daemon.trading.portfolio import Portfolio
 from daemon.trading.rules import ORDER_PHASES, MarketRules
 
 Rejection = tuple[RejectReason, str]
+Verdict = tuple[Rejection | None, Decimal]
+"""``(None, reservation)`` for an accepted order (the buying power a buy holds while open:
+its value plus estimated fees), ``(rejection, 0)`` otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +83,45 @@ def check_order(
     phase: str | None,
     reference: float | None,
     fee_model: object,
+) -> Verdict:
+    """``(None, reservation)`` when ``request`` may go to the broker, else ``(why not, 0)``
+    (see the module docstring)."""
+    needed: list[Decimal] = []
+    rejection = _verdict(
+        request,
+        needed,
+        rules=rules,
+        limits=limits,
+        portfolio=portfolio,
+        book=book,
+        symbols=symbols,
+        phase=phase,
+        reference=reference,
+        fee_model=fee_model,
+    )
+    if rejection is not None:
+        return rejection, _NONE
+    if request.side is not OrderSide.BUY or not needed:
+        return None, _NONE
+    return None, needed[0]
+
+
+_NONE = Decimal(0)
+
+
+def _verdict(
+    request: OrderRequest,
+    needed_out: list[Decimal],
+    *,
+    rules: MarketRules,
+    limits: TradingLimits,
+    portfolio: Portfolio,
+    book: OrderBook,
+    symbols: frozenset[str],
+    phase: str | None,
+    reference: float | None,
+    fee_model: object,
 ) -> Rejection | None:
-    """None when ``request`` may go to the broker, else why not (see the module docstring)."""
     symbol, side, quantity, kind = (
         request.symbol,
         request.side,
@@ -177,6 +217,7 @@ def check_order(
             f"{_money(limits.max_per_trade, currency)}",
         )
     needed = cost + estimated_fees(fee_model, request, price)
+    needed_out.append(needed)
     available_cash = portfolio.cash - portfolio.reserved
     if needed > available_cash:
         return (
@@ -218,13 +259,3 @@ def estimated_fees(fee_model: object, request: OrderRequest, price: Decimal) -> 
     fill = Fill("estimate", "estimate", request.symbol, request.side, request.quantity, price, None)  # type: ignore[arg-type]
     commission, tax = fee_model.fees(fill)  # type: ignore[attr-defined]
     return commission + tax
-
-
-def reservation(request: OrderRequest, portfolio: Portfolio, fee_model: object) -> Decimal:
-    """Buying power an accepted buy order holds while open: its value plus estimated fees."""
-    if request.side is not OrderSide.BUY:
-        return Decimal(0)
-    price = request.limit_price or request.stop_price or portfolio.mark(request.symbol)
-    if price is None:
-        return Decimal(0)
-    return price * request.quantity + estimated_fees(fee_model, request, price)

@@ -58,7 +58,7 @@ from core.orders import (
     RejectReason,
 )
 from core.timeframes import SUPPORTED_INTERVALS, parse_interval
-from daemon.trading.checks import TradingLimits, check_order, reservation
+from daemon.trading.checks import TradingLimits, check_order
 from daemon.trading.context import BrokerContextImpl, StrategyContextImpl
 from daemon.trading.ledger import TradingLedger
 from daemon.trading.orders import ManagedOrder, OrderBook
@@ -359,13 +359,14 @@ class TradingEngine:
         order_id = f"{self.order_id_prefix}{self._seq:06d}"
         now = self.clock.now()
         order = Order(order_id, request, now, self.trading_date)
+        reserved = ZERO
         if self.trading_stopped is not None:
             rejection: tuple[RejectReason, str] | None = (
                 RejectReason.TRADING_STOPPED,
                 f"trading stopped: {self.trading_stopped}",
             )
         else:
-            rejection = check_order(
+            rejection, reserved = check_order(
                 request,
                 rules=self.rules,
                 limits=self.limits,
@@ -391,7 +392,6 @@ class TradingEngine:
                 )
             )
             return order_id
-        reserved = reservation(request, self.portfolio, self.fee_model)
         managed = ManagedOrder(order, reserved=reserved)
         self.portfolio.reserved += reserved
         self.book.add(managed)
@@ -438,7 +438,7 @@ class TradingEngine:
         )
         self.book.closed(managed)  # the old order does not count against the new one
         self.portfolio.reserved -= managed.reserved
-        rejection = check_order(
+        rejection, reserved = check_order(
             request,
             rules=self.rules,
             limits=self.limits,
@@ -457,7 +457,6 @@ class TradingEngine:
         self._seq += 1
         new_id = f"{self.order_id_prefix}{self._seq:06d}"
         new_order = Order(new_id, request, self.clock.now(), self.trading_date, replaces=order_id)
-        reserved = reservation(request, self.portfolio, self.fee_model)
         new_managed = ManagedOrder(new_order, reserved=reserved)
         self.portfolio.reserved += reserved
         self.book.add(new_managed)

@@ -31,6 +31,8 @@ from typing import Any, ClassVar
 from core.orders import CURRENCY_DECIMALS, Fill, OrderSide, quantize_money, to_decimal
 
 ZERO = Decimal(0)
+ZERO_FEES = {code: quantize_money(ZERO, code) for code in CURRENCY_DECIMALS}
+"""Zero in each currency's minor unit (``0.00`` USD, ``0`` VND)."""
 
 
 def _rate(value: Any, name: str) -> Decimal:
@@ -99,7 +101,9 @@ class USFees:
         self.taf_max = _rate(taf_max, "taf_max")
 
     def fees(self, fill: Fill) -> tuple[Decimal, Decimal]:
-        commission = quantize_money(self.commission_per_share * fill.quantity, self.currency)
+        commission = ZERO_FEES[self.currency]
+        if self.commission_per_share:
+            commission = quantize_money(self.commission_per_share * fill.quantity, self.currency)
         if self.regulatory_fees and fill.side is OrderSide.SELL:
             notional = fill.price * fill.quantity
             sec = _up_to_minor_unit(notional * self.sec_fee_rate, self.currency)

@@ -17,7 +17,6 @@ decisions in ``on_bar``, orders through ``ctx.submit``).
 
 from __future__ import annotations
 
-from collections import deque
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -25,12 +24,14 @@ from core.orders import OrderRequest
 
 
 class _Averages:
-    """Running fast/slow sums over the last ``slow`` closes of one symbol."""
+    """Running fast/slow sums over the last ``slow`` closes of one symbol (a ring buffer)."""
 
-    __slots__ = ("window", "fast_sum", "slow_sum", "previous")
+    __slots__ = ("window", "position", "count", "fast_sum", "slow_sum", "previous")
 
     def __init__(self, slow: int) -> None:
-        self.window: deque[float] = deque(maxlen=slow)
+        self.window = [0.0] * slow
+        self.position = 0  # where the next close goes (the oldest close when full)
+        self.count = 0
         self.fast_sum = 0.0
         self.slow_sum = 0.0
         self.previous: float | None = None  # fast - slow at the previous bar
@@ -74,19 +75,24 @@ class SmaCrossover:
 
     def on_bar(self, bar: Any) -> None:
         state = self._state[bar.symbol]
-        window = state.window
         close = bar.close
-        if len(window) == self.slow:
-            state.slow_sum -= window[0]
-        if len(window) >= self.fast:
-            state.fast_sum -= window[-self.fast]
-        window.append(close)
+        window, position, slow, fast = state.window, state.position, self.slow, self.fast
+        count = state.count
+        if count >= slow:
+            state.slow_sum -= window[position]
+        if count >= fast:
+            state.fast_sum -= window[position - fast]  # negative index wraps the ring
+        window[position] = close
+        state.position = position + 1 if position + 1 < slow else 0
         state.fast_sum += close
         state.slow_sum += close
-        if len(window) < self.slow:
-            return
-        difference = state.fast_sum / self.fast - state.slow_sum / self.slow
-        previous, state.previous = state.previous, difference
+        if count < slow:
+            state.count = count + 1
+            if count + 1 < slow:
+                return
+        difference = state.fast_sum / fast - state.slow_sum / slow
+        previous = state.previous
+        state.previous = difference
         if previous is None:
             return
         if previous <= 0 < difference:
