@@ -56,8 +56,10 @@ from core.orders import (
     OrderType,
     OrderUpdate,
     RejectReason,
+    to_decimal,
 )
 from core.timeframes import SUPPORTED_INTERVALS, parse_interval
+from daemon.risk import RiskLimits, TradingSessionGuard
 from daemon.trading.checks import TradingLimits, check_order
 from daemon.trading.context import BrokerContextImpl, StrategyContextImpl
 from daemon.trading.ledger import TradingLedger
@@ -200,6 +202,82 @@ class TradingEngine:
         self._reference: dict[str, float] = {}
         self._day_last: dict[str, float] = {}
         self._trip_fees: dict[str, Decimal] = {}
+
+    @classmethod
+    def for_config(
+        cls,
+        config: Any,
+        host: Any,
+        *,
+        clock: Any,
+        store: Any = None,
+        run_id: int | None = None,
+        indicators: Callable[[str, str], float | None] | None = None,
+        session_data: Any = None,
+    ) -> TradingEngine | None:
+        """The engine a ``core.config.SessionConfig`` asks for (None without a strategy).
+
+        ``host`` is the ``PluginHost`` (strategy, broker and fee model by name); ``store``
+        (optional) receives the ledger; ``run_id`` identifies the run. A plugin refusing its
+        parameters becomes a one-line ``ConfigError`` naming the config field.
+        """
+        if config.strategy is None:
+            return None
+        trading = config.trading_config
+        rules = MarketRules.for_exchange(
+            config.calendar_name,
+            allow_short=trading.allow_short,
+            settlement_days=trading.settlement_days,
+        )
+
+        def build(field: str, factory: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            try:
+                return factory(*args, **kwargs)
+            except (TypeError, ValueError) as error:
+                raise ConfigError(f"{field}: {' '.join(str(error).split())[:200]}") from None
+
+        strategy = build(
+            "strategy.params", host.create_strategy, config.strategy.type, **config.strategy.params
+        )
+        broker = build(
+            "api_config.trade_api_options",
+            host.create_broker,
+            config.broker_name,
+            exchange=config.calendar_name,
+            **config.api_config.trade_api_options,
+        )
+        fees = config.fees
+        fee_model = build(
+            "trading_config.fees",
+            host.create_fee_model,
+            fees.type,
+            currency=rules.currency,
+            **fees.params,
+        )
+        guard = None
+        risk = RiskLimits.from_config(trading)
+        if risk.max_loss is not None or risk.max_duration is not None:
+            guard = TradingSessionGuard(f"trading of {config.session_name}", risk, clock)
+        prefix = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in config.session_name)
+        return cls(
+            strategy=strategy,
+            broker=broker,
+            fee_model=fee_model,
+            rules=rules,
+            clock=clock,
+            session_name=config.session_name,
+            symbols=config.symbols,
+            streams=config.session_data_config.streams,
+            starting_cash=to_decimal(config.starting_cash),
+            mode=config.mode,
+            limits=TradingLimits.from_config(trading),
+            ledger=TradingLedger(store) if store is not None else None,
+            run_id=run_id,
+            order_id_prefix=f"{prefix[:60]}-{run_id if run_id is not None else 0}-",
+            indicators=indicators,
+            session_data=session_data,
+            guard=guard,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
