@@ -521,6 +521,14 @@ def run_session(
     )
     try:
         config, host = _load_run_config(config_path, start_date, end_date, speed)
+        if config.strategy is not None:  # until the streamer dispatches to the trading engine
+            err_console.print(
+                f"note: strategy {config.strategy.type!r} is validated but not executed by "
+                "`sessiond run` yet; the trading engine runs it through its API "
+                "(daemon.trading.engine.TradingEngine.for_config)",
+                highlight=False,
+                soft_wrap=True,
+            )
         store = Store.from_url(db)
         try:
             if config.mode == "live":
