@@ -86,33 +86,28 @@ def check_order(
 ) -> Verdict:
     """``(None, reservation)`` when ``request`` may go to the broker, else ``(why not, 0)``
     (see the module docstring)."""
-    needed: list[Decimal] = []
-    rejection = _verdict(
-        request,
-        needed,
-        rules=rules,
-        limits=limits,
-        portfolio=portfolio,
-        book=book,
-        symbols=symbols,
-        phase=phase,
-        reference=reference,
-        fee_model=fee_model,
-    )
-    if rejection is not None:
-        return rejection, _NONE
-    if request.side is not OrderSide.BUY or not needed:
+    try:
+        needed = _needed(
+            request, rules, limits, portfolio, book, symbols, phase, reference, fee_model
+        )
+    except _Rejected as rejected:
+        return (rejected.reason, rejected.message), _NONE
+    if request.side is not OrderSide.BUY or needed is None:
         return None, _NONE
-    return None, needed[0]
+    return None, needed
 
 
 _NONE = Decimal(0)
 
 
-def _verdict(
+class _Rejected(Exception):
+    def __init__(self, reason: RejectReason, message: str) -> None:
+        self.reason = reason
+        self.message = message
+
+
+def _needed(
     request: OrderRequest,
-    needed_out: list[Decimal],
-    *,
     rules: MarketRules,
     limits: TradingLimits,
     portfolio: Portfolio,
@@ -121,7 +116,8 @@ def _verdict(
     phase: str | None,
     reference: float | None,
     fee_model: object,
-) -> Rejection | None:
+) -> Decimal | None:
+    """What the order costs with fees (None for a sale that opens nothing); raises _Rejected."""
     symbol, side, quantity, kind = (
         request.symbol,
         request.side,
@@ -129,9 +125,11 @@ def _verdict(
         request.order_type,
     )
     if symbol not in symbols:
-        return RejectReason.UNKNOWN_SYMBOL, f"{symbol!r} is not a symbol of this session"
+        raise _Rejected(RejectReason.UNKNOWN_SYMBOL, f"{symbol!r} is not a symbol of this session")
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        return RejectReason.INVALID_ORDER, f"quantity must be a whole number > 0, was {quantity!r}"
+        raise _Rejected(
+            RejectReason.INVALID_ORDER, f"quantity must be a whole number > 0, was {quantity!r}"
+        )
     needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
     needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
     for needed, price, label in (
@@ -139,22 +137,26 @@ def _verdict(
         (needs_stop, request.stop_price, "stop_price"),
     ):
         if needed and (price is None or not price > 0):
-            return (
+            raise _Rejected(
                 RejectReason.INVALID_ORDER,
                 f"a {kind.value} order needs {label} > 0, was {price}",
             )
         if not needed and price is not None:
-            return RejectReason.INVALID_ORDER, f"a {kind.value} order takes no {label}"
+            raise _Rejected(RejectReason.INVALID_ORDER, f"a {kind.value} order takes no {label}")
 
     if kind not in rules.order_types:
         allowed = ", ".join(sorted(t.value for t in rules.order_types))
-        return RejectReason.ORDER_TYPE, f"{rules.exchange} takes no {kind.value} orders ({allowed})"
+        raise _Rejected(
+            RejectReason.ORDER_TYPE, f"{rules.exchange} takes no {kind.value} orders ({allowed})"
+        )
     phases = ORDER_PHASES.get(kind)
     if phases is not None and phase not in phases:
-        return RejectReason.MARKET_PHASE, f"{kind.value} orders are not accepted in phase {phase}"
+        raise _Rejected(
+            RejectReason.MARKET_PHASE, f"{kind.value} orders are not accepted in phase {phase}"
+        )
 
     if quantity % rules.lot_size:
-        return (
+        raise _Rejected(
             RejectReason.LOT_SIZE,
             f"quantity {quantity} is not a multiple of the {rules.exchange} lot {rules.lot_size}",
         )
@@ -164,12 +166,12 @@ def _verdict(
         if price is None:
             continue
         if not rules.on_tick_grid(price):
-            return (
+            raise _Rejected(
                 RejectReason.TICK_SIZE,
                 f"{label} price {price} is off the {rules.exchange} tick grid",
             )
         if band is not None and not band[0] <= price <= band[1]:
-            return (
+            raise _Rejected(
                 RejectReason.PRICE_BAND,
                 f"{label} price {price} is outside today's band {band[0]}..{band[1]}",
             )
@@ -178,7 +180,7 @@ def _verdict(
     if price is None:
         price = portfolio.mark(symbol)
         if price is None:
-            return (
+            raise _Rejected(
                 RejectReason.INVALID_ORDER,
                 f"no price seen yet for {symbol}: cannot value the order",
             )
@@ -190,14 +192,14 @@ def _verdict(
         pending_sells = book.pending_quantity(symbol, OrderSide.SELL)
         available = position - pending_sells
         if quantity > available and not rules.short_selling:
-            return (
+            raise _Rejected(
                 RejectReason.SHORT_SELLING,
                 f"selling {quantity} {symbol} with {max(available, 0)} available (held "
                 f"{position}, open sells {pending_sells}); short selling is not allowed",
             )
         sellable = (held.sellable if held is not None else 0) - pending_sells
         if quantity > sellable and (not rules.short_selling or quantity <= available):
-            return (
+            raise _Rejected(
                 RejectReason.UNSETTLED,
                 f"selling {quantity} {symbol} with {max(sellable, 0)} settled shares available "
                 f"(bought shares settle T+{rules.settlement_days})",
@@ -211,16 +213,15 @@ def _verdict(
 
     currency = portfolio.currency
     if limits.max_per_trade is not None and notional > limits.max_per_trade:
-        return (
+        raise _Rejected(
             RejectReason.MAX_PER_TRADE,
             f"order notional {_money(notional, currency)} exceeds max_per_trade "
             f"{_money(limits.max_per_trade, currency)}",
         )
     needed = cost + estimated_fees(fee_model, request, price)
-    needed_out.append(needed)
     available_cash = portfolio.cash - portfolio.reserved
     if needed > available_cash:
-        return (
+        raise _Rejected(
             RejectReason.BUYING_POWER,
             f"order needs {_money(needed, currency)} with {_money(max(available_cash, Decimal(0)), currency)} "
             "buying power",
@@ -228,7 +229,7 @@ def _verdict(
     if limits.max_buying_power is not None:
         deployed = portfolio.invested + portfolio.reserved + cost
         if deployed > limits.max_buying_power:
-            return (
+            raise _Rejected(
                 RejectReason.MAX_BUYING_POWER,
                 f"deploying {_money(deployed, currency)} exceeds max_buying_power "
                 f"{_money(limits.max_buying_power, currency)}",
@@ -237,7 +238,7 @@ def _verdict(
         same_side = book.pending_quantity(symbol, side)
         exposure = (abs(position) + same_side + quantity) * price
         if exposure > limits.max_per_symbol:
-            return (
+            raise _Rejected(
                 RejectReason.MAX_PER_SYMBOL,
                 f"{symbol} exposure {_money(exposure, currency)} exceeds max_per_symbol "
                 f"{_money(limits.max_per_symbol, currency)}",
@@ -246,12 +247,12 @@ def _verdict(
         busy = {p.symbol for p in portfolio.open_positions()}
         busy |= {m.order.symbol for m in book.open_orders()}
         if symbol not in busy and len(busy) >= limits.max_open_positions:
-            return (
+            raise _Rejected(
                 RejectReason.MAX_OPEN_POSITIONS,
                 f"{len(busy)} symbols held or being traded; max_open_positions is "
                 f"{limits.max_open_positions}",
             )
-    return None
+    return needed
 
 
 def estimated_fees(fee_model: object, request: OrderRequest, price: Decimal) -> Decimal:

@@ -444,17 +444,7 @@ class TradingEngine:
                 f"trading stopped: {self.trading_stopped}",
             )
         else:
-            rejection, reserved = check_order(
-                request,
-                rules=self.rules,
-                limits=self.limits,
-                portfolio=self.portfolio,
-                book=self.book,
-                symbols=self._symbol_set,
-                phase=self.phase,
-                reference=self._reference.get(request.symbol),
-                fee_model=self.fee_model,
-            )
+            rejection, reserved = self._check(request)
         if rejection is not None:
             code, message = rejection
             managed = ManagedOrder(order, OrderStatus.REJECTED, reason=message, reject_reason=code)
@@ -516,17 +506,7 @@ class TradingEngine:
         )
         self.book.closed(managed)  # the old order does not count against the new one
         self.portfolio.reserved -= managed.reserved
-        rejection, reserved = check_order(
-            request,
-            rules=self.rules,
-            limits=self.limits,
-            portfolio=self.portfolio,
-            book=self.book,
-            symbols=self._symbol_set,
-            phase=self.phase,
-            reference=self._reference.get(request.symbol),
-            fee_model=self.fee_model,
-        )
+        rejection, reserved = self._check(request)
         self.book.add(managed)
         self.portfolio.reserved += managed.reserved
         if rejection is not None:
@@ -588,6 +568,19 @@ class TradingEngine:
                 f"add {', '.join(repr(m) for m in missing)} to the streams"
             )
         self._strategy_intervals = frozenset(wanted)
+
+    def _check(self, request: OrderRequest) -> Any:
+        return check_order(
+            request,
+            rules=self.rules,
+            limits=self.limits,
+            portfolio=self.portfolio,
+            book=self.book,
+            symbols=self._symbol_set,
+            phase=self.phase,
+            reference=self._reference.get(request.symbol),
+            fee_model=self.fee_model,
+        )
 
     def _call(self, function: Callable[..., Any] | None, *args: Any) -> Any:
         if function is None:

@@ -36,8 +36,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from core.errors import BrokerError
-from core.models import Bar, Quote, Trade
-from core.orders import Fill, Order, OrderEvent, OrderSide, OrderType, OrderUpdate, to_decimal
+from core.orders import Fill, Order, OrderEvent, OrderSide, OrderType, to_decimal
+from plugins.brokers.base import BrokerBase
 from plugins.interfaces import BrokerContext, BrokerPosition, BrokerSnapshot
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def _value(raw: Any) -> str:
     return str(getattr(raw, "value", raw))
 
 
-class AlpacaPaperBroker:
+class AlpacaPaperBroker(BrokerBase):
     """Alpaca paper trading (see the module docstring). ``exchange`` must be a US calendar."""
 
     name: ClassVar[str] = "alpaca_paper"
@@ -264,25 +264,7 @@ class AlpacaPaperBroker:
         self._report(order.order_id, OrderEvent.REPLACED, now, new_order_id=new_order.order_id)
         self._report(new_order.order_id, OrderEvent.ACCEPTED, now, broker_order_id=new_id)
 
-    # -- market data: fills come from Alpaca, not from the session's data -----------------------
-
-    def on_bar(self, bar: Bar) -> None:
-        return
-
-    def on_trade(self, trade: Trade) -> None:
-        return
-
-    def on_quote(self, quote: Quote) -> None:
-        return
-
-    def on_phase(self, phase: Any) -> None:
-        return
-
-    def on_day_start(self, trading_date: Any) -> None:
-        return
-
-    def on_day_end(self, trading_date: Any) -> None:
-        return
+    # market data: fills come from Alpaca, not from the session's data (BrokerBase ignores it)
 
     # -- the trade-updates stream -------------------------------------------------------------
 
@@ -488,14 +470,6 @@ class AlpacaPaperBroker:
                 stop_price=_float(order.stop_price), limit_price=_float(order.limit_price), **common
             )
         raise BrokerError(f"alpaca_paper: {kind.value} orders are not supported by Alpaca")
-
-    def _now(self) -> datetime:
-        assert self._ctx is not None, "start the broker first"
-        return self._ctx.now()
-
-    def _report(self, order_id: str, event: OrderEvent, ts: datetime, **fields: Any) -> None:
-        assert self._ctx is not None, "start the broker first"
-        self._ctx.report(OrderUpdate(order_id, event, ts, **fields))
 
 
 def _filled(venue: Any) -> tuple[int, Decimal]:

@@ -28,18 +28,18 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from core.models import Bar, Quote, Trade
+from core.models import Bar, Trade
 from core.orders import (
     Fill,
     Order,
     OrderEvent,
     OrderType,
-    OrderUpdate,
     TimeInForce,
     to_decimal,
 )
+from plugins.brokers.base import BrokerBase
 from plugins.brokers.fills import BarFillModel
 from plugins.interfaces import BrokerContext, BrokerSnapshot
 
@@ -86,7 +86,7 @@ class _Working:
         self.after_seq = after_seq
 
 
-class SimulatedBroker:
+class SimulatedBroker(BrokerBase):
     """Simulated execution on the session's bars or trades (see the module docstring)."""
 
     name: ClassVar[str] = "simulated"
@@ -192,15 +192,6 @@ class SimulatedBroker:
         if resting:
             self._fill_on_trade(trade, resting)
 
-    def on_quote(self, quote: Quote) -> None:
-        return
-
-    def on_phase(self, phase: Any) -> None:
-        return
-
-    def on_day_start(self, trading_date: date) -> None:
-        return
-
     def on_day_end(self, trading_date: date) -> None:
         now = self._now()
         for working in list(self._by_id.values()):
@@ -298,11 +289,3 @@ class SimulatedBroker:
             resting.remove(working)
             if not resting:
                 del self._by_symbol[working.symbol]
-
-    def _now(self) -> datetime:
-        assert self._ctx is not None, "start the broker first"
-        return self._ctx.now()
-
-    def _report(self, order_id: str, event: OrderEvent, ts: datetime, **fields: Any) -> None:
-        assert self._ctx is not None, "start the broker first"
-        self._ctx.report(OrderUpdate(order_id, event, ts, **fields))
