@@ -113,7 +113,7 @@ class TradingEngine:
     theirs); ``limits``: ``trading_config`` limits; ``ledger``: where orders, fills, positions
     and the equity curve are stored (None: nothing stored); ``run_id`` and
     ``order_id_prefix`` make order ids unique (``<prefix><seq>``, deterministic within a
-    run); ``indicators(name, symbol)`` serves ``ctx.indicator``; ``session_data`` is shown as
+    run; ``{run}`` in the prefix becomes the run id); ``indicators(name, symbol)`` serves ``ctx.indicator``; ``session_data`` is shown as
     ``ctx.session_data``; ``guard``: the loss-limit/duration guard (``daemon.risk``).
     """
 
@@ -162,11 +162,8 @@ class TradingEngine:
         self.limits = limits or TradingLimits()
         self.ledger = ledger
         self.run_id = run_id
-        self.order_id_prefix = (
-            order_id_prefix
-            if order_id_prefix is not None
-            else (f"sd{run_id}-" if run_id is not None else "sd-")
-        )
+        self._prefix_base = order_id_prefix
+        self.order_id_prefix = self._order_prefix()
         self.indicators = indicators
         self.session_data = session_data
         self.guard = guard
@@ -273,7 +270,7 @@ class TradingEngine:
             limits=TradingLimits.from_config(trading),
             ledger=TradingLedger(store) if store is not None else None,
             run_id=run_id,
-            order_id_prefix=f"{prefix[:60]}-{run_id if run_id is not None else 0}-",
+            order_id_prefix=f"{prefix[:60]}-{{run}}-",
             indicators=indicators,
             session_data=session_data,
             guard=guard,
@@ -281,10 +278,20 @@ class TradingEngine:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the broker (reconciling with its account), then the strategy."""
+    def _order_prefix(self) -> str:
+        run = self.run_id if self.run_id is not None else 0
+        if self._prefix_base is None:
+            return f"sd{self.run_id}-" if self.run_id is not None else "sd-"
+        return self._prefix_base.replace("{run}", str(run))
+
+    def start(self, run_id: int | None = None) -> None:
+        """Start the broker (reconciling with its account), then the strategy. ``run_id``
+        (when the run is only known now) identifies the run in the ledger and order ids."""
         if self.started:
             raise SessionError(f"trading engine of {self.session_name} is already started")
+        if run_id is not None:
+            self.run_id = run_id
+            self.order_id_prefix = self._order_prefix()
         self.started = True
         self._check_strategy_intervals()
         if self.ledger is not None and self.run_id is not None:
