@@ -61,6 +61,29 @@ class TradingResults:
     open_positions: int
     stopped: str | None = None
 
+    def rows(self) -> list[tuple[str, str]]:
+        """``(measure, value)`` lines for the run summary table."""
+        money = (lambda a: f"{a:,.2f}") if self.currency == "USD" else (lambda a: f"{a:,.0f}")
+        percent = lambda x: f"{x * 100:+.2f} %"  # noqa: E731
+        return [
+            ("strategy", f"{self.strategy} via {self.broker}"),
+            ("orders (rejected)", f"{self.orders} ({self.rejected})"),
+            ("fills", str(self.fills)),
+            ("trades (round trips)", str(self.trades)),
+            ("win rate", "-" if self.win_rate is None else f"{self.win_rate * 100:.1f} %"),
+            (f"realized P&L {self.currency}", money(self.realized_pnl)),
+            (f"unrealized P&L {self.currency}", money(self.unrealized_pnl)),
+            (f"fees and taxes {self.currency}", money(self.fees)),
+            (
+                f"equity {self.currency}",
+                f"{money(self.starting_equity)} -> {money(self.final_equity)}",
+            ),
+            ("return", percent(self.total_return)),
+            ("max drawdown", percent(self.max_drawdown)),
+            ("Sharpe (daily, annualised)", "-" if self.sharpe is None else f"{self.sharpe:.2f}"),
+            *((("trading stopped", self.stopped),) if self.stopped else ()),
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "strategy": self.strategy,

@@ -51,6 +51,10 @@ def test_results_count_round_trips_and_take_return_drawdown_and_sharpe_from_empy
     )
     assert results.sharpe == pytest.approx(empyrical.sharpe_ratio(returns))
     assert json.loads(json.dumps(results.to_dict()))["final_equity"] == "9999.60"
+    rows = dict(results.rows())
+    assert rows["trades (round trips)"] == "2" and rows["win rate"] == "50.0 %"
+    assert rows["equity USD"] == "10,000.00 -> 9,999.60" and rows["return"] == "-0.00 %"
+    assert rows["fees and taxes USD"] == "0.40"
 
 
 def test_a_run_without_trades_reports_none_for_what_it_cannot_know() -> None:
