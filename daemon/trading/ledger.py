@@ -26,7 +26,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core import tables
-from core.errors import StoreError
 from core.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus, RejectReason
 from daemon.trading.orders import ManagedOrder
 from daemon.trading.portfolio import Portfolio, PositionSnapshot
@@ -171,15 +170,10 @@ class TradingLedger:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        self.store._ensure_ready()
-        try:
-            with self.store.engine.begin() as conn:
-                yield conn
-        except sa.exc.DBAPIError as error:
-            raise StoreError(
-                f"cannot write the trading ledger at {self.store.url}: "
-                f"{' '.join(str(error.orig).split())}"
-            ) from None
+        """The store's write connection: joins a write transaction the caller's thread holds
+        open (``Store.writing``), else one of its own."""
+        with self.store._connect_write() as conn:
+            yield conn
 
     def _dialect_insert(self, table: sa.Table) -> Any:
         if self.store.dialect == "postgresql":
