@@ -18,7 +18,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core import tables
+from core.errors import StoreError
 from core.orders import Fill, Order, OrderRequest, OrderSide, OrderStatus, RejectReason
 from daemon.trading.orders import ManagedOrder
 from daemon.trading.portfolio import Portfolio, PositionSnapshot
@@ -70,6 +71,7 @@ class TradingLedger:
         self._fills: list[dict[str, Any]] = []
         self._positions: list[dict[str, Any]] = []
         self._equity: dict[tuple[int, Any], dict[str, Any]] = {}
+        self._statements: dict[tuple[str, bool, str], Any] = {}
 
     # -- buffering ---------------------------------------------------------------------------
 
@@ -175,29 +177,42 @@ class TradingLedger:
         with self.store._connect_write() as conn:
             yield conn
 
-    def _dialect_insert(self, table: sa.Table) -> Any:
-        if self.store.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table)
-
     def _upsert(
         self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]], keys: tuple[str, ...]
     ) -> None:
-        if not rows:
-            return
-        stmt = self._dialect_insert(table)
-        updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)
+        self._execute(conn, table, rows, keys, update=True)
 
     def _insert_new(
         self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]], keys: tuple[str, ...]
     ) -> None:
+        self._execute(conn, table, rows, keys, update=False)
+
+    def _execute(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        keys: tuple[str, ...],
+        *,
+        update: bool,
+    ) -> None:
+        """``INSERT ... ON CONFLICT (keys) DO UPDATE`` (or ``DO NOTHING``), compiled once by
+        SQLAlchemy for the dialect and run as one DBAPI ``executemany`` with the values already
+        converted (Decimal text, UTC instants), which is several times faster than binding
+        dict rows through the column types one value at a time."""
         if not rows:
             return
-        stmt = self._dialect_insert(table).on_conflict_do_nothing(index_elements=list(keys))
-        conn.execute(stmt, rows)
+        cache_key = (table.name, update, conn.dialect.name)
+        prepared = self._statements.get(cache_key)
+        if prepared is None:
+            prepared = self._statements[cache_key] = _prepare(table, keys, update, conn.dialect)
+        sql, names, converters = prepared
+        params: list[Any]
+        if conn.dialect.positional:
+            params = [tuple(c(row[n]) if c else row[n] for n, c in converters) for row in rows]
+        else:
+            params = [{n: c(row[n]) if c else row[n] for n, c in converters} for row in rows]
+        conn.exec_driver_sql(sql, params)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -283,6 +298,56 @@ class TradingLedger:
             )
             stored.fills.append((fill, row.commission, row.tax, row.trading_date))
         return stored
+
+
+def _prepare(
+    table: sa.Table, keys: tuple[str, ...], update: bool, dialect: Any
+) -> tuple[str, tuple[str, ...], list[tuple[str, Any]]]:
+    """The compiled statement, its parameter order and each column's value converter."""
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table)
+    if update:
+        updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    compiled = stmt.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.params)
+    sqlite = dialect.name == "sqlite"
+    converters = []
+    for name in names:
+        kind = table.c[name].type
+        converter: Any = None
+        if isinstance(kind, tables.DecimalText):
+            converter = _decimal_text
+        elif isinstance(kind, tables.UTCDateTime):
+            converter = _sqlite_instant if sqlite else _aware
+        elif isinstance(kind, sa.Date) and sqlite:
+            converter = _sqlite_date
+        converters.append((name, converter))
+    return compiled.string, names, converters
+
+
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise StoreError(f"naive datetime {value.isoformat()} cannot be stored (UTC only)")
+    return value
+
+
+def _sqlite_instant(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DATETIME writes, in UTC (what ``UTCDateTime`` reads)."""
+    return _aware(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def _order_row(run_id: int, managed: ManagedOrder) -> dict[str, Any]:
