@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from core.errors import (
     ConfigError,
@@ -71,6 +72,15 @@ from daemon.trading.statistics import RoundTrip, TradingResults, summarize
 log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
+
+
+def _import_statistics() -> None:
+    """Import the statistics library (scipy underneath: about a second) while the run streams,
+    so the summary at the end does not wait for it."""
+    try:
+        import empyrical  # noqa: F401
+    except Exception:  # the summary will raise it where it matters
+        log.debug("background import of empyrical failed", exc_info=True)
 
 
 def _trading_date(window: Any) -> date:
@@ -321,6 +331,7 @@ class TradingEngine:
             ", ".join(sorted(self._callbacks)) or "none",
         )
         self._strategy_on_bar = self.strategy.on_bar
+        threading.Thread(target=_import_statistics, name="import-empyrical", daemon=True).start()
         self._call(self.strategy.on_start, StrategyContextImpl(self))
         self._drain()
 
@@ -375,7 +386,10 @@ class TradingEngine:
             if self._reports:
                 self._drain()
         if interval in self._strategy_intervals:
-            self._call(self._strategy_on_bar, bar)
+            try:
+                self._strategy_on_bar(bar)  # type: ignore[misc]
+            except Exception as error:
+                self._strategy_failed(error, "on_bar")
             if self._reports:
                 self._drain()
 
@@ -594,22 +608,25 @@ class TradingEngine:
             return None
         try:
             return function(*args)
-        except StrategyError:
-            raise
         except Exception as error:
-            name = getattr(function, "__name__", "callback")
-            self.failed = error
-            log.error(
-                "strategy %s failed in %s at %s; stopping the session",
-                self.strategy_name,
-                name,
-                self.clock.now().isoformat(),
-                exc_info=True,
-            )
-            raise StrategyError(
-                f"strategy {self.strategy_name} raised {type(error).__name__} in {name}: "
-                f"{' '.join(str(error).split())[:200]} (traceback in the log)"
-            ) from error
+            self._strategy_failed(error, getattr(function, "__name__", "callback"))
+
+    def _strategy_failed(self, error: Exception, where: str) -> NoReturn:
+        """Log the traceback and stop the session with a one-line ``StrategyError``."""
+        if isinstance(error, StrategyError):
+            raise error
+        self.failed = error
+        log.error(
+            "strategy %s failed in %s at %s; stopping the session",
+            self.strategy_name,
+            where,
+            self.clock.now().isoformat(),
+            exc_info=error,
+        )
+        raise StrategyError(
+            f"strategy {self.strategy_name} raised {type(error).__name__} in {where}: "
+            f"{' '.join(str(error).split())[:200]} (traceback in the log)"
+        ) from error
 
     def _drain(self) -> None:
         if self._draining:
