@@ -35,7 +35,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from core import boards
 from core.models import Bar, Trade
 from core.orders import OrderSide, OrderType, to_decimal
 
@@ -58,7 +57,10 @@ class BarFillModel:
             raise ValueError(
                 f"volume_participation must be in (0, 1] or null, was {volume_participation!r}"
             )
+        from core import boards  # numpy: imported when a broker is built, not when listed
+
         self.exchange = exchange
+        self._tick_size = boards.tick_size
         self.rules = boards.board_rules(exchange)
         self.lot = self.rules.lot if self.rules.limit_pct is not None else 1
         self.slippage_ticks = slippage_ticks
@@ -69,7 +71,7 @@ class BarFillModel:
     def _slipped(self, price: Decimal, side: OrderSide) -> Decimal:
         if not self.slippage_ticks:
             return price
-        tick = to_decimal(boards.tick_size(self.exchange, float(price)))
+        tick = to_decimal(self._tick_size(self.exchange, float(price)))
         step = tick * self.slippage_ticks
         return price + step if side is OrderSide.BUY else max(price - step, tick)
 
