@@ -2,19 +2,36 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# requirements.lock pins every package (dev and postgres extras included) the suite passed with;
+# pyproject.toml keeps the compatible ranges. `make lock` after editing dependencies in
+# pyproject.toml, `make upgrade` to move every pin to the newest allowed release.
+LOCK   := requirements.lock
+COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --extra postgres --universal \
+          --python-version 3.11 --quiet --custom-compile-command 'make lock' -o $(LOCK)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 DAGSTER_HOME ?= $(CURDIR)/var/dagster
 
-.PHONY: install run test bench dagster lint schema clean
+.PHONY: install lock upgrade run test bench dagster lint schema clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP) ## create .venv and install sessiond with dev extras
+install: $(STAMP) ## create .venv and install sessiond with dev extras at the locked versions
+
+lock: $(STAMP) ## after adding or changing a dependency in pyproject.toml: refresh requirements.lock
+	$(COMPILE)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(VENV)/.installed-$$(cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+
+upgrade: $(STAMP) ## move every pin to the newest release pyproject.toml allows, install, run the tests
+	$(COMPILE) --upgrade
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(VENV)/.installed-$$(cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+	$(MAKE) test
 
 run: $(STAMP) ## run the example backtest on the embedded synthetic data source
 	$(BIN)/sessiond run session_configs/example_session.json
