@@ -1,8 +1,11 @@
 """The ``sessiond`` command (Typer + Rich).
 
-Every command turns a ``core.errors.SessiondError`` into one line on stderr and exit code 1;
-anything else is a bug and keeps its traceback. Commands are thin: they parse arguments and
-call into ``core``, ``plugins`` and ``daemon``.
+Every command turns a ``core.errors.SessiondError`` into one line on stderr and exit code 1,
+and every usage error (unknown command or option, missing argument, bad value type) into one
+line and exit code 2 (``daemon.commands.group``); anything else is a bug and keeps its
+traceback. Commands are thin: they parse arguments and call into ``core``, ``plugins`` and
+``daemon``. Command groups added since live in ``daemon/commands/`` and are registered at the
+end of this module.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ import typer
 from rich.console import Console
 
 from core.errors import SessiondError
+from daemon.commands.group import SessiondGroup
 
 app = typer.Typer(
     name="sessiond",
+    cls=SessiondGroup,
     help="Run trading sessions over market data: backtests and live sessions, one exchange "
     "trading day at a time.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Store maintenance (schema migrations).", no_args_is_help=True)
@@ -34,6 +39,28 @@ def fail(message: str) -> NoReturn:
     """Print one error line and exit 1 (the CLI's contract for user errors)."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"sessiond {version('sessiond')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print the installed sessiond version and exit.",
+    ),
+) -> None:
+    """Run trading sessions over market data: backtests and live sessions, one exchange
+    trading day at a time."""
 
 
 # Commands are defined below, grouped by what they touch. Keep each command thin.
@@ -745,30 +772,8 @@ def _print_classifier_tables(result: Any) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: run the app, mapping SessiondError to one line + exit 1."""
-    try:
-        # non-standalone click returns (not raises) the code of a typer.Exit raised in a command
-        exit_code = app(standalone_mode=False)
-    except SessiondError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except typer.Exit as exit_:
-        sys.exit(exit_.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
-    except Exception as error:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
-    if isinstance(exit_code, int) and exit_code != 0:
-        sys.exit(exit_code)
+    """Console-script entry point (errors are mapped to one line by ``SessiondGroup``)."""
+    app(prog_name="sessiond")
 
 
 if __name__ == "__main__":
