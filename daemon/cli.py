@@ -581,6 +581,20 @@ def run_session(
     else:
         console.print(_summary_table(summary))
         console.print(coordinator.metrics.table())
+        if summary.run_id is not None:
+            console.print(
+                _stored_line(store.url, summary.run_id, db), highlight=False, soft_wrap=True
+            )
+
+
+def _stored_line(url: str, run: int, db: str | None) -> str:
+    """``stored in sqlite:///var/sessiond.db as run 3; next: ...`` after a run."""
+    from daemon.display import next_steps
+
+    option = "" if db is None else f" --db {db}"
+    return next_steps(
+        f"{url} as run {run}", f"sessiond runs show {run}{option}", f"sessiond report {run}{option}"
+    )
 
 
 def _run_live(
@@ -687,6 +701,15 @@ def load_history_command(
         f"loaded {totals[0]:,} bars ({totals[1]} symbol-days fetched, {totals[2]} already stored)",
         highlight=False,
     )
+    from daemon.display import next_steps
+
+    console.print(
+        next_steps(
+            store.url, f"sessiond run {config_path}", "sessiond bars SYMBOL --start D --end D"
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 # --- analytics ------------------------------------------------------------------------------
@@ -769,6 +792,13 @@ def _print_classifier_tables(result: Any) -> None:
                 continue
             table.add_row(score.name, accuracy(s), str(s.agree), str(s.trades), str(s.undecided))
         console.print(table)
+
+
+# --- command groups in daemon/commands/ --------------------------------------------------------
+
+from daemon.commands import results as _results  # noqa: E402  (after the app they extend)
+
+_results.register(app)
 
 
 def main() -> None:

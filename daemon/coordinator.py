@@ -397,6 +397,8 @@ class SessionCoordinator:
             k: v for k, v in summary.to_dict().items() if k not in {"days", "metrics"}
         }
         metrics["days"] = [day.to_dict() for day in self.days]
+        # the config as run (overrides applied): `sessiond runs show` / `report` read it back
+        metrics["config"] = self.config.model_dump(mode="json", exclude_none=True)
         if error is not None:
             metrics["error"] = f"{type(error).__name__}: {error}"
         summary.metrics = metrics

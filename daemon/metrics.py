@@ -265,7 +265,7 @@ class SessionMetrics:
             table.add_column(column, justify="right", no_wrap=True, min_width=7)
         for stat in (self.session_gap, self.event_processing, self.session_duration):
             data = stat.to_dict()
-            show = _duration if stat.unit == "s" else _fmt
+            show = format_duration if stat.unit == "s" else _fmt
             label = stat.name.replace("_", " ")
             if stat is self.event_processing and self.timed_events:
                 label += " *"
@@ -291,7 +291,7 @@ class SessionMetrics:
         return console.export_text()
 
 
-def _duration(seconds: float | None) -> str:
+def format_duration(seconds: float | None) -> str:
     """Seconds in the unit that reads best: ``471 ns``, ``7.5 µs``, ``14.2 ms``, ``0.50 s``."""
     if seconds is None:
         return "-"
@@ -313,4 +313,4 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3e}"
 
 
-__all__ = ["EVENT_SAMPLE_EVERY", "RunningStat", "SessionMetrics"]
+__all__ = ["EVENT_SAMPLE_EVERY", "RunningStat", "SessionMetrics", "format_duration"]

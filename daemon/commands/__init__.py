@@ -3,7 +3,6 @@ app and registers them.
 
 - ``group``    the root command class: every error a user can cause ends as one line on stderr
                (usage errors exit 2, ``SessiondError`` exits 1), never a traceback
-- ``display``  how commands show times (``--tz exchange|utc|ZONE``) and where results went
 - ``results``  ``runs list|show``, ``indicators``, ``flow``, ``report``: what a run stored
 - ``demo``     ``demo vn-live``: a recorded Vietnamese day through the live path, no credentials
 - ``scaffold`` ``plugins new``: a third-party plugin package that passes the conformance kit
