@@ -36,8 +36,8 @@ runs_app = typer.Typer(
     help="Stored session runs: list them, show one run's days, metrics and order flow.",
     no_args_is_help=True,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def zone_for(tz: str, calendar: str | None) -> tzinfo:

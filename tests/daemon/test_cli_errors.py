@@ -20,7 +20,9 @@ from daemon.cli import app
 runner = CliRunner()
 
 
-def leaf_commands(command: Any = None, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+def leaf_commands(
+    command: Any = None, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], Any]]:
     """(path, command) of every runnable command, groups' own callbacks included when they run
     without a subcommand."""
     command = command if command is not None else get_command(app)
@@ -66,8 +68,7 @@ def is_typed(param: Any) -> bool:
     annotation = descriptor.annotation
     candidates = typing.get_args(annotation) or (annotation,)
     return any(
-        c in (int, float) or (isinstance(c, type) and issubclass(c, enum.Enum))
-        for c in candidates
+        c in (int, float) or (isinstance(c, type) and issubclass(c, enum.Enum)) for c in candidates
     )
 
 
@@ -141,7 +142,11 @@ def test_bash_completion_completes_commands_and_options() -> None:
     env = {"_SESSIOND_COMPLETE": "complete_bash", "COMP_WORDS": "sessiond ru", "COMP_CWORD": "1"}
     result = runner.invoke(app, [], env=env, prog_name="sessiond")
     assert result.stdout.split() == ["run", "runs"]
-    env = {"_SESSIOND_COMPLETE": "complete_bash", "COMP_WORDS": "sessiond run x --sp", "COMP_CWORD": "3"}
+    env = {
+        "_SESSIOND_COMPLETE": "complete_bash",
+        "COMP_WORDS": "sessiond run x --sp",
+        "COMP_CWORD": "3",
+    }
     result = runner.invoke(app, [], env=env, prog_name="sessiond")
     assert result.stdout.split() == ["--speed"]
 
