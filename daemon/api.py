@@ -12,7 +12,8 @@ Routes (OpenAPI at ``/openapi.json``, docs at ``/docs``):
   day and for ``ato``, ``continuous``, ``atc`` (all symbols without ``symbol``).
 - ``GET /api/market/foreign[?symbol=]``, ``/api/market/indices``, ``/api/market/basis``.
 - ``GET /api/sessions/current``: the running session (name, exchange, mode, trading day, state).
-- ``WS /ws``: pushes the whole market snapshot when it changed, at most every 250 ms.
+- ``WS /ws``: pushes the session (with its clock's exchange time and phase) and the whole
+  market snapshot when it changed, at most every 250 ms, and at least every second.
 - ``GET /``: the dashboard (one static page, no build step).
 """
 
@@ -21,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -29,10 +32,15 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, WebSocket, 
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from core import calendars, phases
+from core.errors import SessiondError
+from daemon.clock import perf_seconds
 from daemon.market_state import MarketState
 
 PUSH_INTERVAL_SECONDS = 0.25
 """Minimum time between two websocket pushes."""
+HEARTBEAT_SECONDS = 1.0
+"""A push at least this often even when the market did not change (the clock moves on)."""
 
 
 @dataclass
@@ -48,6 +56,9 @@ class SessionView:
     group_symbols: list[str] = field(default_factory=list)
     futures_contract: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    clock: Callable[[], datetime] | None = None
+    """The session's clock (live, or a demo's faster one): the dashboard shows its time and the
+    exchange phase at it."""
 
 
 class Health(BaseModel):
@@ -152,9 +163,11 @@ def create_app(state: MarketState, session: SessionView, *, token: str | None = 
             return
         await websocket.accept()
         sent_version = -1
+        sent_at = 0.0
         while True:
-            if state.version != sent_version:
+            if state.version != sent_version or perf_seconds() - sent_at >= HEARTBEAT_SECONDS:
                 sent_version = state.version
+                sent_at = perf_seconds()
                 try:
                     await websocket.send_json(
                         {"session": _session_dict(session), "market": state.snapshot()}
@@ -176,15 +189,34 @@ def _date(state: MarketState) -> str | None:
 
 
 def _session_dict(session: SessionView) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "session_name": session.session_name,
         "exchange": session.exchange,
         "mode": session.mode,
         "state": session.state,
         "trading_date": session.trading_date,
+        "symbols": session.symbols,
         "group_symbols": session.group_symbols,
         "futures_contract": session.futures_contract,
+        "clock": None,
+        "local_time": None,
+        "timezone": None,
+        "phase": None,
     }
+    if session.clock is not None:
+        now = session.clock()
+        try:
+            zone = calendars.exchange_timezone(session.exchange)
+            phase = phases.phase_at(session.exchange, now).value
+        except SessiondError:  # an exchange the calendars do not know: the time in UTC
+            zone, phase = UTC, None
+        out.update(
+            clock=now.isoformat(),
+            local_time=now.astimezone(zone).strftime("%H:%M:%S"),
+            timezone=str(getattr(zone, "key", "UTC")),
+            phase=phase,
+        )
+    return out
 
 
 class ApiServer:

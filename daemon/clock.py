@@ -168,21 +168,33 @@ class SimulatedClock:
 
 
 class LiveClock:
-    """Wall-clock UTC, optionally shifted so that the first reading equals ``start_at``.
+    """Wall-clock UTC, optionally shifted so that the first reading equals ``start_at``, and
+    optionally faster than real time.
 
-    With ``start_at`` the clock runs in real time from that instant (a live session "started"
-    at any moment, e.g. for replaying a live feed or demos). Waiting means real waiting.
+    With ``start_at`` the clock runs from that instant (a live session "started" at any
+    moment, e.g. for replaying a live feed or demos). ``speed_multiplier`` > 1 makes it run
+    that many times faster than the wall clock (``sessiond demo vn-live`` plays a trading day
+    in minutes); waiting means real waiting, for ``seconds_until`` wall seconds.
     """
 
-    __slots__ = ("_offset_seconds", "_last")
+    __slots__ = ("_start_wall", "_start_sim", "_speed", "_last")
 
-    def __init__(self, start_at: datetime | None = None) -> None:
+    def __init__(self, start_at: datetime | None = None, speed_multiplier: float = 1.0) -> None:
+        if not speed_multiplier > 0:
+            raise ClockError(f"LiveClock speed_multiplier must be > 0, was {speed_multiplier}")
+        self._start_wall = time.time()
         if start_at is not None:
             _check_aware(start_at, "LiveClock start_at")
-            self._offset_seconds = start_at.timestamp() - time.time()
+            self._start_sim = start_at.timestamp()
         else:
-            self._offset_seconds = 0.0
-        self._last = datetime.fromtimestamp(time.time() + self._offset_seconds, UTC)
+            self._start_sim = self._start_wall
+        self._speed = float(speed_multiplier)
+        self._last = datetime.fromtimestamp(self._start_sim, UTC)
+
+    @property
+    def speed_multiplier(self) -> float:
+        """How many clock seconds pass per wall second (1 = real time)."""
+        return self._speed
 
     @staticmethod
     def wall_now() -> datetime:
@@ -191,7 +203,8 @@ class LiveClock:
 
     def now(self) -> datetime:
         """Current (possibly shifted) UTC instant; never earlier than a previous reading."""
-        current = datetime.fromtimestamp(time.time() + self._offset_seconds, UTC)
+        elapsed = time.time() - self._start_wall
+        current = datetime.fromtimestamp(self._start_sim + elapsed * self._speed, UTC)
         if current < self._last:  # the OS clock stepped back: hold still rather than rewind
             return self._last
         self._last = current
@@ -199,7 +212,7 @@ class LiveClock:
 
     def seconds_until(self, ts: datetime) -> float:
         """Wall seconds until ``now()`` reaches ``ts`` (<= 0 when already past)."""
-        return (ts - self.now()).total_seconds()
+        return (ts - self.now()).total_seconds() / self._speed
 
     def advance_to(self, ts: datetime) -> None:
         """Block until ``now() >= ts`` (returns at once when already past)."""

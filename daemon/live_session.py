@@ -85,8 +85,8 @@ class StoppableLiveClock(LiveClock):
 
     __slots__ = ("stop_requested",)
 
-    def __init__(self, start_at: datetime | None = None) -> None:
-        super().__init__(start_at)
+    def __init__(self, start_at: datetime | None = None, speed_multiplier: float = 1.0) -> None:
+        super().__init__(start_at, speed_multiplier)
         self.stop_requested = False
 
     async def advance_to_async(self, ts: datetime) -> None:
@@ -150,6 +150,7 @@ class LiveSession:
         flush_interval_seconds: float = 1.0,
         source: Any = None,
         keep_ticks: bool = False,
+        clock_speed: float = 1.0,
     ) -> None:
         from daemon.coordinator import SessionCoordinator
 
@@ -164,7 +165,7 @@ class LiveSession:
         if source is None:
             source = source_for_config(host, config)
         self.source = source
-        self.clock = StoppableLiveClock(clock_start)
+        self.clock = StoppableLiveClock(clock_start, clock_speed)
         self.symbols = list(config.session_data_config.symbols)
         market = market_setup(
             config, host=host, source=source, trading_date=self._first_trading_date()
@@ -202,6 +203,7 @@ class LiveSession:
             group_symbols=self.group_symbols,
             futures_contract=self.futures_contract,
             extra={"classifiers": list(self.classifiers), "api_auth": bool(self.api.token)},
+            clock=self.clock.now,
         )
         self.server: ApiServer | None = None
         self._persisted_version = -1

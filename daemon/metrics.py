@@ -12,7 +12,9 @@ event would cost more than processing it (two ``perf_counter`` calls ~0.1 µs ag
 work):
 
 - ``count``, ``total`` and ``mean`` are exact: the streaming loop's wall time over the events
-  it processed (``record_totals``).
+  it processed (``record_totals``); on a paced or live clock without the waits for the events'
+  times (a live day is mostly waiting: counting the waits gave a "mean" of seconds per event
+  beside a p99 of microseconds).
 - ``min``, ``max``, ``p50`` and ``p99`` come from individually timed events: the coordinator's
   hot loop times one event in every :data:`EVENT_SAMPLE_EVERY` (the 1st, 65th, 129th ... of
   each day) from the end of the previous event to the end of this one — the merge step that

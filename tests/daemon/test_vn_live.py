@@ -44,6 +44,7 @@ from typer.testing import CliRunner
 from core.models import Aggressor, Quote, Trade
 from core.store import Store
 from daemon.cli import app
+from daemon.demo.ssi_server import FakeSsiServer
 from daemon.market_state import MarketState
 from plugins.classification import DEFAULT_CHAIN, build_chain
 from plugins.manager import load_plugins
@@ -59,7 +60,6 @@ from tests.daemon.vn_live_support import (
     steps,
     trade,
 )
-from tests.fakes.ssi_server import FakeSsiServer
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.xdist_group("vn_live_day")]
 

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from core.store import Store
 from daemon.cli import app
-from tests.fakes.ssi_server import FakeSsiServer
+from daemon.demo.ssi_server import FakeSsiServer
 
 REPO = Path(__file__).resolve().parents[2]
 _API_URL = re.compile(r"live API and dashboard on http://127\.0\.0\.1:(\d+)/")
