@@ -11,7 +11,7 @@ COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --extra postgres --un
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 DAGSTER_HOME ?= $(CURDIR)/var/dagster
 
-.PHONY: install lock upgrade run test bench dagster lint schema clean
+.PHONY: install lock upgrade run test bench dagster demo lint schema clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,3 +55,6 @@ schema: $(STAMP) ## regenerate session_configs/session_config.schema.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+demo: $(STAMP) ## a generated VN30 day through the live path with the dashboard (no credentials)
+	$(BIN)/sessiond demo vn-live

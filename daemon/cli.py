@@ -796,9 +796,11 @@ def _print_classifier_tables(result: Any) -> None:
 
 # --- command groups in daemon/commands/ --------------------------------------------------------
 
-from daemon.commands import results as _results  # noqa: E402  (after the app they extend)
+from daemon.commands import demo as _demo  # noqa: E402  (after the app they extend)
+from daemon.commands import results as _results  # noqa: E402
 
 _results.register(app)
+_demo.register(app)
 
 
 def main() -> None:

@@ -121,7 +121,7 @@ def _figure_layout(figure: Any, title: str, height: int) -> None:
         title=dict(text=title, x=0, font=dict(size=14)),
         height=height,
         margin=dict(l=60, r=20, t=50, b=40),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.06, x=1, xanchor="right"),
         template="plotly_white",
     )
 
@@ -163,7 +163,14 @@ def summary_section(context: ReportContext) -> Section:
         ["mode", run.mode],
         ["exchange", f"{run.exchange} ({calendars.exchange_timezone(run.exchange)})"],
         ["status", run.status],
-        ["days", f"{run.start_date} .. {run.end_date}"],
+        [
+            "days",
+            " .. ".join(
+                d.isoformat()
+                for d in results.trading_dates[:: max(1, len(results.trading_dates) - 1)]
+            )
+            or "-",
+        ],
         ["started", show_time(run.started_at, context.zone)],
         ["finished", show_time(run.finished_at, context.zone)],
         ["symbols", ", ".join(results.symbols) or "-"],
@@ -238,6 +245,11 @@ def price_section(context: ReportContext) -> Section | None:
     )
     volume_interval = streamed or candles
     volume_frame = lines if streamed else candle_frame
+    # live runs keep the trades they received, not their bars: draw those prices instead
+    trades: dict[str, list[Any]] = defaultdict(list)
+    if lines.empty and candle_frame.empty:
+        for trade in store.read_trades(symbols, start, end, source):
+            trades[trade.symbol].append(trade)
     skipped: set[str] = set()
     for symbol in symbols:
         figure = make_subplots(
@@ -273,6 +285,28 @@ def price_section(context: ReportContext) -> Section | None:
                     col=1,
                 )
                 drawn = True
+        if trades.get(symbol):
+            own_trades = trades[symbol]
+            step = max(1, len(own_trades) // MAX_POINTS_PER_SYMBOL)
+            shown = own_trades[::step]
+            figure.add_scatter(
+                x=[t.ts_event.astimezone(zone).replace(tzinfo=None) for t in shown],
+                y=[t.price for t in shown],
+                mode="lines",
+                line=dict(width=1.2, shape="hv", color="#2563eb"),
+                name=f"trade price ({source})",
+                row=1,
+                col=1,
+            )
+            figure.add_bar(
+                x=[t.ts_event.astimezone(zone).replace(tzinfo=None) for t in shown],
+                y=[t.volume for t in shown],
+                name="trade size",
+                marker_color="#94a3b8",
+                row=2,
+                col=1,
+            )
+            drawn = True
         if not volume_frame.empty:
             own = volume_frame[volume_frame["symbol"] == symbol]
             if not own.empty:
@@ -391,9 +425,10 @@ def order_flow_section(context: ReportContext) -> Section | None:
                     row=r,
                     col=c,
                 )
-    figure.update_layout(barmode="group")
+    figure.update_layout(barmode="stack", bargap=0.25)
     figure.update_yaxes(title_text="shares", col=1)
     _figure_layout(figure, "Active buy / sell by phase", 260 * len(days) + 120)
+    figure.update_layout(legend=dict(y=1.0 + 60 / (260 * len(days) + 120)))
     note = (
         "Call auctions (ATO, ATC) match at one price: their volume has no aggressor and is neutral."
     )
@@ -505,10 +540,11 @@ def render_report(context: ReportContext) -> str:
             )
         body.append("</section>")
         parts.append("".join(body))
-    run = context.results.run
+    run, results = context.results.run, context.results
     title = f"sessiond run {run.id}: {run.session_name}"
     subtitle = (
-        f"{run.mode} on {run.exchange}, {run.start_date} .. {run.end_date}, {run.status}; "
+        f"{run.mode} on {run.exchange}, {results.trading_dates[0] if results.trading_dates else '-'}"
+        f" .. {results.trading_dates[-1] if results.trading_dates else '-'}, {run.status}; "
         f"times in {zone_label(context.zone)}"
     )
     return (

@@ -111,7 +111,7 @@ def runs_list(
             run.session_name,
             run.mode,
             run.exchange,
-            f"{run.start_date or ''} .. {run.end_date or ''}",
+            f"{run.start_date or '-'} .. {run.end_date or '-'}",
             run.status,
             show_time(run.started_at, zone, seconds=False),
             took,
@@ -159,7 +159,7 @@ def run_rows(view: RunView) -> Table:
     table.add_row("session", f"{run.session_name} ({run.mode}, {run.status})")
     table.add_row("exchange", f"{run.exchange}, times in {zone_label(view.zone)}")
     table.add_row("config", run.config_path)
-    table.add_row("days", f"{run.start_date} .. {run.end_date}")
+    table.add_row("days", f"{run.start_date or '-'} .. {run.end_date or '-'}")
     table.add_row(
         "started / finished",
         f"{show_time(run.started_at, view.zone)} / {show_time(run.finished_at, view.zone)}",
