@@ -773,7 +773,7 @@ def _print_classifier_tables(result: Any) -> None:
     from rich.table import Table
 
     def accuracy(score: Any) -> str:
-        return "-" if score.accuracy is None else f"{100 * score.accuracy:.1f} %"
+        return "–" if score.accuracy is None else f"{100 * score.accuracy:.1f} %"
 
     console.print(
         f"{result.trading_date.isoformat()} {result.exchange} source {result.source}: "
