@@ -155,12 +155,23 @@ def schema(
 # --- plugins --------------------------------------------------------------------------------
 
 
-@app.command("plugins")
+plugins_app = typer.Typer(
+    help="The loaded plugins (without a command), or a new plugin package (plugins new).",
+    invoke_without_command=True,
+)
+app.add_typer(plugins_app, name="plugins")
+
+
+@plugins_app.callback()
 def plugins_command(
+    ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the loaded plugins, the package that provides each and what it registers."""
     import json
+
+    if ctx.invoked_subcommand is not None:
+        return
 
     from plugins.manager import load_plugins
 
@@ -798,9 +809,11 @@ def _print_classifier_tables(result: Any) -> None:
 
 from daemon.commands import demo as _demo  # noqa: E402  (after the app they extend)
 from daemon.commands import results as _results  # noqa: E402
+from daemon.commands import scaffold as _scaffold  # noqa: E402
 
 _results.register(app)
 _demo.register(app)
+_scaffold.register(plugins_app)
 
 
 def main() -> None:

@@ -78,9 +78,22 @@ def required_arguments(command: Any) -> list[Any]:
 
 def test_the_walk_covers_every_command() -> None:
     names = set(IDS)
-    for expected in ("run", "load", "bars", "db upgrade", "runs list", "runs show", "report"):
+    for expected in (
+        "run",
+        "load",
+        "bars",
+        "db upgrade",
+        "runs list",
+        "runs show",
+        "report",
+        "flow",
+        "indicators",
+        "plugins",
+        "plugins new",
+        "demo vn-live",
+    ):
         assert expected in names, expected
-    assert len(LEAVES) >= 13
+    assert len(LEAVES) >= 15
 
 
 @pytest.mark.parametrize(("path", "command"), LEAVES, ids=IDS)
