@@ -18,6 +18,8 @@ from rich.console import Console
 
 from core.errors import SessiondError
 from daemon.commands.group import SessiondGroup
+from daemon.commands.results import calendar_of, zone_for
+from daemon.display import TZ_HELP
 
 app = typer.Typer(
     name="sessiond",
@@ -253,8 +255,15 @@ def bars_command(
     ),
     output: str | None = typer.Option(None, "--output", help="Write to this file, not stdout."),
     db: str | None = typer.Option(None, "--db", help=_DB_OPTION_HELP),
+    tz: str = typer.Option("exchange", "--tz", help=TZ_HELP),
+    exchange: str | None = typer.Option(
+        None,
+        "--exchange",
+        help="Exchange of the symbols for --tz exchange (default: from the newest run listing them).",
+    ),
 ) -> None:
-    """Print or export stored bars (timestamps are bar opens, UTC, ISO 8601)."""
+    """Print or export stored bars (timestamps are bar opens; the table shows them in --tz,
+    csv / json / parquet in UTC, ISO 8601)."""
     from pathlib import Path
 
     from core.store import Store
@@ -273,10 +282,12 @@ def bars_command(
     end_ts = _parse_bound(end, "--end", end=True)
     if end_ts <= start_ts:
         fail(f"--end {end} is not after --start {start}")
+    zone_for(tz, None)
     try:
         parse_interval(interval)
         with Store.from_url(db) as store:
             frame = store.read_bars_frame(symbols, interval, start_ts, end_ts, source)
+            zone = zone_for(tz, calendar_of(store, symbols, exchange))
     except SessiondError as error:
         fail(str(error))
     if output_format == "parquet":
@@ -295,7 +306,7 @@ def bars_command(
                 highlight=False,
             )
             return
-        table = _bars_table(frame, interval)
+        table = _bars_table(frame, interval, zone)
         wide = console.options.update_width(1000)
         width = max(console.width, console.measure(table, options=wide).maximum)  # no cropping
         Console(width=width, file=sys.stdout).print(table)
@@ -331,10 +342,13 @@ def _render_bars(frame: Any, output_format: str) -> str:
     return buffer.getvalue()
 
 
-def _bars_table(frame: Any, interval: str) -> Any:
+def _bars_table(frame: Any, interval: str, zone: Any = None) -> Any:
+    """A Rich table of bars; times in ``zone`` (default UTC, ISO with ``Z``)."""
     import pandas as pd
     from rich import box
     from rich.table import Table
+
+    from daemon.display import show_time, zone_label
 
     def number(value: Any) -> str:
         return "" if pd.isna(value) else f"{value:g}"
@@ -345,8 +359,14 @@ def _bars_table(frame: Any, interval: str) -> Any:
         pad_edge=False,
         padding=(0, 1),
     )
+    time_column = "ts (UTC)" if zone is None else f"ts ({zone_label(zone)})"
+    times = (
+        _iso_utc(frame)
+        if zone is None
+        else [show_time(ts.to_pydatetime(), zone) for ts in frame["ts"]]
+    )
     for name in (
-        "ts (UTC)",
+        time_column,
         "symbol",
         "open",
         "high",
@@ -357,11 +377,11 @@ def _bars_table(frame: Any, interval: str) -> Any:
         "vwap",
         "source",
     ):
-        text_column = name in ("ts (UTC)", "symbol", "source")
+        text_column = name in (time_column, "symbol", "source")
         table.add_column(
             name, justify="left" if text_column else "right", no_wrap=True, min_width=len(name)
         )
-    for ts, row in zip(_iso_utc(frame), frame.itertuples(index=False), strict=True):
+    for ts, row in zip(times, frame.itertuples(index=False), strict=True):
         table.add_row(
             ts,
             row.symbol,

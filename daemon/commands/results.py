@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core import calendars
-from core.errors import SessionError
+from core.errors import CalendarError, SessionError
 from core.store import Store
 from daemon.display import TZ_HELP, display_zone, iso_time, show_time, zone_label
 from daemon.metrics import format_duration
@@ -343,12 +343,12 @@ def runs_show(
 # --- indicators --------------------------------------------------------------------------------
 
 
-def _calendar_of(store: Store, symbols: list[str], exchange: str | None) -> str | None:
+def calendar_of(store: Store, symbols: list[str], exchange: str | None) -> str | None:
     """The calendar ``--exchange`` names, else that of the newest run listing a symbol."""
     if exchange is not None:
         try:
             return calendars.get_calendar(calendars.EXCHANGE_GROUPS.get(exchange, exchange)).name
-        except Exception as error:  # CalendarError: one line
+        except CalendarError as error:
             raise typer.BadParameter(str(error), param_hint="'--exchange'") from None
     for run in store.read_session_runs(limit=50):
         config = run.metrics.get("config") or {}
@@ -408,7 +408,7 @@ def indicators_command(
     with Store.from_url(db) as store:
         if name is None:
             series = store.read_indicator_series(symbols=symbols)
-            calendar = _calendar_of(store, sorted({s.symbol for s in series}), exchange)
+            calendar = calendar_of(store, sorted({s.symbol for s in series}), exchange)
             zone = zone_for(tz, calendar)
             if as_json:
                 typer.echo(
@@ -458,7 +458,7 @@ def indicators_command(
                 raise SessionError(
                     f"no values of indicator {name!r} in {store.url}: 'sessiond indicators' lists the stored ones"
                 )
-        calendar = _calendar_of(store, symbols, exchange)
+        calendar = calendar_of(store, symbols, exchange)
         zone = zone_for(tz, calendar)
         lower = _day_bounds(first, end=False) or datetime(1970, 1, 1, tzinfo=UTC)
         upper = _day_bounds(last, end=True) or datetime(2200, 1, 1, tzinfo=UTC)
@@ -542,7 +542,7 @@ def flow_command(
         rows = store.read_phase_volumes(
             session_name=session, symbols=name, start_date=trading_date, end_date=trading_date
         )
-        calendar = _calendar_of(store, [name], None)
+        calendar = calendar_of(store, [name], None)
         zone = zone_for(tz, calendar)
         local = calendars.exchange_timezone(calendar) if calendar else UTC
         day_start = datetime(
