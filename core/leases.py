@@ -113,7 +113,9 @@ def read_leases(store: Any) -> tuple[datetime, list[SessionLease]]:
             now = database_now(conn)
             rows = conn.execute(sa.select(_TABLE).order_by(_TABLE.c.session_name)).all()
     except sa.exc.DBAPIError as error:
-        raise StoreError(f"cannot read the leases of {store.url}: {_one_line(error.orig)}") from None
+        raise StoreError(
+            f"cannot read the leases of {store.url}: {_one_line(error.orig)}"
+        ) from None
     return now, [_lease(row) for row in rows]
 
 

@@ -62,10 +62,33 @@ class LiveFeed:
         self._subscription: Any = None
         self._pump: asyncio.Task[None] | None = None
         self._finished = False
+        self._last_counters: dict[str, int] = {}
 
     @property
     def is_started(self) -> bool:
         return self._subscription is not None
+
+    @property
+    def is_connected(self) -> bool:
+        """Started, not finished, and the subscription says it is connected (a subscription
+        without ``is_connected`` counts as connected while it runs)."""
+        subscription = self._subscription
+        if subscription is None or self._finished:
+            return False
+        return bool(getattr(subscription, "is_connected", True))
+
+    @property
+    def queued(self) -> int:
+        """Bars received and not yet streamed."""
+        return self._queue.qsize() if self._queue is not None else 0
+
+    def counters(self) -> dict[str, int]:
+        """The subscription's counters (``LiveSubscription.counters``; empty without); after
+        ``stop()`` the last ones read."""
+        counters = getattr(self._subscription, "counters", None)
+        if callable(counters):
+            self._last_counters = dict(counters())
+        return dict(self._last_counters)
 
     async def start(self) -> None:
         """Subscribe (once; later calls are no-ops while the stream runs)."""
@@ -148,6 +171,7 @@ class LiveFeed:
 
     async def stop(self) -> None:
         """Stop the subscription and the pump. Idempotent."""
+        self.counters()  # keep the last ones
         subscription, self._subscription = self._subscription, None
         if subscription is not None and supports(subscription, "stop"):
             await subscription.stop()

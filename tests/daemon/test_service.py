@@ -1,0 +1,261 @@
+"""`sessiond daemon`: several sessions in one process, each failing alone; leases (refusal,
+takeover of a killed daemon, release); clean stop on SIGTERM with nothing lost; `status`;
+health, readiness, metrics and JSON logs.
+
+In-process tests run ``daemon.service.SessionDaemon`` in the test's loop against the loopback
+fake SSI server; the subprocess tests run the real ``sessiond daemon`` command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from datetime import UTC, datetime
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from core.config import load_session_config
+from core.leases import read_leases
+from core.store import Store
+from daemon.api import ApiOptions
+from daemon.cli import app
+from daemon.logs import configure_logging
+from daemon.service import SessionDaemon, SessionSpec
+from plugins.manager import load_plugins
+from plugins.recording import recorded_day
+from tests.daemon.vn_live_support import LIVE_CONFIG, LiveDaemon, steps, trade
+from tests.fakes.ssi_server import FakeSsiServer
+
+pytestmark = pytest.mark.timeout(120)
+
+D = "03/02/2026"
+CLOCK_START = datetime(2026, 2, 3, 3, 0, tzinfo=UTC)  # 10:00 local
+
+
+def acb_trades(count: int, start_total: int = 0) -> list[dict[str, Any]]:
+    """``count`` distinct ACB trades of 100 shares (TotalVol grows by 100 each)."""
+    return [
+        trade("ACB", D, f"10:00:{i % 60:02d}", 22950.0, 100, start_total + 100 * (i + 1), "BU")
+        for i in range(count)
+    ]
+
+
+def renamed_config(tmp_path: Path, name: str) -> Path:
+    """vn30_live.json under another session_name (a second session of the same market)."""
+    data = json.loads(LIVE_CONFIG.read_text())
+    data["session_name"] = name
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def ssi_source(host: Any, fake: FakeSsiServer, *, secret: str | None = None) -> Any:
+    from plugins.sources.ssi.settings import SsiSettings
+
+    settings = SsiSettings(
+        consumer_id=fake.consumer_id,
+        consumer_secret=secret or fake.consumer_secret,
+        url=fake.url,
+        stream_url=fake.url,
+        reconnect_initial_seconds=0.05,
+    )
+    options = settings.model_dump(mode="python")
+    options["consumer_secret"] = settings.consumer_secret.get_secret_value()
+    return host.create_source("ssi", exchange="XSTC", **options)
+
+
+async def started(daemon: SessionDaemon) -> asyncio.Task[Any]:
+    task = asyncio.create_task(daemon.run())
+    while daemon.server is None or not daemon.server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return task
+
+
+async def wait_for(predicate: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_two_sessions_in_one_daemon_one_failing_the_other_unaffected(
+    tmp_path: Path,
+) -> None:
+    fake = FakeSsiServer(keepalive_interval=0.1).start()
+    fake.scripts["X-TRADE"] = [[("sleep", 0.3), *steps("X-TRADE", acb_trades(40))]]
+    host = load_plugins()
+    broken_path = renamed_config(tmp_path, "vn30_broken")
+    store = Store.from_url(f"sqlite:///{tmp_path / 'daemon.db'}")
+    log = StringIO()
+    handler = configure_logging("json", "INFO", log)
+    daemon = SessionDaemon(
+        [
+            SessionSpec(load_session_config(LIVE_CONFIG), str(LIVE_CONFIG)),
+            SessionSpec(load_session_config(broken_path), str(broken_path)),
+        ],
+        store=store,
+        host=host,
+        api=ApiOptions(port=0),
+        clock_start=CLOCK_START,
+        sources={
+            "vn30_live": ssi_source(host, fake),
+            "vn30_broken": ssi_source(host, fake, secret="wrong-secret"),
+        },
+        heartbeat_seconds=0.2,
+        flush_interval_seconds=0.1,
+    )
+    try:
+        task = await started(daemon)
+        async with httpx.AsyncClient(base_url=daemon.api_url, trust_env=False) as client:
+
+            async def all_delivered() -> bool:
+                health = (await client.get("/api/sessions/vn30_live/health")).json()
+                broken = daemon.sessions["vn30_broken"].status
+                return health["events"] >= 40 and broken == "failed"
+
+            await wait_for(all_delivered)
+            listed = {s["session_name"]: s for s in (await client.get("/api/sessions")).json()}
+            stats = (
+                await client.get("/api/sessions/vn30_live/market/volume-stats?symbol=ACB")
+            ).json()
+            default = (await client.get("/api/market/volume-stats?symbol=ACB")).json()
+            unknown = await client.get("/api/sessions/nope/health")
+            ready = await client.get("/readyz")
+            metrics = (await client.get("/metrics")).text
+            _, leases = read_leases(store)
+        daemon.stop()
+        sessions = await asyncio.wait_for(task, 30)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        fake.stop()
+    assert listed["vn30_live"]["state"] in ("running", "streaming")
+    assert listed["vn30_broken"]["state"] == "failed"
+    assert stats["total_volume"] == 4000 and stats == default  # default = first config
+    assert unknown.status_code == 404 and "nope" in unknown.json()["detail"]
+    assert ready.status_code == 503 and ready.json()["checks"]["sessions"] is False
+    assert ready.json()["checks"]["store"] is True and ready.json()["checks"]["streams"] is True
+    assert 'sessiond_session_up{session="vn30_live",status="running"} 1.0' in metrics
+    assert 'sessiond_session_up{session="vn30_broken",status="failed"} 0.0' in metrics
+    assert 'sessiond_events_total{session="vn30_live"} 40.0' in metrics
+    assert [lease.session_name for lease in leases] == ["vn30_live"]  # the failed one released
+    assert sessions["vn30_live"].status == "stopped" and sessions["vn30_broken"].status == "failed"
+    assert "SSI rejected the consumer credentials" in (sessions["vn30_broken"].error or "")
+    try:
+        runs = {r.session_name: r for r in store.read_session_runs()}
+        assert runs["vn30_live"].status == "stopped" and runs["vn30_broken"].status == "failed"
+        assert len(recorded_day(store, "XSTC", CLOCK_START.date(), source="ssi")) == 40
+        assert read_leases(store)[1] == []  # released on exit
+    finally:
+        store.dispose()
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    failure = next(r for r in lines if r["message"].startswith("session vn30_broken failed"))
+    assert failure["level"] == "ERROR" and failure["session"] == "vn30_broken"
+    assert failure["exchange"] == "XSTC" and failure["run_id"] == runs["vn30_broken"].id
+    stopped = next(r for r in lines if r["message"].startswith("session vn30_live stopped"))
+    assert stopped["run_id"] == runs["vn30_live"].id and stopped["session"] == "vn30_live"
+    assert all(fake.consumer_secret not in line for line in log.getvalue().splitlines())
+
+
+def test_two_configs_with_one_session_name_are_refused_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["daemon", str(LIVE_CONFIG), str(LIVE_CONFIG), "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+    )
+    assert result.exit_code == 1
+    assert "session_name 'vn30_live' is given by several configs" in result.output
+    assert "Traceback" not in result.output
+
+
+# -- the real command, in subprocesses ---------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Any:
+    server = FakeSsiServer(keepalive_interval=0.1).start()
+    yield server
+    server.stop()
+
+
+def daemon_process(fake: FakeSsiServer, db_url: str, workdir: Path, *configs: Path) -> LiveDaemon:
+    return LiveDaemon(
+        fake,
+        db_url,
+        workdir,
+        "2026-02-03T03:00:00Z",
+        command=["daemon", *map(str, configs), "--json", "--heartbeat", "0.2", "--lease-ttl", "30"],
+    )
+
+
+def test_sigterm_stops_cleanly_with_nothing_lost_and_a_second_daemon_is_refused(
+    fake: FakeSsiServer, tmp_path: Path
+) -> None:
+    fake.scripts["X-TRADE"] = [[("sleep", 0.5), *steps("X-TRADE", acb_trades(300), 0.002)]]
+    db_url = f"sqlite:///{tmp_path / 'svc.db'}"
+    second_config = renamed_config(tmp_path, "vn30_second")
+    first = daemon_process(fake, db_url, tmp_path, LIVE_CONFIG, second_config)
+    try:
+        first.wait_ready()
+        first.wait_until(lambda: first.get("/api/sessions/vn30_live/health")["events"] >= 100)
+        status = CliRunner().invoke(app, ["status", "--db", db_url, "--json"])
+        # a second daemon on one of the same configs and the same store refuses to start
+        refused = CliRunner().invoke(app, ["daemon", str(second_config), "--db", db_url])
+    finally:
+        code = first.stop(signum=signal.SIGTERM)  # mid-stream
+    assert code == 0, first.stderr()
+    assert refused.exit_code == 1
+    assert "session 'vn30_second' is already running in another daemon" in refused.output
+    assert f"pid {first.process.pid}" in refused.output
+    held = json.loads(status.output)["sessions"]
+    assert {row["session_name"] for row in held} == {"vn30_live", "vn30_second"}
+    assert all(row["lease"] == "held" and row["ready"] == "ready" for row in held)
+    assert all(row["pid"] == first.process.pid and row["run_id"] for row in held)
+    summary = json.loads(first.stdout().strip().splitlines()[-1])
+    by_name = {s["session_name"]: s for s in summary["sessions"]}
+    assert by_name["vn30_live"]["status"] == "stopped" and summary["exit_code"] == 0
+    delivered = sum(c.frames_sent for c in fake.connections if c.channel_type == "X-TRADE")
+    broadcast = delivered - 1 - 1  # minus the init frame and the SwitchChannels reply
+    with Store.from_url(db_url) as store:
+        recorded = recorded_day(store, "XSTC", CLOCK_START.date(), source="ssi")
+        runs = {r.session_name: r for r in store.read_session_runs()}
+        assert read_leases(store)[1] == []
+    assert broadcast > 100 and len(recorded) == by_name["vn30_live"]["events"]
+    # Every trade the fake wrote before the stop is stored (the second session's X-TRADE
+    # connection, if scripted, got nothing: scripts are per connection number)
+    assert len(recorded) >= broadcast - 0  # nothing the venue delivered is lost
+    assert runs["vn30_live"].status == "stopped" and runs["vn30_second"].status == "stopped"
+    after = CliRunner().invoke(app, ["status", "--db", db_url])
+    assert "no daemon holds a session" in after.output
+
+
+def test_a_killed_daemons_sessions_are_taken_over_by_the_next(
+    fake: FakeSsiServer, tmp_path: Path
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'takeover.db'}"
+    first = daemon_process(fake, db_url, tmp_path, LIVE_CONFIG)
+    first.wait_ready()
+    first.process.kill()  # no clean exit: its lease row stays behind, unexpired
+    first.process.wait()
+    with Store.from_url(db_url) as store:
+        _, leases = read_leases(store)
+    assert [(x.session_name, x.pid) for x in leases] == [("vn30_live", first.process.pid)]
+    second = daemon_process(fake, db_url, tmp_path, LIVE_CONFIG)
+    try:
+        second.wait_ready()
+        with Store.from_url(db_url) as store:
+            _, leases = read_leases(store)
+        assert [(x.session_name, x.pid) for x in leases] == [("vn30_live", second.process.pid)]
+        assert "taking over the lease of pid" in second.stderr()
+    finally:
+        assert second.stop(signum=signal.SIGTERM) == 0
