@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 _POLL_SECONDS = 0.25
 """How often a waiting ``stream`` re-checks ``should_stop`` (seconds)."""
 
+_DRAIN_SECONDS = 2.0
+"""On stop, how long the events a subscription already received may take to be handed on."""
+
 _END = object()
 
 
@@ -169,14 +172,17 @@ class LiveFeed:
             if bars:
                 yield bars
 
-    async def stop(self) -> None:
-        """Stop the subscription and the pump. Idempotent."""
+    async def stop(self, drain_seconds: float = _DRAIN_SECONDS) -> None:
+        """Stop the subscription, then let the pump hand on what the subscription had
+        already received (up to ``drain_seconds``) before it is cancelled. Idempotent."""
         self.counters()  # keep the last ones
         subscription, self._subscription = self._subscription, None
         if subscription is not None and supports(subscription, "stop"):
             await subscription.stop()
         pump, self._pump = self._pump, None
         if pump is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(pump), drain_seconds)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump

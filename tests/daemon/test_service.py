@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from io import StringIO
@@ -31,7 +34,7 @@ from daemon.logs import configure_logging
 from daemon.service import SessionDaemon, SessionSpec
 from plugins.manager import load_plugins
 from plugins.recording import recorded_day
-from tests.daemon.vn_live_support import LIVE_CONFIG, LiveDaemon, steps, trade
+from tests.daemon.vn_live_support import LIVE_CONFIG, REPO, LiveDaemon, steps, trade
 from tests.fakes.ssi_server import FakeSsiServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -41,17 +44,25 @@ CLOCK_START = datetime(2026, 2, 3, 3, 0, tzinfo=UTC)  # 10:00 local
 
 
 def acb_trades(count: int, start_total: int = 0) -> list[dict[str, Any]]:
-    """``count`` distinct ACB trades of 100 shares (TotalVol grows by 100 each)."""
+    """``count`` distinct ACB trades of 100 shares, one a second from 10:00:00 local
+    (TotalVol grows by 100 each; the store keys SSI trades by time and content)."""
     return [
-        trade("ACB", D, f"10:00:{i % 60:02d}", 22950.0, 100, start_total + 100 * (i + 1), "BU")
+        trade("ACB", D, _local(36000 + i), 22950.0, 100, start_total + 100 * (i + 1), "BU")
         for i in range(count)
     ]
 
 
-def renamed_config(tmp_path: Path, name: str) -> Path:
-    """vn30_live.json under another session_name (a second session of the same market)."""
+def _local(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def renamed_config(tmp_path: Path, name: str, streams: list[str] | None = None) -> Path:
+    """vn30_live.json under another session_name (a second session of the same market),
+    streaming ``streams`` when given."""
     data = json.loads(LIVE_CONFIG.read_text())
     data["session_name"] = name
+    if streams is not None:
+        data["session_data_config"]["streams"] = streams
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(data))
     return path
@@ -198,25 +209,46 @@ def daemon_process(fake: FakeSsiServer, db_url: str, workdir: Path, *configs: Pa
     )
 
 
+def first_env(daemon: LiveDaemon) -> dict[str, str]:
+    """The environment of a sessiond subprocess (SSI settings pointing at nothing)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSI_", "SESSIOND_"))}
+    return {**env, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+
+
 def test_sigterm_stops_cleanly_with_nothing_lost_and_a_second_daemon_is_refused(
     fake: FakeSsiServer, tmp_path: Path
 ) -> None:
-    fake.scripts["X-TRADE"] = [[("sleep", 0.5), *steps("X-TRADE", acb_trades(300), 0.002)]]
+    trades = acb_trades(1000)  # the stop comes in the pause between the two halves
+    fake.feeds["X-TRADE"] = [
+        ("sleep", 0.5),
+        *steps("X-TRADE", trades[:500], 0.001),
+        ("sleep", 30.0),
+        *steps("X-TRADE", trades[500:]),
+    ]
     db_url = f"sqlite:///{tmp_path / 'svc.db'}"
-    second_config = renamed_config(tmp_path, "vn30_second")
+    second_config = renamed_config(tmp_path, "vn30_second", streams=["index"])  # no trades
     first = daemon_process(fake, db_url, tmp_path, LIVE_CONFIG, second_config)
     try:
         first.wait_ready()
-        first.wait_until(lambda: first.get("/api/sessions/vn30_live/health")["events"] >= 100)
+        first.wait_until(lambda: first.get("/api/sessions/vn30_live/health")["events"] >= 500)
         status = CliRunner().invoke(app, ["status", "--db", db_url, "--json"])
         # a second daemon on one of the same configs and the same store refuses to start
-        refused = CliRunner().invoke(app, ["daemon", str(second_config), "--db", db_url])
+        refused = subprocess.run(
+            [sys.executable, "-m", "daemon.cli", "daemon", str(second_config), "--db", db_url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=first_env(first),
+        )
     finally:
         code = first.stop(signum=signal.SIGTERM)  # mid-stream
     assert code == 0, first.stderr()
-    assert refused.exit_code == 1
-    assert "session 'vn30_second' is already running in another daemon" in refused.output
-    assert f"pid {first.process.pid}" in refused.output
+    assert refused.returncode == 1, refused.stderr
+    error_lines = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and "Traceback" not in refused.stderr
+    assert "session 'vn30_second' is already running in another daemon" in error_lines[0]
+    assert f"pid {first.process.pid}" in error_lines[0]
+    assert status.exit_code == 0, (status.output, status.exception)
     held = json.loads(status.output)["sessions"]
     assert {row["session_name"] for row in held} == {"vn30_live", "vn30_second"}
     assert all(row["lease"] == "held" and row["ready"] == "ready" for row in held)
@@ -224,16 +256,14 @@ def test_sigterm_stops_cleanly_with_nothing_lost_and_a_second_daemon_is_refused(
     summary = json.loads(first.stdout().strip().splitlines()[-1])
     by_name = {s["session_name"]: s for s in summary["sessions"]}
     assert by_name["vn30_live"]["status"] == "stopped" and summary["exit_code"] == 0
-    delivered = sum(c.frames_sent for c in fake.connections if c.channel_type == "X-TRADE")
-    broadcast = delivered - 1 - 1  # minus the init frame and the SwitchChannels reply
+    delivered = fake.broadcasts["X-TRADE"]
     with Store.from_url(db_url) as store:
         recorded = recorded_day(store, "XSTC", CLOCK_START.date(), source="ssi")
         runs = {r.session_name: r for r in store.read_session_runs()}
         assert read_leases(store)[1] == []
-    assert broadcast > 100 and len(recorded) == by_name["vn30_live"]["events"]
-    # Every trade the fake wrote before the stop is stored (the second session's X-TRADE
-    # connection, if scripted, got nothing: scripts are per connection number)
-    assert len(recorded) >= broadcast - 0  # nothing the venue delivered is lost
+    assert delivered == 500  # stopped mid-stream, with 500 trades delivered
+    assert len(recorded) == delivered  # nothing lost
+    assert by_name["vn30_live"]["events"] >= 500  # trades + the 1m bars built from them
     assert runs["vn30_live"].status == "stopped" and runs["vn30_second"].status == "stopped"
     after = CliRunner().invoke(app, ["status", "--db", db_url])
     assert "no daemon holds a session" in after.output
