@@ -18,9 +18,9 @@ import pytest
 import schemathesis
 import websockets
 from fastapi.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from starlette.websockets import WebSocketDisconnect
 
 from daemon.api import ApiOptions, ApiServer, create_app
 from daemon.http_limits import ServerLimits
@@ -144,11 +144,11 @@ async def test_websocket_with_the_token_is_served(server: tuple[ApiServer, str])
 def test_websocket_refuses_a_foreign_origin_and_accepts_its_own() -> None:
     api = client()  # the default setup: loopback, no token
     host = {"host": "127.0.0.1:8765"}
-    with pytest.raises(WebSocketDisconnect) as refused:
-        with api.websocket_connect(
-            "/ws", headers={**host, "origin": "http://attacker.example"}
-        ) as ws:
-            ws.receive_json()
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        api.websocket_connect("/ws", headers={**host, "origin": "http://attacker.example"}) as ws,
+    ):
+        ws.receive_json()
     assert refused.value.code == 1008  # closed before accept: HTTP 403 on a real server
     for origin in ("http://127.0.0.1:8765", "http://localhost:8765", None):
         headers = host if origin is None else {**host, "origin": origin}
@@ -235,13 +235,13 @@ async def test_half_open_connections_are_closed_after_the_header_read_timeout(
 async def test_idle_keep_alive_connections_are_closed(server: tuple[ApiServer, str]) -> None:
     _, address = server
     reader, writer = await asyncio.open_connection(*address.split(":"))
-    writer.write(
-        f"GET /healthz HTTP/1.1\r\nHost: {address}\r\n\r\n".encode()
-    )
+    writer.write(f"GET /healthz HTTP/1.1\r\nHost: {address}\r\n\r\n".encode())
     await writer.drain()
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     assert head.startswith(b"HTTP/1.1 200")
-    await asyncio.wait_for(reader.readexactly(int(head.split(b"content-length: ")[1].split(b"\r\n")[0])), 5)
+    await asyncio.wait_for(
+        reader.readexactly(int(head.split(b"content-length: ")[1].split(b"\r\n")[0])), 5
+    )
     started = time.monotonic()
     assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the server
     assert time.monotonic() - started < 3
@@ -251,9 +251,7 @@ async def test_idle_keep_alive_connections_are_closed(server: tuple[ApiServer, s
 # -- schemathesis ----------------------------------------------------------------------------------
 
 _state, _view = make_state()
-_APP = create_app(
-    _state, _view, options=ApiOptions(token=TOKEN, allowed_hosts=("testserver",))
-)
+_APP = create_app(_state, _view, options=ApiOptions(token=TOKEN, allowed_hosts=("testserver",)))
 schema = schemathesis.openapi.from_asgi(f"/openapi.json?token={TOKEN}", _APP)
 
 
@@ -276,11 +274,13 @@ async def test_real_server_refuses_a_websocket_from_a_foreign_origin(
     _, address = server
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(
-            f"ws://{address}/ws?token={TOKEN}", origin="http://attacker.example"  # type: ignore[arg-type]
+            f"ws://{address}/ws?token={TOKEN}",
+            origin="http://attacker.example",  # type: ignore[arg-type]
         ):
             pass
     assert refused.value.response.status_code == 403
     async with websockets.connect(
-        f"ws://{address}/ws?token={TOKEN}", origin=f"http://{address}"  # type: ignore[arg-type]
+        f"ws://{address}/ws?token={TOKEN}",
+        origin=f"http://{address}",  # type: ignore[arg-type]
     ) as ws:
         assert "vn30 test" in await asyncio.wait_for(ws.recv(), 5)
