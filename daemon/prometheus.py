@@ -23,6 +23,9 @@ Collected when scraped (nothing runs in the event path but the sampled timing of
 ``sessiond_event_handling_seconds``         summary   sampled time to apply an event (market state
                                                       + recorder), quantiles 0.5 / 0.9 / 0.99 of
                                                       the last 4,096 samples
+``sessiond_log_messages_total``             counter   warnings and errors logged (labels
+                                                      ``session``, ``level``, ``logger``): every
+                                                      fault the logs report is counted here
 ``sessiond_lease_renew_failures_total``     counter   failed lease heartbeats (no label)
 ``sessiond_lease_takeovers_total``          counter   leases taken over from a dead daemon
 ``process_*``                               various   resident memory, CPU seconds, open file
@@ -36,7 +39,10 @@ Prometheus's ``rate()`` handles).
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,15 +51,37 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from daemon.logs import current_context
+
 QUANTILES = (0.5, 0.9, 0.99)
 _NAME = re.compile(r"[^a-zA-Z0-9_]")
+
+
+class LogCounter(logging.Handler):
+    """Counts the WARNING and ERROR records of the process by (session, level, logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+        self._counts_lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        context = current_context()
+        key = (context.session if context else "", record.levelname, record.name)
+        with self._counts_lock:
+            self.counts[key] += 1
+
+    def snapshot(self) -> dict[tuple[str, str, str], int]:
+        with self._counts_lock:
+            return dict(self.counts)
 
 
 class DaemonCollector(Collector):
     """Reads a ``SessionDaemon`` (its sessions, feeds, recorders, market states) on scrape."""
 
-    def __init__(self, daemon: Any) -> None:
+    def __init__(self, daemon: Any, log_counter: LogCounter | None = None) -> None:
         self.daemon = daemon
+        self.log_counter = log_counter
 
     def collect(self) -> Iterator[Metric]:
         sessions = list(self.daemon.sessions.values())
@@ -146,12 +174,21 @@ class DaemonCollector(Collector):
         takeovers.add_metric([], float(self.daemon.lease_takeovers))
         yield renew
         yield takeovers
+        if self.log_counter is not None:
+            logged = CounterMetricFamily(
+                "sessiond_log_messages",
+                "Warnings and errors logged",
+                labels=["session", "level", "logger"],
+            )
+            for (session, level, logger_name), count in sorted(self.log_counter.snapshot().items()):
+                logged.add_metric([session, level, logger_name], float(count))
+            yield logged
 
 
-def service_registry(daemon: Any) -> CollectorRegistry:
+def service_registry(daemon: Any, log_counter: LogCounter | None = None) -> CollectorRegistry:
     """A registry with the daemon's collector (and nothing process-global)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DaemonCollector(daemon))
+    registry.register(DaemonCollector(daemon, log_counter))
     ProcessCollector(registry=registry)
     return registry
 
@@ -161,4 +198,4 @@ def exposition(registry: CollectorRegistry) -> tuple[bytes, str]:
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
-__all__ = ["QUANTILES", "DaemonCollector", "exposition", "service_registry"]
+__all__ = ["QUANTILES", "DaemonCollector", "LogCounter", "exposition", "service_registry"]

@@ -192,16 +192,18 @@ class SessionDaemon:
 
     async def run(self) -> dict[str, ServiceSession]:
         """Take the leases, start the API and every session; return when all have ended."""
+        from daemon.prometheus import LogCounter, exposition, service_registry
+
         self._take_leases()
+        log_counter = LogCounter()
+        logging.getLogger().addHandler(log_counter)
         try:
             for session in self.sessions.values():
                 self._build(session)
             failed = [s.name for s in self.sessions.values() if s.status == "failed"]
             if failed:
                 await asyncio.to_thread(self.leases.release, failed)
-            from daemon.prometheus import exposition, service_registry
-
-            self.metrics_registry = service_registry(self)
+            self.metrics_registry = service_registry(self, log_counter)
             app = create_service_app(
                 self.api_sessions,
                 options=self.api,
@@ -234,6 +236,7 @@ class SessionDaemon:
             if self.server is not None:
                 await self.server.stop()
             await asyncio.to_thread(self._release_all)
+            logging.getLogger().removeHandler(log_counter)
         return self.sessions
 
     def _take_leases(self) -> None:

@@ -68,7 +68,10 @@ def renamed_config(tmp_path: Path, name: str, streams: list[str] | None = None) 
     return path
 
 
-def ssi_source(host: Any, fake: FakeSsiServer, *, secret: str | None = None) -> Any:
+def ssi_source(
+    host: Any, fake: FakeSsiServer, *, secret: str | None = None, **overrides: Any
+) -> Any:
+    """The SSI source on ``fake`` (fast reconnects; ``overrides``: other SsiSettings)."""
     from plugins.sources.ssi.settings import SsiSettings
 
     settings = SsiSettings(
@@ -77,6 +80,8 @@ def ssi_source(host: Any, fake: FakeSsiServer, *, secret: str | None = None) -> 
         url=fake.url,
         stream_url=fake.url,
         reconnect_initial_seconds=0.05,
+        reconnect_max_seconds=0.5,
+        **overrides,
     )
     options = settings.model_dump(mode="python")
     options["consumer_secret"] = settings.consumer_secret.get_secret_value()

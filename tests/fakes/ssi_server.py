@@ -46,7 +46,7 @@ import base64
 import json
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -364,9 +364,9 @@ class FakeSsiServer:
                 with self._lock:
                     cursor = self._feed_cursor.get(conn.channel_type)
                     if cursor is None:
-                        cursor = iter(self.feeds[conn.channel_type])
+                        cursor = deque(self.feeds[conn.channel_type])
                         self._feed_cursor[conn.channel_type] = cursor
-                steps: Any = cursor
+                steps: Any = _Draining(cursor)
             else:
                 script = self.scripts.get(conn.channel_type, [])
                 steps = script[number] if number < len(script) else []
@@ -398,7 +398,12 @@ class FakeSsiServer:
                 for step in steps:
                     kind = step[0]
                     if kind == "broadcast":
-                        await send(broadcast_frame(step[1], step[2], self._next_message_id()))
+                        try:
+                            await send(broadcast_frame(step[1], step[2], self._next_message_id()))
+                        except Exception:  # not delivered: the next connection sends it
+                            if isinstance(steps, _Draining):
+                                steps.put_back(step)
+                            raise
                         self.broadcasts[conn.channel_type] += 1
                         carried += 1
                         if self.drop_every and carried % self.drop_every == 0:
@@ -457,6 +462,25 @@ class FakeSsiServer:
             raise RuntimeError(f"unexpected invoke {invoke!r}")
         conn.subscriptions.append(str(invoke["A"][0]))
         return invoke
+
+
+class _Draining:
+    """Iterates a shared deque of steps, taking each out; ``put_back`` returns one."""
+
+    def __init__(self, steps: deque[tuple[Any, ...]]) -> None:
+        self.steps = steps
+
+    def __iter__(self) -> _Draining:
+        return self
+
+    def __next__(self) -> tuple[Any, ...]:
+        try:
+            return self.steps.popleft()
+        except IndexError:
+            raise StopIteration from None
+
+    def put_back(self, step: tuple[Any, ...]) -> None:
+        self.steps.appendleft(step)
 
 
 def _parse(text: str | None) -> date | None:

@@ -1,0 +1,274 @@
+"""Fault injection: the daemon recovers, reports each fault in its logs and metrics, and stores
+everything the venue delivered (counts compared with the fake's).
+
+Each test runs ``daemon.service.SessionDaemon`` with the live VN30 config in this process
+against the loopback fake SSI server (``tests/fakes/ssi_server.py`` fault knobs) and a store
+(SQLite, or PostgreSQL behind ``tests/fakes/tcp_proxy.py``), streams a few hundred distinct
+trades, waits until the daemon counted them all, stops it cleanly and compares:
+trades the fake wrote to a socket == trades the daemon applied == trades stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import StringIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from core.config import load_session_config
+from core.store import Store
+from daemon.api import ApiOptions
+from daemon.logs import configure_logging
+from daemon.service import SessionDaemon, SessionSpec
+from plugins.manager import load_plugins
+from plugins.recording import recorded_day
+from tests.daemon.test_service import acb_trades, ssi_source
+from tests.daemon.vn_live_support import LIVE_CONFIG, steps
+from tests.fakes.ssi_server import FakeSsiServer
+from tests.fakes.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.timeout(120)
+
+CLOCK_START = datetime(2026, 2, 3, 3, 0, tzinfo=UTC)  # 10:00 local
+_SERIES = re.compile(r"([a-z_]+)(?:\{(.*)\})? ([0-9.e+-]+)")
+_LABEL = re.compile(r'([a-z_]+)="([^"]*)"')
+
+
+@dataclass
+class FaultRun:
+    delivered: int
+    applied: int
+    stored: int
+    metrics: str
+    logs: list[dict[str, Any]]
+    fake: FakeSsiServer
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The value of one series of the /metrics text (0 when absent)."""
+        for line in self.metrics.splitlines():
+            found = _SERIES.fullmatch(line)
+            if found is None or found.group(1) != name:
+                continue
+            series = dict(_LABEL.findall(found.group(2) or ""))
+            if series == labels:
+                return float(found.group(3))
+        return 0.0
+
+    def warnings(self, text: str) -> list[dict[str, Any]]:
+        return [r for r in self.logs if r["level"] in ("WARNING", "ERROR") and text in r["message"]]
+
+
+async def run_with_faults(
+    fake: FakeSsiServer,
+    db_url: str,
+    trades: int,
+    *,
+    pause: float = 0.002,
+    during: Any = None,
+    settings: dict[str, Any] | None = None,
+) -> FaultRun:
+    """Stream ``trades`` ACB trades through a daemon; ``during(daemon)`` (async) injects a
+    fault while they flow."""
+    fake.feeds["X-TRADE"] = [("sleep", 0.3), *steps("X-TRADE", acb_trades(trades), pause)]
+    host = load_plugins()
+    store = Store.from_url(db_url)
+    log = StringIO()
+    handler = configure_logging("json", "INFO", log)
+    daemon = SessionDaemon(
+        [SessionSpec(load_session_config(LIVE_CONFIG), str(LIVE_CONFIG))],
+        store=store,
+        host=host,
+        api=ApiOptions(port=0),
+        clock_start=CLOCK_START,
+        sources={"vn30_live": ssi_source(host, fake, **(settings or {}))},
+        heartbeat_seconds=0.2,
+        flush_interval_seconds=0.1,
+    )
+    try:
+        task = asyncio.create_task(daemon.run())
+        while daemon.server is None or not daemon.server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=daemon.api_url, trust_env=False) as client:
+            if during is not None:
+                await during(daemon)
+            deadline = time.monotonic() + 60
+            health: dict[str, Any] = {}
+            while time.monotonic() < deadline:
+                health = (await client.get("/api/health")).json()
+                live = daemon.sessions["vn30_live"].live
+                if health["events"] >= trades and live.recorder.pending == 0:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # one more flush and heartbeat
+            metrics = (await client.get("/metrics")).text
+        daemon.stop()
+        await asyncio.wait_for(task, 30)
+        stored = len(recorded_day(store, "XSTC", CLOCK_START.date(), source="ssi"))
+    finally:
+        logging.getLogger().removeHandler(handler)
+        store.dispose()
+    return FaultRun(
+        delivered=fake.broadcasts["X-TRADE"],
+        applied=health.get("events", -1),
+        stored=stored,
+        metrics=metrics,
+        logs=[json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")],
+        fake=fake,
+    )
+
+
+@pytest.fixture
+def fake() -> Any:
+    server = FakeSsiServer(keepalive_interval=0.1, keepalive_timeout=0.6).start()
+    yield server
+    server.stop()
+
+
+def assert_nothing_lost(run: FaultRun, trades: int) -> None:
+    assert run.delivered == trades, "the fake did not deliver every trade"
+    assert run.applied == trades and run.stored == trades
+
+
+async def test_connections_dropped_every_n_messages(fake: FakeSsiServer, tmp_path: Path) -> None:
+    fake.drop_every = 40
+    run = await run_with_faults(fake, f"sqlite:///{tmp_path / 'drops.db'}", 300)
+    assert_nothing_lost(run, 300)
+    assert fake.drops == 7
+    assert run.metric("sessiond_stream_reconnects_total", session="vn30_live") >= 7
+    lost = run.warnings("connection lost or failed")
+    assert len(lost) >= 7 and all(r["session"] == "vn30_live" for r in lost)
+    assert (
+        run.metric(
+            "sessiond_log_messages_total",
+            session="vn30_live",
+            level="WARNING",
+            logger="plugins.sources.ssi.stream",
+        )
+        >= 7
+    )
+
+
+async def test_stalled_sockets_without_keep_alives(fake: FakeSsiServer, tmp_path: Path) -> None:
+    fake.stall_every = 100
+    run = await run_with_faults(fake, f"sqlite:///{tmp_path / 'stalls.db'}", 250)
+    assert_nothing_lost(run, 250)
+    assert fake.stalls == 2
+    assert run.metric("sessiond_stream_silences_total", session="vn30_live") >= 2
+    assert run.metric("sessiond_stream_reconnects_total", session="vn30_live") >= 2
+    assert len(run.warnings("silent connection")) >= 2
+
+
+async def test_token_expiry_mid_stream(tmp_path: Path) -> None:
+    fake = FakeSsiServer(
+        keepalive_interval=0.1, token_lifetime_seconds=1.5, drop_on_token_expiry=True
+    ).start()
+    try:
+        run = await run_with_faults(
+            fake,
+            f"sqlite:///{tmp_path / 'tokens.db'}",
+            300,
+            pause=0.01,  # ~3 s of stream: the token expires at least once
+            settings={"token_refresh_margin_seconds": 0.5},
+        )
+    finally:
+        fake.stop()
+    assert_nothing_lost(run, 300)
+    assert len(fake.issued_tokens) >= 2  # a fresh token was fetched mid-stream
+    refreshes = run.metric("sessiond_stream_token_refreshes_total", session="vn30_live")
+    reconnects = run.metric("sessiond_stream_reconnects_total", session="vn30_live")
+    assert refreshes + reconnects >= 1
+
+
+async def test_http_429_and_5xx_storm_on_reconnect(fake: FakeSsiServer, tmp_path: Path) -> None:
+    fake.drop_every = 100
+    fake.negotiate_failures = [429, 503, 500, 429, 502, 503, 429, 500]
+    run = await run_with_faults(fake, f"sqlite:///{tmp_path / 'storm.db'}", 250)
+    assert_nothing_lost(run, 250)
+    assert fake.negotiate_failures == []  # the whole storm was met
+    storm = run.warnings("SSI negotiate answered HTTP")
+    assert {
+        code for r in storm for code in ("429", "503", "500", "502") if code in r["message"]
+    } == {
+        "429",
+        "503",
+        "500",
+        "502",
+    }
+    assert (
+        run.metric(
+            "sessiond_log_messages_total",
+            session="vn30_live",
+            level="WARNING",
+            logger="plugins.sources.ssi.stream",
+        )
+        >= 8
+    )
+
+
+async def test_sqlite_busy_while_another_connection_holds_the_write_lock(
+    fake: FakeSsiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.store
+
+    monkeypatch.setattr(core.store, "SQLITE_BUSY_TIMEOUT_MS", 200)  # give up waiting quickly
+    path = tmp_path / "busy.db"
+    Store.from_url(f"sqlite:///{path}").upgrade()
+
+    async def hold_the_write_lock(daemon: SessionDaemon) -> None:
+        await asyncio.sleep(0.6)  # trades are flowing
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer (e.g. a Dagster load) holds the lock
+        await asyncio.sleep(2.0)
+        other.execute("ROLLBACK")
+        other.close()
+
+    run = await run_with_faults(
+        fake, f"sqlite:///{path}", 300, pause=0.01, during=hold_the_write_lock
+    )
+    assert_nothing_lost(run, 300)
+    failures = run.metric(
+        "sessiond_store_write_failures_total", session="vn30_live", writer="recorder"
+    )
+    assert failures >= 1
+    locked = run.warnings("recording")
+    assert locked and all(r["session"] == "vn30_live" for r in locked)
+
+
+@pytest.mark.postgres
+async def test_postgresql_restarted_during_a_session(fake: FakeSsiServer, pg_url: str) -> None:
+    port = urlsplit(pg_url).port or 5432
+    proxy = TcpProxy(port).start()
+    proxied = pg_url.replace(f"127.0.0.1:{port}", f"127.0.0.1:{proxy.port}")
+    Store.from_url(proxied).upgrade()
+
+    async def restart_postgresql(daemon: SessionDaemon) -> None:
+        await asyncio.sleep(0.8)
+        proxy.cut()  # every connection reset, new ones refused
+        await asyncio.sleep(2.0)
+        proxy.restore()
+
+    try:
+        run = await run_with_faults(fake, proxied, 300, pause=0.01, during=restart_postgresql)
+    finally:
+        proxy.stop()
+    assert_nothing_lost(run, 300)
+    assert proxy.cuts == 1 and proxy.connections_made >= 2  # reconnected after the restart
+    failures = run.metric(
+        "sessiond_store_write_failures_total", session="vn30_live", writer="recorder"
+    )
+    renew = run.metric("sessiond_lease_renew_failures_total")
+    assert failures + renew >= 1
+    assert run.warnings("failed") or run.warnings("lease heartbeat failed")
