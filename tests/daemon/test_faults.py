@@ -17,7 +17,7 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -272,3 +272,129 @@ async def test_postgresql_restarted_during_a_session(fake: FakeSsiServer, pg_url
     renew = run.metric("sessiond_lease_renew_failures_total")
     assert failures + renew >= 1
     assert run.warnings("failed") or run.warnings("lease heartbeat failed")
+
+
+# -- Alpaca: dropped stream connections, REST 429/5xx storm ------------------------------------
+
+US_DAY = datetime(2024, 7, 1, 14, 0, tzinfo=UTC)  # 10:00 ET, a regular session
+
+
+async def test_alpaca_connections_dropped_and_a_rest_429_5xx_storm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.config import validate_session_config
+    from tests.fakes.alpaca_server import KEY, SECRET, FakeAlpacaData, FakeAlpacaStream
+
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("ALPACA_DATA_URL", "ALPACA_STREAM_URL", "ALPACA_FEED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALPACA_API_KEY", KEY)
+    monkeypatch.setenv("ALPACA_SECRET_KEY", SECRET)
+    trades = [
+        {
+            "T": "t",
+            "S": "AAPL" if i % 2 else "MSFT",
+            "t": (US_DAY.replace(second=0) + timedelta(milliseconds=10 * i)).isoformat(),
+            "x": "V",
+            "p": 200.0 + (i % 7) / 100,
+            "s": 10 + i,
+            "c": ["@"],
+            "i": 1000 + i,
+            "z": "C",
+        }
+        for i in range(240)
+    ]
+    stream = FakeAlpacaStream(feed=trades, drop_every=50).start()
+    rest = FakeAlpacaData(retry_after=None).start()
+    rest.fail_next = [429, 503, 500, 429, 502]  # the trailing-day history load meets a storm
+    config = validate_session_config(
+        {
+            "session_name": "us_live",
+            "exchange_group": "US_EQUITY",
+            "mode": "live",
+            "session_data_config": {
+                "symbols": ["AAPL", "MSFT"],
+                "streams": ["1m", "trades"],
+                "historical": {
+                    "enable_quality": False,
+                    "data": [{"trailing_days": 1, "intervals": ["1m"]}],
+                    "indicators": {},
+                },
+            },
+            "api_config": {
+                "data_api": "alpaca",
+                "data_api_options": {
+                    "stream_url": stream.url,
+                    "data_url": rest.url,
+                    "reconnect_min_backoff_seconds": 0.05,
+                    "reconnect_max_backoff_seconds": 0.2,
+                    "retry_wait_seconds": 0.05,
+                },
+            },
+        }
+    )
+    store = Store.from_url(f"sqlite:///{tmp_path / 'us.db'}")
+    log = StringIO()
+    handler = configure_logging("json", "INFO", log)
+    daemon = SessionDaemon(
+        [SessionSpec(config, "us_live.json")],
+        store=store,
+        host=load_plugins(),
+        api=ApiOptions(port=0),
+        clock_start=US_DAY,
+        heartbeat_seconds=0.2,
+        flush_interval_seconds=0.1,
+    )
+    try:
+        task = asyncio.create_task(daemon.run())
+        while daemon.server is None or not daemon.server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=daemon.api_url, trust_env=False) as client:
+            deadline = time.monotonic() + 60
+            health: dict[str, Any] = {}
+            while time.monotonic() < deadline:
+                health = (await client.get("/api/sessions/us_live/health")).json()
+                if health["events"] >= len(trades):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            metrics = (await client.get("/metrics")).text
+        daemon.stop()
+        await asyncio.wait_for(task, 30)
+        stored = len(recorded_day(store, "XNYS", US_DAY.date(), source="alpaca"))
+    finally:
+        logging.getLogger().removeHandler(handler)
+        store.dispose()
+        stream.stop()
+        rest.stop()
+    run = FaultRun(
+        stream.delivered,
+        health.get("events", -1),
+        stored,
+        metrics,
+        [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")],
+        None,  # type: ignore[arg-type]
+    )
+    assert_nothing_lost(run, len(trades))
+    assert stream.drops == 4 and stream.connections >= 5
+    assert run.metric("sessiond_stream_reconnects_total", session="us_live") >= 4
+    assert rest.fail_next == []  # the storm was met and passed
+    retries = run.warnings("retry")
+    assert {s for r in retries for s in ("429", "503", "500", "502") if s in r["message"]} == {
+        "429",
+        "503",
+        "500",
+        "502",
+    }
+    assert all(r["session"] == "us_live" for r in retries)
+    assert (
+        run.metric(
+            "sessiond_log_messages_total",
+            session="us_live",
+            level="WARNING",
+            logger="plugins.sources.alpaca.client",
+        )
+        >= 5
+    )
