@@ -38,12 +38,15 @@ many as it was given configs. Routes (OpenAPI at ``/openapi.json``, docs at ``/d
 - CORS is off unless ``SESSIOND_API_CORS_ORIGINS`` lists origins (GET only).
 - Server limits (header size and read time, keep-alive, connections, websocket message size):
   ``daemon.http_limits``.
-"""
 
+(No ``from __future__ import annotations`` here: FastAPI resolves the ``Annotated``
+dependencies of the route closures from their annotations at definition time.)
+"""
 
 import asyncio
 import hmac
 import ipaddress
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -196,6 +199,18 @@ class ApiSession:
 
     view: SessionView
     state: MarketState | None
+    _push: tuple[int, str] | None = field(default=None, repr=False)
+
+    def push_text(self) -> str:
+        """The websocket push of the state's current version, serialized once per version
+        for every client (a dashboard per operator costs one snapshot, not one each)."""
+        assert self.state is not None
+        version = self.state.version
+        cached = self._push
+        if cached is None or cached[0] != version:
+            payload = {"session": _session_dict(self.view), "market": self.state.snapshot()}
+            cached = self._push = (version, json.dumps(payload))
+        return cached[1]
 
 
 class Health(BaseModel):
@@ -498,9 +513,7 @@ async def _push_updates(websocket: WebSocket, entry: ApiSession) -> None:
         if state.version != sent_version:
             sent_version = state.version
             try:
-                await websocket.send_json(
-                    {"session": _session_dict(entry.view), "market": state.snapshot()}
-                )
+                await websocket.send_text(entry.push_text())
             except (WebSocketDisconnect, RuntimeError):
                 return
         try:  # wait for the next push slot, noticing a disconnect (or shutdown) at once
