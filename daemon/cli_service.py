@@ -8,6 +8,7 @@ command, user errors are one line and exit 1.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Any
 
@@ -86,7 +87,7 @@ def daemon_command(
     for path in config_paths:
         config, host = _load_run_config(path)
         specs.append(SessionSpec(config, path))
-    configure_logging(log_format, level)
+    handler = configure_logging(log_format, level)
     try:
         store = Store.from_url(db)
         try:
@@ -114,6 +115,8 @@ def daemon_command(
             store.dispose()
     except SessiondError as error:
         fail(str(error))
+    finally:
+        logging.getLogger().removeHandler(handler)
     summary = [
         {
             "session_name": s.name,

@@ -46,13 +46,13 @@ def test_an_expired_lease_is_taken_over_and_its_old_holder_learns_it_lost_it(
     store_url: str,
 ) -> None:
     with Store.from_url(store_url) as store:
-        first = LeaseStore(store, A, ttl_seconds=0.3)
-        second = LeaseStore(store, B, ttl_seconds=0.3)
+        first = LeaseStore(store, A, ttl_seconds=1.5)
+        second = LeaseStore(store, B, ttl_seconds=1.5)
         first.acquire("us_live", "us.json")
         first.acquire("vn30_live", "vn.json")
         with pytest.raises(LeaseError):
             second.acquire("us_live", "us.json")
-        time.sleep(0.5)  # A stopped renewing (killed): its leases expire on the database clock
+        time.sleep(1.7)  # A stopped renewing (killed): its leases expire on the database clock
         assert second.acquire("us_live", "us.json").holder == B.holder
         assert first.renew(["us_live", "vn30_live"]) == ["us_live"]
         assert {x.session_name: x.holder for x in read_leases(store)[1]} == {

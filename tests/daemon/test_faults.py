@@ -34,7 +34,7 @@ from daemon.service import SessionDaemon, SessionSpec
 from plugins.manager import load_plugins
 from plugins.recording import recorded_day
 from tests.daemon.test_service import acb_trades, ssi_source
-from tests.daemon.vn_live_support import LIVE_CONFIG, steps
+from tests.daemon.vn_live_support import LIVE_CONFIG, started, steps
 from tests.fakes.ssi_server import FakeSsiServer
 from tests.fakes.tcp_proxy import TcpProxy
 
@@ -47,12 +47,14 @@ _LABEL = re.compile(r'([a-z_]+)="([^"]*)"')
 
 @dataclass
 class FaultRun:
+    """Trades the fake wrote to a socket, the daemon applied and the store holds; the
+    ``/metrics`` text and the JSON log records of the run."""
+
     delivered: int
     applied: int
     stored: int
     metrics: str
     logs: list[dict[str, Any]]
-    fake: FakeSsiServer
 
     def metric(self, name: str, **labels: str) -> float:
         """The value of one series of the /metrics text (0 when absent)."""
@@ -83,50 +85,67 @@ async def run_with_faults(
     fake.feeds["X-TRADE"] = [("sleep", 0.3), *steps("X-TRADE", acb_trades(trades), pause)]
     host = load_plugins()
     store = Store.from_url(db_url)
+    spec = SessionSpec(load_session_config(LIVE_CONFIG), str(LIVE_CONFIG))
+    sources = {"vn30_live": ssi_source(host, fake, **(settings or {}))}
+    try:
+        run = await drive(store, host, spec, trades, CLOCK_START, during, sources=sources)
+        run.stored = len(recorded_day(store, "XSTC", CLOCK_START.date(), source="ssi"))
+    finally:
+        store.dispose()
+    run.delivered = fake.broadcasts["X-TRADE"]
+    return run
+
+
+async def drive(
+    store: Store,
+    host: Any,
+    spec: SessionSpec,
+    events: int,
+    clock_start: datetime,
+    during: Any = None,
+    *,
+    sources: dict[str, Any] | None = None,
+) -> FaultRun:
+    """Run one session in a daemon (JSON logs captured) until its API counted ``events``
+    and everything was recorded, scrape ``/metrics``, stop it cleanly."""
+    name = spec.config.session_name
     log = StringIO()
     handler = configure_logging("json", "INFO", log)
     daemon = SessionDaemon(
-        [SessionSpec(load_session_config(LIVE_CONFIG), str(LIVE_CONFIG))],
+        [spec],
         store=store,
         host=host,
         api=ApiOptions(port=0),
-        clock_start=CLOCK_START,
-        sources={"vn30_live": ssi_source(host, fake, **(settings or {}))},
+        clock_start=clock_start,
+        sources=sources,
         heartbeat_seconds=0.2,
         flush_interval_seconds=0.1,
     )
     try:
-        task = asyncio.create_task(daemon.run())
-        while daemon.server is None or not daemon.server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
+        task = await started(daemon)
         async with httpx.AsyncClient(base_url=daemon.api_url, trust_env=False) as client:
             if during is not None:
                 await during(daemon)
             deadline = time.monotonic() + 60
             health: dict[str, Any] = {}
             while time.monotonic() < deadline:
-                health = (await client.get("/api/health")).json()
-                live = daemon.sessions["vn30_live"].live
-                if health["events"] >= trades and live.recorder.pending == 0:
+                health = (await client.get(f"/api/sessions/{name}/health")).json()
+                live = daemon.sessions[name].live
+                if health["events"] >= events and live.recorder.pending == 0:
                     break
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)  # one more flush and heartbeat
             metrics = (await client.get("/metrics")).text
         daemon.stop()
         await asyncio.wait_for(task, 30)
-        stored = len(recorded_day(store, "XSTC", CLOCK_START.date(), source="ssi"))
     finally:
         logging.getLogger().removeHandler(handler)
-        store.dispose()
     return FaultRun(
-        delivered=fake.broadcasts["X-TRADE"],
+        delivered=-1,
         applied=health.get("events", -1),
-        stored=stored,
+        stored=-1,
         metrics=metrics,
         logs=[json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")],
-        fake=fake,
     )
 
 
@@ -254,11 +273,19 @@ async def test_postgresql_restarted_during_a_session(fake: FakeSsiServer, pg_url
     proxied = pg_url.replace(f"127.0.0.1:{port}", f"127.0.0.1:{proxy.port}")
     Store.from_url(proxied).upgrade()
 
+    readiness: list[dict[str, Any]] = []
+
     async def restart_postgresql(daemon: SessionDaemon) -> None:
         await asyncio.sleep(0.8)
         proxy.cut()  # every connection reset, new ones refused
-        await asyncio.sleep(2.0)
-        proxy.restore()
+        async with httpx.AsyncClient(base_url=daemon.api_url, trust_env=False) as client:
+            down = await client.get("/readyz")
+            readiness.append({**down.json(), "http": down.status_code})
+            await asyncio.sleep(2.0)
+            proxy.restore()
+            await asyncio.sleep(0.5)
+            up = await client.get("/readyz")
+            readiness.append({**up.json(), "http": up.status_code})
 
     try:
         run = await run_with_faults(fake, proxied, 300, pause=0.01, during=restart_postgresql)
@@ -266,6 +293,9 @@ async def test_postgresql_restarted_during_a_session(fake: FakeSsiServer, pg_url
         proxy.stop()
     assert_nothing_lost(run, 300)
     assert proxy.cuts == 1 and proxy.connections_made >= 2  # reconnected after the restart
+    down, up = readiness
+    assert down["http"] == 503 and down["checks"]["store"] is False
+    assert up["http"] == 200 and all(up["checks"].values())
     failures = run.metric(
         "sessiond_store_write_failures_total", session="vn30_live", writer="recorder"
     )
@@ -334,49 +364,14 @@ async def test_alpaca_connections_dropped_and_a_rest_429_5xx_storm(
         }
     )
     store = Store.from_url(f"sqlite:///{tmp_path / 'us.db'}")
-    log = StringIO()
-    handler = configure_logging("json", "INFO", log)
-    daemon = SessionDaemon(
-        [SessionSpec(config, "us_live.json")],
-        store=store,
-        host=load_plugins(),
-        api=ApiOptions(port=0),
-        clock_start=US_DAY,
-        heartbeat_seconds=0.2,
-        flush_interval_seconds=0.1,
-    )
     try:
-        task = asyncio.create_task(daemon.run())
-        while daemon.server is None or not daemon.server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        async with httpx.AsyncClient(base_url=daemon.api_url, trust_env=False) as client:
-            deadline = time.monotonic() + 60
-            health: dict[str, Any] = {}
-            while time.monotonic() < deadline:
-                health = (await client.get("/api/sessions/us_live/health")).json()
-                if health["events"] >= len(trades):
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.5)
-            metrics = (await client.get("/metrics")).text
-        daemon.stop()
-        await asyncio.wait_for(task, 30)
-        stored = len(recorded_day(store, "XNYS", US_DAY.date(), source="alpaca"))
+        run = await drive(store, load_plugins(), SessionSpec(config, "us.json"), 240, US_DAY)
+        run.stored = len(recorded_day(store, "XNYS", US_DAY.date(), source="alpaca"))
     finally:
-        logging.getLogger().removeHandler(handler)
         store.dispose()
         stream.stop()
         rest.stop()
-    run = FaultRun(
-        stream.delivered,
-        health.get("events", -1),
-        stored,
-        metrics,
-        [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")],
-        None,  # type: ignore[arg-type]
-    )
+    run.delivered = stream.delivered
     assert_nothing_lost(run, len(trades))
     assert stream.drops == 4 and stream.connections >= 5
     assert run.metric("sessiond_stream_reconnects_total", session="us_live") >= 4

@@ -34,7 +34,7 @@ from daemon.logs import configure_logging
 from daemon.service import SessionDaemon, SessionSpec
 from plugins.manager import load_plugins
 from plugins.recording import recorded_day
-from tests.daemon.vn_live_support import LIVE_CONFIG, REPO, LiveDaemon, steps, trade
+from tests.daemon.vn_live_support import LIVE_CONFIG, REPO, LiveDaemon, started, steps, trade
 from tests.fakes.ssi_server import FakeSsiServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -86,15 +86,6 @@ def ssi_source(
     options = settings.model_dump(mode="python")
     options["consumer_secret"] = settings.consumer_secret.get_secret_value()
     return host.create_source("ssi", exchange="XSTC", **options)
-
-
-async def started(daemon: SessionDaemon) -> asyncio.Task[Any]:
-    task = asyncio.create_task(daemon.run())
-    while daemon.server is None or not daemon.server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    return task
 
 
 async def wait_for(predicate: Any, timeout: float = 20.0) -> None:

@@ -8,6 +8,7 @@ Message builders produce the exact SSI ``Content`` objects of the reference (§2
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -289,3 +290,14 @@ class LiveDaemon:
 
     def stdout(self) -> str:
         return self.stdout_path.read_text()
+
+
+async def started(runner: Any) -> asyncio.Task[Any]:
+    """Start ``runner.run()`` (a LiveSession or a SessionDaemon) in a task and return it once
+    its API listens (re-raising what made it end before)."""
+    task = asyncio.create_task(runner.run())
+    while runner.server is None or not runner.server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return task
