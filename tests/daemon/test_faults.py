@@ -67,6 +67,12 @@ class FaultRun:
                 return float(found.group(3))
         return 0.0
 
+    def logged(self, session: str, logger: str) -> float:
+        """Warnings ``logger`` logged for ``session``, as /metrics counts them."""
+        return self.metric(
+            "sessiond_log_messages_total", session=session, level="WARNING", logger=logger
+        )
+
     def warnings(self, text: str) -> list[dict[str, Any]]:
         return [r for r in self.logs if r["level"] in ("WARNING", "ERROR") and text in r["message"]]
 
@@ -169,15 +175,7 @@ async def test_connections_dropped_every_n_messages(fake: FakeSsiServer, tmp_pat
     assert run.metric("sessiond_stream_reconnects_total", session="vn30_live") >= 7
     lost = run.warnings("connection lost or failed")
     assert len(lost) >= 7 and all(r["session"] == "vn30_live" for r in lost)
-    assert (
-        run.metric(
-            "sessiond_log_messages_total",
-            session="vn30_live",
-            level="WARNING",
-            logger="plugins.sources.ssi.stream",
-        )
-        >= 7
-    )
+    assert run.logged("vn30_live", "plugins.sources.ssi.stream") >= 7
 
 
 async def test_stalled_sockets_without_keep_alives(fake: FakeSsiServer, tmp_path: Path) -> None:
@@ -226,15 +224,7 @@ async def test_http_429_and_5xx_storm_on_reconnect(fake: FakeSsiServer, tmp_path
         "500",
         "502",
     }
-    assert (
-        run.metric(
-            "sessiond_log_messages_total",
-            session="vn30_live",
-            level="WARNING",
-            logger="plugins.sources.ssi.stream",
-        )
-        >= 8
-    )
+    assert run.logged("vn30_live", "plugins.sources.ssi.stream") >= 8
 
 
 async def test_sqlite_busy_while_another_connection_holds_the_write_lock(
@@ -384,12 +374,4 @@ async def test_alpaca_connections_dropped_and_a_rest_429_5xx_storm(
         "502",
     }
     assert all(r["session"] == "us_live" for r in retries)
-    assert (
-        run.metric(
-            "sessiond_log_messages_total",
-            session="us_live",
-            level="WARNING",
-            logger="plugins.sources.alpaca.client",
-        )
-        >= 5
-    )
+    assert run.logged("us_live", "plugins.sources.alpaca.client") >= 5
