@@ -285,3 +285,41 @@ def test_a_killed_daemons_sessions_are_taken_over_by_the_next(
         assert "taking over the lease of pid" in second.stderr()
     finally:
         assert second.stop(signum=signal.SIGTERM) == 0
+
+
+async def test_a_session_whose_lease_is_taken_over_is_stopped(tmp_path: Path) -> None:
+    from core.leases import LeaseHolder, LeaseStore
+
+    fake = FakeSsiServer(keepalive_interval=0.1).start()
+    fake.feeds["X-TRADE"] = [("sleep", 0.3), *steps("X-TRADE", acb_trades(20))]
+    host = load_plugins()
+    store = Store.from_url(f"sqlite:///{tmp_path / 'lost.db'}")
+    daemon = SessionDaemon(
+        [SessionSpec(load_session_config(LIVE_CONFIG), str(LIVE_CONFIG))],
+        store=store,
+        host=host,
+        api=ApiOptions(port=0),
+        clock_start=CLOCK_START,
+        sources={"vn30_live": ssi_source(host, fake)},
+        heartbeat_seconds=0.2,
+        flush_interval_seconds=0.1,
+    )
+    try:
+        task = await started(daemon)
+        await wait_for(lambda: _true_when(daemon.sessions["vn30_live"].events >= 20))
+        other = LeaseHolder("elsewhere:1:cafe", "elsewhere", 1)
+        LeaseStore(store, other).acquire(
+            "vn30_live", str(LIVE_CONFIG), take_over=daemon.holder.holder
+        )
+        sessions = await asyncio.wait_for(task, 30)  # the only session stops: the daemon ends
+        _, leases = read_leases(store)
+    finally:
+        fake.stop()
+        store.dispose()
+    assert sessions["vn30_live"].status == "stopped"
+    assert sessions["vn30_live"].error == "lease lost to another daemon"
+    assert [(x.session_name, x.holder) for x in leases] == [("vn30_live", other.holder)]
+
+
+async def _true_when(condition: bool) -> bool:
+    return condition
