@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from core.errors import SessiondError
+from daemon import cli_service as _cli_service
 
 app = typer.Typer(
     name="sessiond",
@@ -570,9 +571,10 @@ def _run_live(
     import asyncio
     import signal
 
-    from daemon.live_session import ApiOptions, ApiSettings, LiveSession
+    from daemon.api import ApiSettings
+    from daemon.live_session import LiveSession
 
-    api = ApiOptions(api_host, api_port, ApiSettings().token_value())
+    api = ApiSettings().options(api_host, api_port)
     session = LiveSession(
         config, store=store, host=host, config_path=config_path, api=api, clock_start=clock_at
     )
@@ -742,6 +744,11 @@ def _print_classifier_tables(result: Any) -> None:
                 continue
             table.add_row(score.name, accuracy(s), str(s.agree), str(s.trades), str(s.undecided))
         console.print(table)
+
+
+# --- the daemon as a service: `daemon`, `status` (daemon/cli_service.py) ----------------------
+
+_cli_service.register(app)
 
 
 def main() -> None:
