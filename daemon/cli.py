@@ -4,8 +4,8 @@ Every command turns a ``core.errors.SessiondError`` into one line on stderr and 
 and every usage error (unknown command or option, missing argument, bad value type) into one
 line and exit code 2 (``daemon.commands.group``); anything else is a bug and keeps its
 traceback. Commands are thin: they parse arguments and call into ``core``, ``plugins`` and
-``daemon``. Command groups added since live in ``daemon/commands/`` and are registered at the
-end of this module.
+``daemon``. Command groups added since live in ``daemon/commands/`` (and the service commands
+in ``daemon/cli_service.py``) and are registered at the end of this module.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ import typer
 from rich.console import Console
 
 from core.errors import SessiondError
+from daemon import cli_service as _cli_service
+from daemon.commands import demo as _demo
+from daemon.commands import results as _results
+from daemon.commands import scaffold as _scaffold
 from daemon.commands.group import SessiondGroup
 from daemon.commands.results import calendar_of, zone_for
 from daemon.display import TZ_HELP
@@ -642,9 +646,10 @@ def _run_live(
     import asyncio
     import signal
 
-    from daemon.live_session import ApiOptions, ApiSettings, LiveSession
+    from daemon.api import ApiSettings
+    from daemon.live_session import LiveSession
 
-    api = ApiOptions(api_host, api_port, ApiSettings().token_value())
+    api = ApiSettings().options(api_host, api_port)
     session = LiveSession(
         config, store=store, host=host, config_path=config_path, api=api, clock_start=clock_at
     )
@@ -825,11 +830,12 @@ def _print_classifier_tables(result: Any) -> None:
         console.print(table)
 
 
-# --- command groups in daemon/commands/ --------------------------------------------------------
+# --- the daemon as a service: `daemon`, `status` (daemon/cli_service.py) ----------------------
 
-from daemon.commands import demo as _demo  # noqa: E402  (after the app they extend)
-from daemon.commands import results as _results  # noqa: E402
-from daemon.commands import scaffold as _scaffold  # noqa: E402
+_cli_service.register(app)
+
+
+# --- command groups in daemon/commands/ --------------------------------------------------------
 
 _results.register(app)
 _demo.register(app)

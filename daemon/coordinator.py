@@ -1118,7 +1118,8 @@ class SessionCoordinator:
         # Quality counts regular-session bars only: extended-hours bars are not expected.
         session = self.schedule.get_trading_session(trading_date)
         regular = (session.open, session.close) if session and any(self.extended_hours) else None
-        for interval in (self.streamed_interval, *self.generated_intervals):
+        streamed = (self.streamed_interval,) if self.streamed_interval else ()  # live: maybe none
+        for interval in (*streamed, *self.generated_intervals):
             for symbol in self.symbols:
                 series = self.session_data.series(symbol, interval)
                 times = [row.ts_event for row in series]

@@ -57,6 +57,7 @@ from tests.daemon.vn_live_support import (
     D,
     LiveDaemon,
     LiveRun,
+    started,
     steps,
     trade,
 )
@@ -278,15 +279,6 @@ def in_process_session(fake: FakeSsiServer, store: Store, clock_start: datetime)
         clock_start=clock_start,
         flush_interval_seconds=0.1,
     )
-
-
-async def started(session: Any) -> asyncio.Task[Any]:
-    task = asyncio.create_task(session.run())
-    while session.server is None or not session.server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    return task
 
 
 async def reset_at_15(fake: FakeSsiServer, db_url: str) -> None:

@@ -9,6 +9,7 @@ Message builders produce the exact SSI ``Content`` objects of the reference (§2
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -31,7 +32,7 @@ from daemon.demo.messages import foreign, futures, index, quote, status, steps, 
 from daemon.demo.ssi_server import FakeSsiServer
 
 REPO = Path(__file__).resolve().parents[2]
-_API_URL = re.compile(r"live API and dashboard on http://127\.0\.0\.1:(\d+)/")
+_API_URL = re.compile(r"live API (?:and dashboard )?on http://127\.0\.0\.1:(\d+)/")
 LIVE_CONFIG = REPO / "session_configs" / "vn30_live.json"
 
 
@@ -47,7 +48,10 @@ class LiveDaemon:
         *,
         config: Path = LIVE_CONFIG,
         extra_env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
+        """``command``: the sessiond arguments before the common options (default
+        ``run CONFIG --json``; e.g. ``daemon CONFIG1 CONFIG2 --json``)."""
         self.port = 0  # the daemon picks a free port and prints it (no race with other tests)
         self.base = ""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SSI_", "SESSIOND_"))}
@@ -65,6 +69,7 @@ class LiveDaemon:
         )
         env.update(extra_env or {})
         name = f"daemon-{time.monotonic_ns()}"
+        self.workdir = workdir
         self.stderr_path = workdir / f"{name}.stderr"
         self.stdout_path = workdir / f"{name}.stdout"
         self._stderr = self.stderr_path.open("w")
@@ -74,11 +79,9 @@ class LiveDaemon:
                 sys.executable,
                 "-m",
                 "daemon.cli",
-                "run",
-                str(config),
+                *(command or ["run", str(config), "--json"]),
                 "--db",
                 db_url,
-                "--json",
                 "--clock-start",
                 clock_start,
                 "--api-port",
@@ -137,11 +140,11 @@ class LiveDaemon:
             time.sleep(0.05)
         raise AssertionError(f"condition not met within {timeout} s: {self.stderr()}")
 
-    def stop(self, timeout: float = 30.0) -> int:
-        """Ctrl-C, then wait for the clean exit; returns the exit code."""
+    def stop(self, timeout: float = 30.0, signum: int = signal.SIGINT) -> int:
+        """Ctrl-C (or ``signum``), then wait for the clean exit; returns the exit code."""
         self.client.close()
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(signum)
         try:
             code = self.process.wait(timeout=timeout)
         finally:
@@ -157,6 +160,17 @@ class LiveDaemon:
 
     def stdout(self) -> str:
         return self.stdout_path.read_text()
+
+
+async def started(runner: Any) -> asyncio.Task[Any]:
+    """Start ``runner.run()`` (a LiveSession or a SessionDaemon) in a task and return it once
+    its API listens (re-raising what made it end before)."""
+    task = asyncio.create_task(runner.run())
+    while runner.server is None or not runner.server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return task
 
 
 # --- the scripted day (2026-02-03, HOSE) ------------------------------------------------------
