@@ -644,7 +644,6 @@ def _run_live(
 ) -> tuple[Any, Any]:
     """A live session with its market state, recorder and API; Ctrl-C stops it cleanly."""
     import asyncio
-    import signal
 
     from daemon.api import ApiSettings
     from daemon.live_session import LiveSession
@@ -654,22 +653,10 @@ def _run_live(
         config, store=store, host=host, config_path=config_path, api=api, clock_start=clock_at
     )
 
-    async def main() -> Any:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, session.stop)
-        loop.add_signal_handler(signal.SIGTERM, session.stop)
-        task = asyncio.create_task(session.run())
-        while session.server is None or not session.server.started:
-            if task.done():
-                break
-            await asyncio.sleep(0.01)
-        if not task.done():
-            err_console.print(
-                f"live API and dashboard on {session.api_url}", highlight=False, soft_wrap=True
-            )
-        return await task
+    def announce(url: str) -> None:
+        err_console.print(f"live API and dashboard on {url}", highlight=False, soft_wrap=True)
 
-    summary = asyncio.run(main())
+    summary = asyncio.run(session.run_announced(announce))
     return session.coordinator, summary
 
 

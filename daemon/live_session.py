@@ -41,7 +41,7 @@ import contextlib
 import gc
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -228,6 +228,31 @@ class LiveSession:
     def api_url(self) -> str:
         port = self.server.bound_port if self.server is not None else self.api.port
         return f"http://{self.api.host}:{port}/"
+
+    async def run_announced(
+        self,
+        announce: Callable[[str], None],
+        should_stop: Callable[[], bool] | None = None,
+    ) -> RunSummary:
+        """:meth:`run` as the CLI runs it: SIGINT / SIGTERM stop it cleanly, ``announce`` gets
+        the API's URL once it listens, and ``should_stop()`` (asked every 0.1 s) ends it too."""
+        import signal
+
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self.stop)
+        loop.add_signal_handler(signal.SIGTERM, self.stop)
+        task = asyncio.create_task(self.run())
+        while self.server is None or not self.server.started:
+            if task.done():
+                return await task
+            await asyncio.sleep(0.01)
+        announce(self.api_url)
+        while not task.done():
+            if should_stop is not None and should_stop():
+                self.stop()
+                break
+            await asyncio.wait({task}, timeout=0.1)
+        return await task
 
     async def run(self) -> RunSummary:
         """Start the API, restore today's volumes, run the coordinator until stopped."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -61,9 +60,10 @@ def run_vn_live_demo(
     from core.config import load_session_config
     from core.errors import SessionError
     from core.store import Store
+    from daemon.api import ApiSettings
     from daemon.demo.ssi_server import FakeSsiServer
     from daemon.demo.vn_day import day_messages, fake_scripts
-    from daemon.live_session import ApiOptions, LiveSession
+    from daemon.live_session import LiveSession
     from plugins.manager import load_plugins
 
     calendar = "XSTC"
@@ -98,7 +98,7 @@ def run_vn_live_demo(
             store=store,
             host=host,
             config_path=config_path(),
-            api=ApiOptions(options.api_host, options.api_port),
+            api=ApiSettings().options(options.api_host, options.api_port),
             clock_start=clock_start,
             clock_speed=options.speed,
         )
@@ -106,7 +106,11 @@ def run_vn_live_demo(
             options.day, session.symbols, session.futures_contract, options.seed
         )
         fake.scripts.update(fake_scripts(messages, session.clock.seconds_until))
-        summary = asyncio.run(_play(session, stop_at, announce))
+        summary = asyncio.run(
+            session.run_announced(
+                announce, should_stop=lambda: session.clock.seconds_until(stop_at) <= 0
+            )
+        )
         return summary, store.url, session
     finally:
         store.dispose()
@@ -120,24 +124,6 @@ def run_vn_live_demo(
         ):
             os.environ.pop(key, None)
         os.environ.update(saved)
-
-
-async def _play(session: Any, stop_at: datetime, announce: Callable[[str], None]) -> Any:
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, session.stop)
-    loop.add_signal_handler(signal.SIGTERM, session.stop)
-    task = asyncio.create_task(session.run())
-    while session.server is None or not session.server.started:
-        if task.done():
-            return await task
-        await asyncio.sleep(0.01)
-    announce(session.api_url)
-    while not task.done():
-        if session.clock.seconds_until(stop_at) <= 0:
-            session.stop()
-            break
-        await asyncio.sleep(0.1)
-    return await task
 
 
 __all__ = ["DEMO_DAY", "DemoOptions", "config_path", "run_vn_live_demo"]

@@ -62,7 +62,7 @@ from tests.daemon.vn_live_support import (
     trade,
 )
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.xdist_group("vn_live_day")]
+pytestmark = [pytest.mark.timeout(240), pytest.mark.xdist_group("vn_live_day")]
 
 
 def expected_acb() -> dict[str, dict[str, float]]:

@@ -94,7 +94,7 @@ class LiveDaemon:
         )
         self.client = httpx.Client(timeout=5.0, trust_env=False)
 
-    def wait_ready(self, timeout: float = 40.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:  # generous: a loaded 2-core box
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -120,7 +120,7 @@ class LiveDaemon:
         reply.raise_for_status()
         return reply.json()
 
-    def wait_for_events(self, count: int, timeout: float = 20.0) -> dict[str, Any]:
+    def wait_for_events(self, count: int, timeout: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         health: dict[str, Any] = {}
         while time.monotonic() < deadline:
@@ -132,7 +132,7 @@ class LiveDaemon:
             f"saw {health.get('events')} events, expected {count}: {self.stderr()}"
         )
 
-    def wait_until(self, predicate: Any, timeout: float = 15.0) -> None:
+    def wait_until(self, predicate: Any, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
