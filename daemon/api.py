@@ -19,8 +19,8 @@ many as it was given configs. Routes (OpenAPI at ``/openapi.json``, docs at ``/d
   day and for ``ato``, ``continuous``, ``atc`` (all symbols without ``symbol``).
 - ``GET /api/market/foreign[?symbol=]``, ``/api/market/indices``, ``/api/market/basis``.
 - ``GET /api/sessions/current``: the default session (name, exchange, mode, trading day, state).
-- ``WS /ws[?session=NAME]``: pushes the whole market snapshot when it changed, at most every
-  250 ms.
+- ``WS /ws[?session=NAME]``: pushes the session (with its clock's exchange time and phase) and
+  the whole market snapshot when it changed, at most every 250 ms, and at least every second.
 - ``GET /``: the dashboard (one static page, no build step).
 
 **Security** (:class:`ApiOptions`, from ``SESSIOND_API_*``; see docs/operations.md):
@@ -49,6 +49,7 @@ import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -71,12 +72,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from core.errors import SettingsError
+from core import calendars, phases
+from core.errors import SessiondError, SettingsError
+from daemon.clock import perf_seconds
 from daemon.http_limits import ServerLimits, uvicorn_options
 from daemon.market_state import MarketState
 
 PUSH_INTERVAL_SECONDS = 0.25
 """Minimum time between two websocket pushes."""
+HEARTBEAT_SECONDS = 1.0
+"""A push at least this often even when the market did not change (the clock moves on)."""
 
 DEFAULT_API_HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8765
@@ -190,6 +195,9 @@ class SessionView:
     group_symbols: list[str] = field(default_factory=list)
     futures_contract: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    clock: Callable[[], datetime] | None = None
+    """The session's clock (live, or a demo's faster one): the dashboard shows its time and the
+    exchange phase at it."""
 
 
 @dataclass
@@ -199,17 +207,19 @@ class ApiSession:
 
     view: SessionView
     state: MarketState | None
-    _push: tuple[int, str] | None = field(default=None, repr=False)
+    _push: tuple[Any, str] | None = field(default=None, repr=False)
 
     def push_text(self) -> str:
-        """The websocket push of the state's current version, serialized once per version
-        for every client (a dashboard per operator costs one snapshot, not one each)."""
+        """The websocket push of the state's current version (and the session's clock second),
+        serialized once for every client (a dashboard per operator costs one snapshot, not
+        one each)."""
         assert self.state is not None
-        version = self.state.version
+        session = _session_dict(self.view)
+        key = (self.state.version, session["local_time"], session["state"])
         cached = self._push
-        if cached is None or cached[0] != version:
-            payload = {"session": _session_dict(self.view), "market": self.state.snapshot()}
-            cached = self._push = (version, json.dumps(payload))
+        if cached is None or cached[0] != key:
+            payload = {"session": session, "market": self.state.snapshot()}
+            cached = self._push = (key, json.dumps(payload))
         return cached[1]
 
 
@@ -509,9 +519,11 @@ async def _push_updates(websocket: WebSocket, entry: ApiSession) -> None:
     state = entry.state
     assert state is not None
     sent_version = -1
+    sent_at = 0.0
     while True:
-        if state.version != sent_version:
+        if state.version != sent_version or perf_seconds() - sent_at >= HEARTBEAT_SECONDS:
             sent_version = state.version
+            sent_at = perf_seconds()
             try:
                 await websocket.send_text(entry.push_text())
             except (WebSocketDisconnect, RuntimeError):
@@ -550,15 +562,34 @@ def _date(state: MarketState) -> str | None:
 
 
 def _session_dict(session: SessionView) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "session_name": session.session_name,
         "exchange": session.exchange,
         "mode": session.mode,
         "state": session.state,
         "trading_date": session.trading_date,
+        "symbols": session.symbols,
         "group_symbols": session.group_symbols,
         "futures_contract": session.futures_contract,
+        "clock": None,
+        "local_time": None,
+        "timezone": None,
+        "phase": None,
     }
+    if session.clock is not None:
+        now = session.clock()
+        try:
+            zone = calendars.exchange_timezone(session.exchange)
+            phase = phases.phase_at(session.exchange, now).value
+        except SessiondError:  # an exchange the calendars do not know: the time in UTC
+            zone, phase = UTC, None
+        out.update(
+            clock=now.isoformat(),
+            local_time=now.astimezone(zone).strftime("%H:%M:%S"),
+            timezone=str(getattr(zone, "key", "UTC")),
+            phase=phase,
+        )
+    return out
 
 
 def _session_summary(entry: ApiSession) -> dict[str, Any]:

@@ -41,7 +41,7 @@ import contextlib
 import gc
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -89,8 +89,8 @@ class StoppableLiveClock(LiveClock):
 
     __slots__ = ("stop_requested",)
 
-    def __init__(self, start_at: datetime | None = None) -> None:
-        super().__init__(start_at)
+    def __init__(self, start_at: datetime | None = None, speed_multiplier: float = 1.0) -> None:
+        super().__init__(start_at, speed_multiplier)
         self.stop_requested = False
 
     async def advance_to_async(self, ts: datetime) -> None:
@@ -127,6 +127,7 @@ class LiveSession:
         source: Any = None,
         keep_ticks: bool = False,
         serve_api: bool = True,
+        clock_speed: float = 1.0,
     ) -> None:
         from daemon.coordinator import SessionCoordinator
 
@@ -149,7 +150,7 @@ class LiveSession:
         if source is None:
             source = source_for_config(host, config)
         self.source = source
-        self.clock = StoppableLiveClock(clock_start)
+        self.clock = StoppableLiveClock(clock_start, clock_speed)
         self.symbols = list(config.session_data_config.symbols)
         market = market_setup(
             config, host=host, source=source, trading_date=self._first_trading_date()
@@ -187,6 +188,7 @@ class LiveSession:
             group_symbols=self.group_symbols,
             futures_contract=self.futures_contract,
             extra={"classifiers": list(self.classifiers), "api_auth": bool(self.api.token)},
+            clock=self.clock.now,
         )
         self.server: ApiServer | None = None
         self._persisted_version = -1
@@ -226,6 +228,31 @@ class LiveSession:
     def api_url(self) -> str:
         port = self.server.bound_port if self.server is not None else self.api.port
         return f"http://{self.api.host}:{port}/"
+
+    async def run_announced(
+        self,
+        announce: Callable[[str], None],
+        should_stop: Callable[[], bool] | None = None,
+    ) -> RunSummary:
+        """:meth:`run` as the CLI runs it: SIGINT / SIGTERM stop it cleanly, ``announce`` gets
+        the API's URL once it listens, and ``should_stop()`` (asked every 0.1 s) ends it too."""
+        import signal
+
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self.stop)
+        loop.add_signal_handler(signal.SIGTERM, self.stop)
+        task = asyncio.create_task(self.run())
+        while self.server is None or not self.server.started:
+            if task.done():
+                return await task
+            await asyncio.sleep(0.01)
+        announce(self.api_url)
+        while not task.done():
+            if should_stop is not None and should_stop():
+                self.stop()
+                break
+            await asyncio.wait({task}, timeout=0.1)
+        return await task
 
     async def run(self) -> RunSummary:
         """Start the API, restore today's volumes, run the coordinator until stopped."""

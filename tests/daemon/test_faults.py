@@ -29,13 +29,13 @@ import pytest
 from core.config import load_session_config
 from core.store import Store
 from daemon.api import ApiOptions
+from daemon.demo.ssi_server import FakeSsiServer
 from daemon.logs import configure_logging
 from daemon.service import SessionDaemon, SessionSpec
 from plugins.manager import load_plugins
 from plugins.recording import recorded_day
 from tests.daemon.test_service import acb_trades, ssi_source
 from tests.daemon.vn_live_support import LIVE_CONFIG, started, steps
-from tests.fakes.ssi_server import FakeSsiServer
 from tests.fakes.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.timeout(120)

@@ -30,12 +30,12 @@ from core.leases import read_leases
 from core.store import Store
 from daemon.api import ApiOptions
 from daemon.cli import app
+from daemon.demo.ssi_server import FakeSsiServer
 from daemon.logs import configure_logging
 from daemon.service import SessionDaemon, SessionSpec
 from plugins.manager import load_plugins
 from plugins.recording import recorded_day
 from tests.daemon.vn_live_support import LIVE_CONFIG, REPO, LiveDaemon, started, steps, trade
-from tests.fakes.ssi_server import FakeSsiServer
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -1,5 +1,9 @@
 """A loopback fake of SSI FastConnect Data: REST + classic SignalR 1.5, as the reference §5 says.
 
+It serves ``sessiond demo vn-live`` (``daemon.demo``) and the tests of the SSI source and the
+live daemon; it shares no code with the SSI plugin (a fake must not agree with the client by
+construction).
+
     fake = FakeSsiServer().start()          # 127.0.0.1, ephemeral port, own thread
     fake.tables["intradayohlc"] = rows      # REST rows (numbers as strings, dd/mm/yyyy)
     fake.scripts["X-TRADE"] = [[("broadcast", "X-TRADE", {...}), ("drop",)], [...]]
@@ -19,7 +23,9 @@ init frame, answers each ``SwitchChannels`` invoke with ``{"I": ..}``, then play
 for that channel type and connection number, sending ``{}`` every ``keepalive_interval``).
 Script steps: ``("broadcast", data_type, content)`` (content dict -> double-encoded; a str is
 sent as the Content string as is; ``content_as_object=True`` variant: ``("broadcast_object",
-dt, content)``), ``("raw", text)``, ``("sleep", s)``, ``("drop",)`` (close 1011),
+dt, content)``), ``("raw", text)``, ``("sleep", s)``, ``("until", seconds_left)`` (sleeps
+``seconds_left()`` seconds, re-asked until it is <= 0: pacing by a caller's clock),
+``("drop",)`` (close 1011),
 ``("close", code)``, ``("silence",)`` (no more frames, not even keep-alives),
 ``("hub_error", text)``, ``("error", text)``.
 
@@ -426,6 +432,9 @@ class FakeSsiServer:
                         await send(step[1])
                     elif kind == "sleep":
                         await asyncio.sleep(step[1])
+                    elif kind == "until":
+                        while (left := step[1]()) > 0:
+                            await asyncio.sleep(min(left, 0.5))
                     elif kind == "hub_error":
                         await send(
                             json.dumps(
