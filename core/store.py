@@ -129,6 +129,20 @@ class PhaseVolume:
 
 
 @dataclass(frozen=True, slots=True)
+class IndicatorSeries:
+    """What the store holds of one indicator for one symbol and source: how many values,
+    the first and last ``as_of``, and whether they are per minute of day or daily."""
+
+    name: str
+    symbol: str
+    source: str
+    per_minute: bool
+    values: int
+    first_as_of: datetime
+    last_as_of: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRun:
     """One run of a session config; ``status`` is ``running`` until it is finished."""
 
@@ -1389,6 +1403,35 @@ class Store:
                 for r in conn.execute(stmt)
             ]
 
+    def read_indicator_series(
+        self, names: str | Sequence[str] | None = None, symbols: str | Sequence[str] | None = None
+    ) -> list[IndicatorSeries]:
+        """One :class:`IndicatorSeries` per (name, symbol, source, daily / per minute) stored,
+        ordered by name, symbol, source."""
+        table = _table(tables.IndicatorValueRow)
+        per_minute = table.c.minute_of_day != tables.DAILY_MINUTE
+        stmt = sa.select(
+            table.c.name,
+            table.c.symbol,
+            table.c.source,
+            per_minute.label("per_minute"),
+            sa.func.count().label("values"),
+            sa.func.min(table.c.as_of, type_=table.c.as_of.type).label("first"),
+            sa.func.max(table.c.as_of, type_=table.c.as_of.type).label("last"),
+        ).group_by(table.c.name, table.c.symbol, table.c.source, per_minute)
+        if names is not None:
+            stmt = stmt.where(table.c.name.in_(_symbol_list(names) or []))
+        if symbols is not None:
+            stmt = stmt.where(table.c.symbol.in_(_symbol_list(symbols) or []))
+        stmt = stmt.order_by(table.c.name, table.c.symbol, table.c.source, per_minute)
+        with self._connect_read() as conn:
+            return [
+                IndicatorSeries(
+                    r.name, r.symbol, r.source, bool(r.per_minute), r.values, r.first, r.last
+                )
+                for r in conn.execute(stmt)
+            ]
+
     def upsert_quality(self, rows: Iterable[QualityResult]) -> int:
         """Insert or update quality results keyed by (symbol, interval, trading_date, source)."""
         values = (
@@ -1572,13 +1615,20 @@ class Store:
                 raise StoreError(f"session run {run_id} does not exist; start it first")
 
     def read_session_runs(
-        self, session_name: str | None = None, limit: int | None = None
+        self,
+        session_name: str | None = None,
+        limit: int | None = None,
+        *,
+        run_id: int | None = None,
     ) -> list[SessionRun]:
-        """Session runs, newest first (optionally one session's, at most ``limit``)."""
+        """Session runs, newest first (optionally one session's or the one ``run_id``, at
+        most ``limit``)."""
         table = _table(tables.SessionRunRow)
         stmt = sa.select(table).order_by(table.c.id.desc())
         if session_name is not None:
             stmt = stmt.where(table.c.session_name == session_name)
+        if run_id is not None:
+            stmt = stmt.where(table.c.id == run_id)
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._connect_read() as conn:

@@ -397,6 +397,8 @@ class SessionCoordinator:
             k: v for k, v in summary.to_dict().items() if k not in {"days", "metrics"}
         }
         metrics["days"] = [day.to_dict() for day in self.days]
+        # the config as run (overrides applied): `sessiond runs show` / `report` read it back
+        metrics["config"] = self.config.model_dump(mode="json", exclude_none=True)
         if error is not None:
             metrics["error"] = f"{type(error).__name__}: {error}"
         summary.metrics = metrics
@@ -462,7 +464,7 @@ class SessionCoordinator:
 
         clock = self._clock_or_live()
         while not self._stop_requested:
-            remaining = (open_ - clock.now()).total_seconds()
+            remaining = clock.seconds_until(open_)  # wall seconds (a demo clock runs faster)
             if remaining <= 0:
                 return
             await asyncio.sleep(min(remaining, 0.5))
@@ -526,8 +528,10 @@ class SessionCoordinator:
             if pause_gc:
                 gc.enable()
         result.stream_seconds = perf_seconds() - started
+        if result.processing_seconds is None:  # replayed as fast as possible: all of it
+            result.processing_seconds = result.stream_seconds
         self.observer.day_streamed(trading_date, result.events)
-        self.metrics.record_events(result.events, result.stream_seconds, self._event_samples)
+        self.metrics.record_events(result.events, result.processing_seconds, self._event_samples)
 
         life.end_day(label)
         self._end_day(trading_date, session, result)
@@ -920,7 +924,11 @@ class SessionCoordinator:
         mark = 1
         t0 = 0.0
 
+        # Processing time on a paced or live clock: each chunk from its arrival to the end of
+        # its rows, less the waits for the events' times (a live day is mostly waiting).
+        busy = 0.0
         async for chunk in self._chunks(window):
+            chunk_started = perf()
             if timing:  # not the wait for the chunk (live) or the building of its rows
                 t0 = perf()
             for row in chunk:
@@ -940,7 +948,9 @@ class SessionCoordinator:
                     if before_break and ts >= break_start:
                         # Stream up to the break, then jump over it (never streamed through).
                         if paced:
+                            waited = perf()
                             await advance_async(break_start)
+                            chunk_started += perf() - waited
                         else:
                             advance_sync(break_start)
                         phase_index = self._fire_phases(
@@ -956,7 +966,9 @@ class SessionCoordinator:
                         dropped += 1
                         continue
                     if paced:
+                        waited = perf()
                         await advance_async(ts)
+                        chunk_started += perf() - waited
                         if timing:  # the wait for the event's time is not processing
                             t0 = perf()
                     else:
@@ -1001,6 +1013,7 @@ class SessionCoordinator:
                         t0 = perf()
                         timing = True
                         mark = events + 1
+            busy += perf() - chunk_started
             if stopped or past_close:
                 break
         # A live feed returns early on a stop request without delivering another row.
@@ -1027,6 +1040,7 @@ class SessionCoordinator:
         result.dropped = dropped + len(foreign)
         result.stopped = stopped
         result.clock_end = clock.now()
+        result.processing_seconds = busy if paced else None
         self._generated = generated
 
     async def _chunks(self, window: DayWindow) -> AsyncIterator[Iterable[Any]]:
@@ -1104,7 +1118,8 @@ class SessionCoordinator:
         # Quality counts regular-session bars only: extended-hours bars are not expected.
         session = self.schedule.get_trading_session(trading_date)
         regular = (session.open, session.close) if session and any(self.extended_hours) else None
-        for interval in (self.streamed_interval, *self.generated_intervals):
+        streamed = (self.streamed_interval,) if self.streamed_interval else ()  # live: maybe none
+        for interval in (*streamed, *self.generated_intervals):
             for symbol in self.symbols:
                 series = self.session_data.series(symbol, interval)
                 times = [row.ts_event for row in series]

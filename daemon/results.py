@@ -24,7 +24,8 @@ class DayResult:
     ``indicator_values`` values computed and stored (historical + streaming);
     ``indicators_read`` historical indicator values read from the store instead (written by the
     Dagster indicator assets or an earlier run); ``stream_seconds`` wall time of
-    the streaming loop; ``clock_end`` where the clock stood when the day ended; ``phases`` the
+    the streaming loop; ``processing_seconds`` the part of it spent processing events (on a
+    paced or live clock the waits for the events' times are left out); ``clock_end`` where the clock stood when the day ended; ``phases`` the
     phases entered while streaming (``core.phases`` values, in order); ``order_flow`` the
     day's market state when recorded ticks were replayed (``daemon.feeds.ticks``), else None.
     """
@@ -38,6 +39,7 @@ class DayResult:
     indicator_values: int = 0
     indicators_read: int = 0
     stream_seconds: float = 0.0
+    processing_seconds: float | None = None
     stopped: bool = False
     clock_end: datetime | None = None
     phases: list[str] = field(default_factory=list)
@@ -54,6 +56,7 @@ class DayResult:
             "indicator_values": self.indicator_values,
             "indicators_read": self.indicators_read,
             "stream_seconds": self.stream_seconds,
+            "processing_seconds": self.processing_seconds,
             "stopped": self.stopped,
             "clock_end": self.clock_end.isoformat() if self.clock_end else None,
             "phases": list(self.phases),

@@ -310,6 +310,23 @@ def build_catalogs(paths: Iterable[Path]) -> dict[str, ExchangeCatalog]:
     return catalogs
 
 
-def load_catalogs(directory: Path = SESSION_CONFIG_DIR) -> dict[str, ExchangeCatalog]:
-    """Catalogs of every session config in ``directory`` (``session_configs/`` by default)."""
-    return build_catalogs(session_config_files(directory))
+def config_directory() -> Path:
+    """Where the session configs are: ``SESSIOND_CONFIG_DIR`` (env or ``.env``), else the
+    repository's ``session_configs/``; ConfigError when the variable names no folder."""
+    from core.settings import get_settings
+
+    configured = get_settings().config_dir
+    if configured is None:
+        return SESSION_CONFIG_DIR
+    directory = Path(configured).expanduser()
+    if not directory.is_dir():
+        raise ConfigError(
+            f"SESSIOND_CONFIG_DIR {configured!r} is not a folder: point it at a folder of "
+            "session config JSON files, or unset it to use session_configs/"
+        )
+    return directory
+
+
+def load_catalogs(directory: Path | None = None) -> dict[str, ExchangeCatalog]:
+    """Catalogs of every session config in ``directory`` (default :func:`config_directory`)."""
+    return build_catalogs(session_config_files(directory or config_directory()))

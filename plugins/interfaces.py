@@ -61,7 +61,14 @@ class HistoricalTicksSource(Protocol):
 
 
 class LiveSubscription(Protocol):
-    """What ``DataSource.subscribe`` returns: an async stream of events that can be stopped."""
+    """What ``DataSource.subscribe`` returns: an async stream of events that can be stopped.
+
+    Optional, read by the daemon's health and metrics (``/readyz``, ``/metrics``):
+    ``is_connected`` (property, bool: every connection is up; absent = connected while
+    running) and ``counters()`` -> ``{name: int}`` of monotonically growing counts, e.g.
+    ``reconnects``, ``silences``, ``token_refreshes``, ``malformed``, ``dropped`` (exported as
+    ``sessiond_stream_<name>_total``).
+    """
 
     def __aiter__(self) -> AsyncIterator[MarketEvent]: ...
 
@@ -114,10 +121,17 @@ class TradeClassifier(Protocol):
 class Indicator(Protocol):
     """An indicator type a session config names in ``historical.indicators.<name>.type``.
 
-    Constructed as ``cls(name=<config key>, **params)`` where ``params`` are the config entry's
-    other keys (``period``, ``granularity``, ``field`` ...). Historical indicators implement
-    ``compute``; streaming ones implement ``update``; an indicator may do both.
+    Constructed as ``cls(name=<config key>, calendar=<exchange calendar>, **params)`` where
+    ``params`` are the config entry's other keys (``period``, ``granularity``, ``field`` ...)
+    and ``calendar`` the session's calendar name (``XNYS``, ``XSTC`` ...; the daemon and the
+    Dagster assets always pass it). Historical indicators implement ``compute``; streaming ones
+    implement ``update`` and keep its latest result in the attribute ``value``, which sessiond
+    stores (as of the session's open) when each session ends. An indicator with ``update`` is
+    streaming even when it also has ``compute``.
     """
+
+    value: float | None
+    """Streaming indicators: the latest ``update`` result (None while warming up)."""
 
     name: ClassVar[str]
     description: ClassVar[str]

@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 _UTC_ZERO = dt.timedelta(0)
+_MISSING = object()
 
 
 def _label(cls: type) -> str:
@@ -386,11 +387,13 @@ def check_indicator(
     history: Sequence[Bar] | None = None,
     as_of: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Check an ``Indicator`` class: attributes, ``cls(name=..., **params)``, ``compute``
-    (values named ``name`` for ``symbol`` at ``as_of``, finite or None, distinct
-    ``minute_of_day``, same answer twice) and ``update`` (finite or None for each bar; after
-    ``reset()`` a replay gives the same values). ``history`` defaults to 12 sessions of
-    synthetic 1-minute bars before ``as_of``. Returns ``{"compute": [...], "update": [...]}``."""
+    """Check an ``Indicator`` class: attributes, ``cls(name=..., calendar=exchange, **params)``
+    (sessiond always passes the session's calendar), ``compute`` (values named ``name`` for
+    ``symbol`` at ``as_of``, finite or None, distinct ``minute_of_day``, same answer twice) and
+    ``update`` (finite or None for each bar; the attribute ``value`` holds the latest result,
+    which sessiond stores at each session's end; after ``reset()`` a replay gives the same
+    values). ``history`` defaults to 12 sessions of synthetic 1-minute bars before ``as_of``.
+    Returns ``{"compute": [...], "update": [...]}``."""
     label = _check_class_attributes(cls, ("compute", "update"), "indicator")
     if history is None:
         history, default_as_of = _default_history(exchange, symbol)
@@ -402,10 +405,12 @@ def check_indicator(
 
     def make() -> Any:
         try:
-            return cls(name=name, **dict(params or {}))
+            return cls(name=name, **{"calendar": exchange, **dict(params or {})})
         except TypeError as error:
             raise AssertionError(
-                f"{label}: cannot be constructed as cls(name=..., **params): {error}"
+                f"{label}: cannot be constructed as cls(name=..., calendar=..., **params): "
+                f"{error} (sessiond passes the session's calendar name: accept "
+                "'calendar: str | None = None')"
             ) from None
 
     indicator = make()
@@ -443,6 +448,12 @@ def check_indicator(
                 raise AssertionError(
                     f"{label}: update() must return a finite float or None, returned {value!r}"
                 )
+        if streamed and getattr(indicator, "value", _MISSING) != streamed[-1]:
+            raise AssertionError(
+                f"{label}: a streaming indicator keeps its latest update() result in the "
+                f"attribute 'value' (sessiond stores it at each session's end); it was "
+                f"{getattr(indicator, 'value', 'missing')!r}, update() returned {streamed[-1]!r}"
+            )
         if supports(indicator, "reset"):
             indicator.reset()
             replay = [indicator.update(bar) for bar in history]

@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "trading_fills",
     "trading_positions",
     "trading_equity",
+    "session_leases",
 }
 
 

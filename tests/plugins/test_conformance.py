@@ -222,7 +222,7 @@ def test_kit_rejects_an_indicator_that_mislabels_its_values() -> None:
         name = "mislabelled"
         description = "wrong symbol"
 
-        def __init__(self, name):
+        def __init__(self, name, calendar=None):
             self.instance = name
 
         def compute(self, symbol, history, as_of):

@@ -4,7 +4,7 @@ Money and prices are exact decimal text (``core.tables.DecimalText``). Key text 
 the "C" collation on PostgreSQL like the other tables (migration 0003).
 
 Revision ID: 0010
-Revises: 0003_key_collation_c
+Revises: 0013
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0003_key_collation_c"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -60,8 +60,9 @@ class BarRangeIndicator:
     name = "bar_range"
     description = "High minus low of the latest bar"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, calendar: str | None = None) -> None:
         self.instance_name = name
+        self.value: float | None = None
 
     def compute(
         self, symbol: str, history: Sequence[Bar], as_of: dt.datetime
@@ -72,7 +73,8 @@ class BarRangeIndicator:
         return [IndicatorValue(self.instance_name, symbol, as_of, last.high - last.low, True, 1)]
 
     def update(self, bar: Bar) -> float | None:
-        return bar.high - bar.low
+        self.value = bar.high - bar.low
+        return self.value
 
 
 @hookimpl
