@@ -251,6 +251,44 @@ class TradingLedger:
     def equity_curve(self, run_id: int) -> list[Any]:
         return self._read(sa.select(EQUITY).where(EQUITY.c.run_id == run_id).order_by(EQUITY.c.ts))
 
+    def totals(self, run_id: int) -> dict[str, Any] | None:
+        """What a run's trading came to, from the stored rows alone (None: it never traded):
+        orders by status, fills, realized P&L, fees and taxes, the last equity point and the
+        positions of the last stored day."""
+        orders = self.orders(run_id)
+        if not orders:
+            return None
+        fills = self.fills(run_id)
+        curve = self.equity_curve(run_id)
+        positions = self.positions(run_id)
+        last_day = max((p.trading_date for p in positions), default=None)
+        statuses: dict[str, int] = {}
+        for row in orders:
+            statuses[row.status] = statuses.get(row.status, 0) + 1
+        return {
+            "orders": len(orders),
+            "orders_by_status": statuses,
+            "rejected_by_reason": _count(r.reject_reason for r in orders if r.reject_reason),
+            "fills": len(fills),
+            "realized_pnl": str(sum((f.realized_pnl for f in fills), Decimal(0))),
+            "commissions": str(sum((f.commission for f in fills), Decimal(0))),
+            "taxes": str(sum((f.tax for f in fills), Decimal(0))),
+            "last_equity": str(curve[-1].equity) if curve else None,
+            "last_equity_at": curve[-1].ts.isoformat() if curve else None,
+            "positions": [
+                {
+                    "symbol": p.symbol,
+                    "quantity": p.quantity,
+                    "sellable": p.sellable,
+                    "average_price": str(p.average_price),
+                    "mark": None if p.mark is None else str(p.mark),
+                    "unrealized_pnl": str(p.unrealized_pnl),
+                }
+                for p in positions
+                if p.trading_date == last_day
+            ],
+        }
+
     def load(self, run_id: int) -> StoredRun:
         """The run's orders (with status history) and fills, to resume it."""
         history: dict[str, list[tuple[OrderStatus, Any, str]]] = {}
@@ -298,6 +336,13 @@ class TradingLedger:
             )
             stored.fills.append((fill, row.commission, row.tax, row.trading_date))
         return stored
+
+
+def _count(values: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        out[value] = out.get(value, 0) + 1
+    return out
 
 
 def _prepare(

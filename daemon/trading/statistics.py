@@ -61,6 +61,14 @@ class TradingResults:
     open_positions: int
     stopped: str | None = None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TradingResults:
+        """The inverse of ``to_dict`` (run summaries keep the dict)."""
+        money = ("starting_equity", "final_equity", "realized_pnl", "unrealized_pnl", "fees")
+        values = {k: Decimal(v) if k in money else v for k, v in data.items()}
+        values["stopped"] = values.pop("trading_stopped", None)
+        return cls(**values)
+
     def rows(self) -> list[tuple[str, str]]:
         """``(measure, value)`` lines for the run summary table."""
         money = (lambda a: f"{a:,.2f}") if self.currency == "USD" else (lambda a: f"{a:,.0f}")

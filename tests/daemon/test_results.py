@@ -172,7 +172,13 @@ def test_the_report_of_a_backtest_renders_offline_without_console_errors(
 
 def test_report_sections_are_a_documented_extension_point() -> None:
     names = [section.__name__ for section in REPORT_SECTIONS]
-    assert names == ["summary_section", "price_section", "order_flow_section", "quality_section"]
+    assert names == [
+        "summary_section",
+        "price_section",
+        "order_flow_section",
+        "trading_section",
+        "quality_section",
+    ]
     import daemon.report
 
     assert "Adding a section" in (daemon.report.__doc__ or "")

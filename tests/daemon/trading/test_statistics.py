@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from core.orders import OrderRequest
-from daemon.trading.statistics import daily_returns
+from daemon.trading.statistics import TradingResults, daily_returns
 from plugins.brokers.fees import USFees
 from tests.daemon.trading.harness import Scripted, flat, make_engine, run_day
 
@@ -51,6 +51,7 @@ def test_results_count_round_trips_and_take_return_drawdown_and_sharpe_from_empy
     )
     assert results.sharpe == pytest.approx(empyrical.sharpe_ratio(returns))
     assert json.loads(json.dumps(results.to_dict()))["final_equity"] == "9999.60"
+    assert TradingResults.from_dict(json.loads(json.dumps(results.to_dict()))) == results
     rows = dict(results.rows())
     assert rows["trades (round trips)"] == "2" and rows["win rate"] == "50.0 %"
     assert rows["equity USD"] == "10,000.00 -> 9,999.60" and rows["return"] == "-0.00 %"
