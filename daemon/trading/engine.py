@@ -27,7 +27,8 @@ is marked failed; the daemon does not. A breached loss limit (``daemon.risk``) s
 (open orders cancelled, later orders rejected ``trading_stopped``); the session streams on.
 
 Live brokers may report from another thread: reports wait in a thread-safe queue until the
-engine's next event (or ``poll()``).
+engine's next event (or ``poll()``). The ledger is written at every day's end in a backtest,
+and after every order and report in a live session (a restart then finds every order it sent).
 """
 
 from __future__ import annotations
@@ -485,6 +486,8 @@ class TradingEngine:
         self.portfolio.reserved += reserved
         self.book.add(managed)
         self._store_order(managed)
+        if self.mode == "live" and self.ledger is not None:
+            self.ledger.flush()  # stored before the venue hears of it
         self.broker.submit(order)
         return order_id
 
@@ -642,6 +645,8 @@ class TradingEngine:
                         self._call(callback, update)
         finally:
             self._draining = False
+        if self.mode == "live" and self.ledger is not None:
+            self.ledger.flush()  # live: an order or fill is stored as soon as it happens
 
     def _drain_quietly(self) -> None:
         """Apply what is left at stop without calling the strategy."""

@@ -162,7 +162,11 @@ def test_a_restart_adopts_its_open_orders_and_never_submits_one_twice(
         first.portfolio.last.update({"MSFT": 410.0})
         order_id = first.submit(OrderRequest.limit("MSFT", "buy", 5, "400.00", time_in_force="gtc"))
         wait_until(first, lambda: first.book.get(order_id).status is OrderStatus.ACCEPTED)
-        first.stop()  # the process ends; the order rests at Alpaca
+        # live: stored at once, with Alpaca's id, before any day end (a crash loses nothing)
+        (row,) = ledger.orders(5)
+        assert (row.order_id, row.status) == (order_id, "accepted")
+        assert row.broker_order_id == fake.order(order_id)["id"]
+        first.broker.stop()  # the process dies here: no stop(), no day end; the order rests
         fake.fill(order_id, 2, 400.0)  # filled while nobody listened
 
         second = live_engine(fake, ledger=ledger, run_id=5)
