@@ -14,6 +14,7 @@ class RsiIndicator:
     ``calendar`` (the session's exchange calendar, passed by sessiond) is not needed here."""
 
     name = "rsi"
+    kind = "both"  # compute (historical) and update (streaming)
     description = "Wilder's RSI of closes over the last N bars (0-100)"
 
     def __init__(self, name: str, period: int = 14, calendar: str | None = None) -> None:
