@@ -72,6 +72,7 @@ class TradingLedger:
         self._positions: list[dict[str, Any]] = []
         self._equity: dict[tuple[int, Any], dict[str, Any]] = {}
         self._statements: dict[tuple[str, bool, str], Any] = {}
+        self._events_stored: dict[tuple[int, str], int] = {}
 
     # -- buffering ---------------------------------------------------------------------------
 
@@ -146,8 +147,10 @@ class TradingLedger:
         if not (self._orders or self._fills or self._positions or self._equity):
             return
         orders, events = [], []
+        stored: list[tuple[ManagedOrder, int]] = []
         for (run_id, _), managed in self._orders.items():
             orders.append(_order_row(run_id, managed))
+            first = self._events_stored.get((run_id, managed.order_id), 0)
             events.extend(
                 {
                     "run_id": run_id,
@@ -158,13 +161,21 @@ class TradingLedger:
                     "reason": reason,
                 }
                 for seq, (status, ts, reason) in enumerate(managed.events)
+                if seq >= first
             )
+            stored.append((managed, run_id))
         with self._write() as conn:
             self._upsert(conn, ORDERS, orders, ("run_id", "order_id"))
             self._insert_new(conn, ORDER_EVENTS, events, ("run_id", "order_id", "seq"))
             self._insert_new(conn, FILLS, self._fills, ("run_id", "fill_id"))
             self._upsert(conn, POSITIONS, self._positions, ("run_id", "trading_date", "symbol"))
             self._upsert(conn, EQUITY, list(self._equity.values()), ("run_id", "ts"))
+        for managed, run_id in stored:  # later flushes send only the statuses added since
+            key = (run_id, managed.order_id)
+            if managed.is_open:
+                self._events_stored[key] = len(managed.events)
+            else:
+                self._events_stored.pop(key, None)
         self._orders.clear()
         self._fills.clear()
         self._positions.clear()
@@ -209,7 +220,7 @@ class TradingLedger:
         sql, names, converters = prepared
         params: list[Any]
         if conn.dialect.positional:
-            params = [tuple(c(row[n]) if c else row[n] for n, c in converters) for row in rows]
+            params = [tuple([c(row[n]) if c else row[n] for n, c in converters]) for row in rows]
         else:
             params = [{n: c(row[n]) if c else row[n] for n, c in converters} for row in rows]
         conn.exec_driver_sql(sql, params)
