@@ -21,9 +21,10 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from core.models import replace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

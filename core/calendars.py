@@ -36,11 +36,11 @@ from exchange_calendars import ExchangeCalendar
 from exchange_calendars.calendar_utils import global_calendar_dispatcher as _dispatcher
 
 from core.errors import CalendarError
+from core.sessions import SessionWindow
 
 __all__ = [
     "EXCHANGE_GROUPS",
     "VN_HOLIDAYS",
-    "SessionBounds",
     "calendar_name_for_group",
     "covered_range",
     "exchange_timezone",
@@ -177,30 +177,6 @@ class VN30FExchangeCalendar(_VietnamCalendar):
     name = "VN30F"
     open_times = ((None, dt.time(8, 45)),)
     close_times = ((None, dt.time(14, 45)),)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionBounds:
-    """When one trading session opens, breaks and closes (aware UTC datetimes).
-
-    ``break_start``/``break_end`` are None on calendars without a lunch break.
-    ``is_early_close`` is True when the close is earlier than the calendar's regular close.
-    """
-
-    date: dt.date
-    open: dt.datetime
-    close: dt.datetime
-    break_start: dt.datetime | None
-    break_end: dt.datetime | None
-    is_early_close: bool
-
-    @property
-    def trading_minutes(self) -> int:
-        """Minutes between open and close, less the break."""
-        total = (self.close - self.open) // dt.timedelta(minutes=1)
-        if self.break_start is not None and self.break_end is not None:
-            total -= (self.break_end - self.break_start) // dt.timedelta(minutes=1)
-        return total
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,15 +439,16 @@ def previous_session(name: str, day: dt.date, n: int = 1) -> dt.date:
 
 
 @lru_cache(maxsize=4096)
-def session_bounds(name: str, day: dt.date) -> SessionBounds:
-    """Open, close and break of one session (aware UTC); CalendarError if ``day`` is no session."""
+def session_bounds(name: str, day: dt.date) -> SessionWindow:
+    """The regular session of ``day``: open, close and break (aware UTC) as a
+    ``core.sessions.SessionWindow``; CalendarError if ``day`` is no session."""
     index = _index(name)
     day = _as_date(day)
     index.check(day)
     position = index.position.get(day)
     if position is None:
         raise CalendarError(f"{day} is not a {index.name} session (weekend or holiday)")
-    return SessionBounds(
+    return SessionWindow(
         date=day,
         open=index.opens[position],
         close=index.closes[position],

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from core.errors import SessiondError
+from daemon.results import RunObserver
 
 app = typer.Typer(
     name="sessiond",
@@ -62,7 +63,7 @@ def check_config(
         names = {
             "data_sources": set(host.data_sources),
             "classifiers": set(host.classifiers),
-            "indicator_types": set(host.indicators),
+            "indicator_types": host.indicator_kinds,
         }
         note = ""
     try:
@@ -365,7 +366,7 @@ def _load_run_config(
     names = {
         "data_sources": set(host.data_sources),
         "classifiers": set(host.classifiers),
-        "indicator_types": set(host.indicators),
+        "indicator_types": host.indicator_kinds,
     }
     try:
         config = load_session_config(config_path, **names)  # type: ignore[arg-type]
@@ -384,8 +385,8 @@ def _load_run_config(
     return config, host
 
 
-class _DayProgress:
-    """Rich progress bar per trading day, driven by the coordinator's RunObserver calls."""
+class _DayProgress(RunObserver):
+    """Rich progress bar per trading day: the coordinator's ``RunObserver``."""
 
     def __init__(self, progress: Any) -> None:
         self.progress = progress
@@ -509,7 +510,7 @@ def run_session(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from core.store import Store
-    from daemon.coordinator import RunObserver, SessionCoordinator
+    from daemon.coordinator import SessionCoordinator
 
     start_date = _parse_date_option(start, "--start")
     end_date = _parse_date_option(end, "--end")
@@ -542,7 +543,7 @@ def run_session(
                         store=store,
                         host=host,
                         config_path=config_path,
-                        observer=_DayProgress(progress),  # type: ignore[arg-type]
+                        observer=_DayProgress(progress),
                     )
                     summary = coordinator.run_sync(handle_sigint=True)
         finally:

@@ -49,7 +49,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.config import STREAM_KINDS
 from core.errors import SettingsError
-from core.store import PhaseVolume
+from core.models import PhaseVolume
 from daemon.api import ApiServer, SessionView, create_app, is_loopback
 from daemon.clock import LiveClock
 from daemon.feeds.live import LiveFeed
@@ -211,6 +211,7 @@ class LiveSession:
         self.feed.on_event = event_router(
             self.state, self.coordinator.on_other_event, self.recorder, keep_ticks=keep_ticks
         )
+        self.feed.tap = self.coordinator.streamer.live_tap
 
     # -- symbols -------------------------------------------------------------------------------
 

@@ -23,8 +23,11 @@ class DayResult:
     symbols (of the streamed day); ``historical_quality`` the same for the trailing history;
     ``indicator_values`` values computed and stored (historical + streaming);
     ``indicators_read`` historical indicator values read from the store instead (written by the
-    Dagster indicator assets or an earlier run); ``stream_seconds`` wall time of
-    the streaming loop; ``clock_end`` where the clock stood when the day ended; ``phases`` the
+    Dagster indicator assets or an earlier run); wall times: ``warmup_seconds`` (history,
+    historical indicators and their quality), ``queue_seconds`` (the day's bars and ticks
+    loaded, generated bars resampled), ``stream_seconds`` (the streaming loop),
+    ``end_of_day_seconds`` (session quality, persistence, hooks), ``persist_seconds`` (the
+    store writes inside warm-up and end of day); ``clock_end`` where the clock stood when the day ended; ``phases`` the
     phases entered while streaming (``core.phases`` values, in order); ``order_flow`` the
     day's market state when recorded ticks were replayed (``daemon.feeds.ticks``), else None.
     """
@@ -37,7 +40,11 @@ class DayResult:
     historical_quality: dict[str, float] = field(default_factory=dict)
     indicator_values: int = 0
     indicators_read: int = 0
+    warmup_seconds: float = 0.0
+    queue_seconds: float = 0.0
     stream_seconds: float = 0.0
+    end_of_day_seconds: float = 0.0
+    persist_seconds: float = 0.0
     stopped: bool = False
     clock_end: datetime | None = None
     phases: list[str] = field(default_factory=list)
@@ -53,7 +60,11 @@ class DayResult:
             "historical_quality": dict(self.historical_quality),
             "indicator_values": self.indicator_values,
             "indicators_read": self.indicators_read,
+            "warmup_seconds": self.warmup_seconds,
+            "queue_seconds": self.queue_seconds,
             "stream_seconds": self.stream_seconds,
+            "end_of_day_seconds": self.end_of_day_seconds,
+            "persist_seconds": self.persist_seconds,
             "stopped": self.stopped,
             "clock_end": self.clock_end.isoformat() if self.clock_end else None,
             "phases": list(self.phases),
@@ -86,6 +97,18 @@ class RunSummary:
     def events_per_second(self) -> float:
         seconds = self.stream_seconds
         return self.events / seconds if seconds > 0 else 0.0
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Wall seconds of the run's parts, summed over the days (``DayResult``)."""
+        keys = (
+            "warmup_seconds",
+            "queue_seconds",
+            "stream_seconds",
+            "end_of_day_seconds",
+            "persist_seconds",
+        )
+        return {key: sum(getattr(day, key) for day in self.days) for key in keys}
 
     @property
     def generated(self) -> dict[str, int]:
@@ -131,6 +154,7 @@ class RunSummary:
             "events": self.events,
             "events_per_second": round(self.events_per_second, 1),
             "stream_seconds": self.stream_seconds,
+            "timings": self.timings,
             "generated_bars": self.generated,
             "quality": self.quality,
             "historical_quality": self.historical_quality,
@@ -142,7 +166,8 @@ class RunSummary:
 
 
 class RunObserver:
-    """Progress callbacks (the CLI draws its progress bar from them); every method optional."""
+    """Progress callbacks of a run: subclass and override what you need (the CLI's progress
+    bar does); the base class does nothing."""
 
     def day_started(self, trading_date: date, expected_events: int | None) -> None: ...
 

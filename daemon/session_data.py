@@ -2,8 +2,8 @@
 
 Per ``(symbol, key)`` — ``key`` is an interval label (``"1m"``, ``"5m"``) or an event kind
 (``"trades"``, ``"quotes"``) — an append-only :class:`Series` of rows in ``ts_event`` order. A
-row is any object with the attributes the reader needs (``core.models.Bar``, or the cheap
-:class:`BarRow` namedtuple); the store never copies or converts rows, so:
+row is a record (``core.models.Bar`` for bars, the event records for other kinds); the store
+never copies or converts rows, so:
 
 - append is one bound ``list.append`` (~0.03 µs),
 - ``latest()`` is a C-level ``list[-1]`` (~0.03-0.06 µs),
@@ -24,7 +24,7 @@ from datetime import datetime
 from functools import partial
 from itertools import islice
 from operator import attrgetter, getitem
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -32,26 +32,6 @@ from core.errors import SessionError
 from core.models import IndicatorValue, QualityResult
 
 _TS = attrgetter("ts_event")
-
-
-class BarRow(NamedTuple):
-    """A cheap bar record with ``core.models.Bar``'s attribute names (a plain tuple underneath).
-
-    Build many at once with ``map(BarRow._make, rows)``; prices in quote units, volume in
-    shares/contracts, ``ts_event`` the bar open (aware UTC).
-    """
-
-    symbol: str
-    interval: str
-    ts_event: datetime
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    trade_count: int | None = None
-    vwap: float | None = None
-    source: str = ""
 
 
 class SeriesView(Sequence[Any]):
@@ -346,4 +326,4 @@ class SessionData:
         return list(self._indicators.values())
 
 
-__all__ = ["BarRow", "HistoricalIndicator", "Series", "SeriesView", "SessionData"]
+__all__ = ["HistoricalIndicator", "Series", "SeriesView", "SessionData"]

@@ -20,7 +20,6 @@ arrival stamps, as a live session would have recorded them (source ``synthetic``
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,11 +30,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from core.config import validate_session_config
-from core.models import Aggressor, ForeignRoom, IndexTick, Quote, Trade
+from core.models import Aggressor, ForeignRoom, IndexTick, Quote, Trade, replace
+from core.sessions import SessionWindow
 from core.store import Store
 from daemon.cli import app
 from daemon.coordinator import SessionCoordinator
-from daemon.feeds.replay import DayWindow
 from daemon.feeds.ticks import TICK_SINK, split_day
 from plugins.manager import load_plugins
 from plugins.recording import EventRecorder
@@ -229,7 +228,7 @@ def test_sessiond_run_prints_the_order_flow_of_the_replayed_day(
 
 # --- placing events on the day's timeline ------------------------------------------------------
 
-WINDOW = DayWindow(DAY, OPEN, CLOSE)
+WINDOW = SessionWindow(DAY, OPEN, CLOSE)
 
 
 def placed(arrivals: list[datetime]) -> Any:
@@ -304,9 +303,9 @@ def test_merged_bars_and_ticks_are_in_time_order_with_every_tick_once(
 
 
 def replace_ts(ts: datetime) -> Any:
-    from daemon.session_data import BarRow
+    from core.models import Bar
 
-    return BarRow("ACB", "1m", ts, 1.0, 1.0, 1.0, 1.0, 1.0, None, None, "synthetic")
+    return Bar("ACB", "1m", ts, 1.0, 1.0, 1.0, 1.0, 1.0, None, None, "synthetic")
 
 
 # --- the live session's source ---------------------------------------------------------------

@@ -30,7 +30,7 @@ import json
 import math
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from core.models import Aggressor, Quote, Trade
+from core.models import Aggressor, Quote, Trade, replace
 from core.store import Store
 from daemon.cli import app
 from daemon.market_state import MarketState

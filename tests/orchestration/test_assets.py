@@ -4,7 +4,6 @@ idempotence, blocking checks, gap_filler retries and the indicator values the da
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from core import calendars
-from core.models import Bar
+from core.models import Bar, replace
 from core.store import Store
 from orchestration.assets import build_exchange_definitions
 from orchestration.assets.indicators import DERIVED_SOURCE
