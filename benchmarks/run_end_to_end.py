@@ -10,7 +10,8 @@ synthetic source and stored first) and again on the now **filled** store (re-run
 
 Printed per case: median wall seconds of the command, events per wall second, and the
 engine's own breakdown from the run summary (``timings``: warm-up = history, indicators and
-quality before each day; streaming = the streaming loops; end of day = generated bars,
+quality before each day; queue = the days' bars read, records built, generated bars resampled;
+streaming = the streaming loops; end of day = generated bars,
 streaming indicators and session quality; persistence = store writes inside those steps;
 other = process start-up, imports, plugin loading, the run record). ``--scale`` also runs
 half and double the symbols and days to show the time is linear in both.
@@ -42,7 +43,13 @@ sys.path.insert(0, str(ROOT))
 from core.calendars import sessions_in_range  # noqa: E402
 
 FIRST_DAY = date(2025, 3, 3)
-BREAKDOWN = ("warmup_seconds", "stream_seconds", "end_of_day_seconds", "persist_seconds")
+BREAKDOWN = (
+    "warmup_seconds",
+    "queue_seconds",
+    "stream_seconds",
+    "end_of_day_seconds",
+    "persist_seconds",
+)
 
 
 def config_for(symbols: int, days: int) -> dict[str, Any]:

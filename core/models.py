@@ -5,7 +5,8 @@ happened (a bar's ``ts_event`` is the bar's *open*), ``ts_received`` when sessio
 (``None`` for data replayed from the store). Parsers convert exchange-local times at the edge.
 
 These are frozen slotted dataclasses, not pydantic models: the engine creates hundreds of
-thousands per second. :class:`Bar` is a ``NamedTuple`` instead: it is the record the replay
+thousands per second. :class:`Bar` (and :class:`IndicatorValue`) are ``NamedTuple``s instead:
+the bar is the record the replay
 path builds in bulk from the store's columns (``tuple.__new__`` mapped over zipped columns runs
 in C, about seven times cheaper than a dataclass ``__init__``), and the one record every layer
 passes (sources yield it, the store writes it, the streamer, indicators and subscribers receive
@@ -16,9 +17,11 @@ it; ``plugins.interfaces.BarLike`` is its read-only contract). Change any record
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
 
 
@@ -169,8 +172,8 @@ _Record = TypeVar("_Record")
 
 def replace(record: _Record, **changes: Any) -> _Record:
     """A copy of ``record`` (any record of this module) with ``changes`` applied."""
-    if isinstance(record, Bar):
-        return record._replace(**changes)  # type: ignore[return-value]
+    if isinstance(record, tuple):  # Bar, IndicatorValue
+        return record._replace(**changes)  # type: ignore[attr-defined,no-any-return]
     return dataclasses.replace(record, **changes)  # type: ignore[type-var]
 
 
@@ -178,13 +181,14 @@ MarketEvent = Bar | Trade | Quote | ForeignRoom | IndexTick | SecurityStatus | P
 """Anything a feed can deliver to the engine."""
 
 
-@dataclass(frozen=True, slots=True)
-class IndicatorValue:
+class IndicatorValue(NamedTuple):
     """One value of a named indicator for a symbol.
 
     ``minute_of_day`` is ``None`` for daily values and the 0-based index of the trading
     minute for intraday (per-minute-of-day) values. ``complete`` is False when the history
     was shorter than the period asked for (``observations`` says how much there was).
+    ``details``: extra named numbers (read-only; empty by default). A ``NamedTuple`` like
+    :class:`Bar`: intraday indicators make and read hundreds of thousands.
     """
 
     name: str
@@ -194,7 +198,7 @@ class IndicatorValue:
     complete: bool = True
     observations: int = 0
     minute_of_day: int | None = None
-    details: dict[str, float] = field(default_factory=dict)
+    details: Mapping[str, float] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)

@@ -255,12 +255,22 @@ class SessionCoordinator:
         else:
             self.lifecycle.label = f"session {self.config.session_name!r}"
         self.warmup.plan(days)
+        # A backtest allocates millions of records, none of them in a reference cycle: the
+        # cyclic GC's full collections would rescan them again and again. It is paused for the
+        # run (the young generations are collected every CHUNK_DAYS days, everything at the
+        # end). A live run keeps the GC on.
+        pause_gc = self.mode != "live" and gc.isenabled()
+        if pause_gc:
+            gc.disable()
         try:
             try:
                 await self._run_days(days)
             finally:
                 if isinstance(self.feed, LiveFeed):
                     await self.feed.stop()
+                if pause_gc:
+                    gc.enable()
+                    gc.collect()
             status = self.lifecycle.state
         except BaseException as error:
             if not self.lifecycle.is_terminal:
@@ -308,6 +318,8 @@ class SessionCoordinator:
                 return
             upcoming = days[index:] if days else [trading_date]
             result = await self._run_day(trading_date, upcoming)
+            if not gc.isenabled() and len(self.days) % CHUNK_DAYS == CHUNK_DAYS - 1:
+                gc.collect(1)  # the young generations, now and then (cost: objects kept)
             self.days.append(result)
             self.observer.day_ended(result)
             if self._stop_requested:
@@ -384,25 +396,16 @@ class SessionCoordinator:
         life.stream(label)
         self.observer.day_started(trading_date, expected)
         started = perf_seconds()
-        # The cyclic GC would rescan the day's records (hundreds of thousands, none cyclic)
-        # again and again: pause it while a backtest day streams (seconds at most).
-        pause_gc = self.mode != "live" and gc.isenabled()
-        if pause_gc:
-            gc.disable()
-        try:
-            bars = await self.streamer.stream(
-                window,
-                chunks,
-                self.clock,
-                result,
-                groups=aggregation_groups(window, self.generated_intervals),
-                generated=generated,
-                tick_day=tick_day,
-                live=self.mode == "live",
-            )
-        finally:
-            if pause_gc:
-                gc.enable()
+        bars = await self.streamer.stream(
+            window,
+            chunks,
+            self.clock,
+            result,
+            groups=aggregation_groups(window, self.generated_intervals),
+            generated=generated,
+            tick_day=tick_day,
+            live=self.mode == "live",
+        )
         result.stream_seconds = perf_seconds() - started
         self.observer.day_streamed(trading_date, result.events)
         self.metrics.record_events(
@@ -539,14 +542,8 @@ class SessionCoordinator:
             phase_volumes = self.ticks.phase_volumes(self.config.session_name)
         if self.persist:
             started = perf_seconds()
-            if phase_volumes:
-                self.store.upsert_phase_volumes(phase_volumes)
-            if bars:
-                self.store.upsert_bars(bars)
-            if values:
-                self.store.upsert_indicator_values(values, GENERATED_SOURCE)
-            if quality_rows:
-                self.store.upsert_quality(quality_rows)
+            with self.store.writing():
+                self._persist(bars, values, quality_rows, phase_volumes)
             result.persist_seconds += perf_seconds() - started
         self.session_data.set_session_active(False)
         summary = {
@@ -563,8 +560,27 @@ class SessionCoordinator:
             trading_date=window.date,
             summary=summary,
         )
+        if isinstance(self.feed, ReplayFeed) and not result.stopped:
+            self.warmup.add_streamed_day(window, self.feed.day(window).columns, self.session_data)
         self.session_data.clear_day()
         self.feed.release(window.date)
+
+    def _persist(
+        self,
+        bars: list[Bar],
+        values: list[IndicatorValue],
+        quality_rows: list[Any],
+        phase_volumes: list[Any],
+    ) -> None:
+        """The day's results, in one write transaction (``Store.writing``)."""
+        if phase_volumes:
+            self.store.upsert_phase_volumes(phase_volumes)
+        if bars:
+            self.store.upsert_bars(bars)
+        if values:
+            self.store.upsert_indicator_values(values, GENERATED_SOURCE)
+        if quality_rows:
+            self.store.upsert_quality(quality_rows)
 
     def _call_hook(self, name: str, **kwargs: Any) -> None:
         """Call a lifecycle hook; a plugin raising is logged and does not stop the session."""

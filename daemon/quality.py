@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from functools import lru_cache
+from operator import attrgetter
 
 import numpy as np
 
@@ -24,6 +25,8 @@ from core.models import QualityResult
 from core.quality import expected_bar_opens, full_quality, quality_pct
 from core.sessions import SessionWindow
 from daemon.session_data import SessionData
+
+_TS = attrgetter("ts_event")
 
 
 @lru_cache(maxsize=4096)
@@ -96,12 +99,13 @@ def session_quality(
     day's summary per interval."""
     results: list[QualityResult] = []
     lo, hi = datetime_to_ns(window.open), datetime_to_ns(window.close)
+    known: dict[datetime, int] = {}  # bars of many symbols share their instants
     for interval in intervals:
         for symbol in symbols:
-            times = np.fromiter(
-                (datetime_to_ns(row.ts_event) for row in data.series(symbol, interval)),
-                dtype=np.int64,
-            )
+            stamps = list(map(_TS, data.series(symbol, interval)))
+            for ts in set(stamps).difference(known):
+                known[ts] = datetime_to_ns(ts)
+            times = np.array(list(map(known.__getitem__, stamps)), dtype=np.int64)
             times = times[(times >= lo) & (times < hi)]
             result = assess(
                 calendar, symbol, interval, window.date, times, enabled=enabled, source=source

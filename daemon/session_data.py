@@ -168,6 +168,15 @@ class HistoricalIndicator:
         self.values = list(values)
         self.daily: IndicatorValue | None = None
         by_minute: list[IndicatorValue | None] = []
+        values = self.values
+        if (
+            values
+            and values[0].minute_of_day == 0
+            and values[-1].minute_of_day == len(values) - 1
+            and all(v.minute_of_day == i for i, v in enumerate(values))
+        ):  # the usual layout: every minute in order
+            self._by_minute = list(values)
+            return
         for value in self.values:
             if value.minute_of_day is None:
                 self.daily = value

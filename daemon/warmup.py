@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ from core.columns import BarColumns, TimeCache, datetime_to_ns
 from core.config import SessionConfig
 from core.errors import SessiondError
 from core.models import Bar, IndicatorValue, QualityResult
+from core.sessions import SessionWindow
 from core.store import Store
 from core.timeframes import parse_period
 from daemon import quality
@@ -132,7 +134,9 @@ class Warmup:
             period = parse_period(str(spec.params.get("period", "1d"))).trading_days
             instance = host.create_indicator(spec.type, **create, **spec.params)
             self.indicators.append(HistoricalIndicator(name, instance, interval, period))
+        self.streamed_interval = config.streamed_interval
         self._run_days: list[date] | None = None
+        self._handed = False
         self._prepared: set[date] = set()
         self._blocks: dict[str, dict[tuple[str, date], BarColumns | None]] = defaultdict(dict)
         self._records: dict[tuple[str, str, date], Sequence[Bar]] = {}
@@ -150,9 +154,11 @@ class Warmup:
     # -- planning and loading ------------------------------------------------------------------
 
     def plan(self, days: Sequence[date] | None) -> None:
-        """The run's trading days (a backtest), so that history is loaded chunk by chunk; None
-        (live): day by day."""
+        """The run's trading days (a backtest), so that history is loaded chunk by chunk and
+        each streamed day is handed over (:meth:`add_streamed_day`); None (live): day by day
+        from the store."""
         self._run_days = list(days) if days is not None else None
+        self._handed = days is not None
 
     def _chunk(self, day: date) -> list[date]:
         if self._run_days is None or day not in self._run_days:
@@ -185,13 +191,32 @@ class Warmup:
             )
         for interval, (symbols, trailing) in per_interval.items():
             back = self.schedule.trading_days_back(chunk[0], trailing) if trailing else []
-            days = sorted({*back, *self._days_before(chunk)})
-            self._ensure(interval, sorted(symbols), days)
+            days = set(back)
+            if not (self._handed and interval == self.streamed_interval):
+                days.update(chunk[:-1])  # the history of the chunk's later days
+            self._ensure(interval, sorted(symbols), sorted(days))
         self._prepared.update(chunk)
 
-    def _days_before(self, chunk: Sequence[date]) -> list[date]:
-        """The chunk's days but its last (the history of the later days of the chunk)."""
-        return list(chunk[:-1])
+    def add_streamed_day(
+        self, window: SessionWindow, columns: dict[str, BarColumns], data: SessionData
+    ) -> None:
+        """A backtest day just streamed becomes history (the window rolls): its bars of the
+        streamed interval, regular hours, as the feed read them (``columns``) and as the
+        records the stream delivered (``data``'s series), instead of reading them again."""
+        interval = self.streamed_interval
+        if not self._handed or interval is None:
+            return
+        blocks = self._blocks[interval]
+        for symbol in self.symbols:
+            block = columns.get(symbol)
+            regular = block.between(window.open, window.close) if block is not None else None
+            if regular is None or not len(regular):
+                blocks[(symbol, window.date)] = None
+                self._records[(interval, symbol, window.date)] = _NO_BARS
+                continue
+            blocks[(symbol, window.date)] = regular
+            rows = list(data.series(symbol, interval).between(window.open, window.close))
+            self._records[(interval, symbol, window.date)] = rows
 
     def _ensure(self, interval: str, symbols: Sequence[str], days: Sequence[date]) -> None:
         """Fetch what the store lacks and read the blocks of (symbol, day) not in memory."""
@@ -279,17 +304,21 @@ class Warmup:
         for need in self.entries:
             days = self.schedule.trading_days_back(day, need.trailing_days)
             for symbol in need.symbols:
-                rows = [bar for d in days for bar in self._bars(need.interval, symbol, d)]
+                rows = list(chain.from_iterable(self._bars(need.interval, symbol, d) for d in days))
                 self.data.set_history(symbol, need.interval, rows)
                 results = [self._day_quality(need.interval, symbol, d, new_results) for d in days]
                 pct = quality.combined_pct(results, enabled=self.enable_quality)
                 self.data.set_quality(symbol, need.interval, pct)
                 pcts.append((need.interval, pct))
         result.historical_quality = quality.mean_by_interval(pcts)
-        self._indicators(day, result)
-        if new_results and self.persist:
+        computed = self._indicators(day, result)
+        if self.persist and (new_results or computed):
             started = perf_seconds()
-            self.store.upsert_quality(new_results)
+            with self.store.writing():  # one transaction for the day's warm-up results
+                if new_results:
+                    self.store.upsert_quality(new_results)
+                if computed:
+                    self.store.upsert_indicator_values(computed, self.generated_source)
             self._persist_seconds += perf_seconds() - started
         self._evict(day)
 
@@ -315,7 +344,9 @@ class Warmup:
             new.append(found)
         return found
 
-    def _indicators(self, day: date, result: DayResult) -> None:
+    def _indicators(self, day: date, result: DayResult) -> list[IndicatorValue]:
+        """The day's historical indicator values into ``SessionData``; returns those computed
+        (to be stored)."""
         session = self.schedule.get_trading_session(day)
         if session is None:  # pragma: no cover - days come from the schedule
             raise SessiondError(f"{day.isoformat()} is not a trading day of {self.calendar}")
@@ -335,10 +366,7 @@ class Warmup:
                     computed.extend(values)
                 self.data.set_indicator(spec.name, symbol, values)
         result.indicator_values += len(computed)
-        if computed and self.persist:
-            started = perf_seconds()
-            self.store.upsert_indicator_values(computed, self.generated_source)
-            self._persist_seconds += perf_seconds() - started
+        return computed
 
     def _evict(self, day: date) -> None:
         """Forget what no later day of the run can need (the window rolls forward)."""

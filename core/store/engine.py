@@ -98,7 +98,10 @@ def json_dumps(value: Any) -> str:
 
 
 def json_loads(value: Any) -> Any:
-    """A JSON column's value as the driver returns it (SQLite text, psycopg parsed)."""
+    """A JSON column's value as the driver returns it (SQLite text, psycopg parsed); the
+    common empty object without the parser."""
+    if value == "{}":
+        return {}
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
@@ -201,6 +204,7 @@ class Database:
         self.dialect: str = engine.dialect.name
         self._ready = False
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     @classmethod
     def from_url(cls, url: str | None = None) -> Self:
@@ -297,7 +301,25 @@ class Database:
             raise StoreError(f"cannot read the store at {self.url}: {one_line(error)}") from None
 
     @contextmanager
+    def writing(self) -> Iterator[None]:
+        """One write transaction for every write made in this thread inside the block (one
+        commit instead of one per call); nested blocks join the outer one."""
+        if getattr(self._local, "connection", None) is not None:
+            yield
+            return
+        with self._connect_write() as conn:
+            self._local.connection = conn
+            try:
+                yield
+            finally:
+                self._local.connection = None
+
+    @contextmanager
     def _connect_write(self) -> Iterator[Connection]:
+        joined = getattr(self._local, "connection", None)
+        if joined is not None:  # inside writing(): the outer block commits
+            yield joined
+            return
         self._ensure_ready()
         try:
             with self.engine.begin() as conn:

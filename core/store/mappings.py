@@ -154,8 +154,22 @@ class RecordMapping:
             if attribute in self.decode:
                 names[f"d_{attribute}"] = self.decode[attribute]
                 value = f"d_{attribute}({value})"
-            arguments.append(f"{attribute}={value}")
-        source = f"def make(r):\n    return Record({', '.join(arguments)})\n"
+            arguments.append((attribute, value))
+        fields = getattr(self.record, "_fields", None)
+        if fields is not None:  # a NamedTuple: built positionally in C, defaults filled in
+            given = dict(arguments)
+            values = []
+            for i, attribute in enumerate(fields):
+                if attribute in given:
+                    values.append(given[attribute])
+                else:
+                    names[f"default{i}"] = self.record._field_defaults[attribute]
+                    values.append(f"default{i}")
+            names["new"] = tuple.__new__
+            body = f"new(Record, ({', '.join(values)},))"
+        else:
+            body = f"Record({', '.join(f'{a}={v}' for a, v in arguments)})"
+        source = f"def make(r):\n    return {body}\n"
         return _compile(source, names, "make")
 
 
@@ -212,6 +226,15 @@ def _minute_column(minute: int | None) -> int:
 
 def _minute_field(minute: int) -> int | None:
     return None if minute == tables.DAILY_MINUTE else minute
+
+
+def _plain_dict(value: Any) -> dict[str, Any]:
+    return dict(value) if value else {}
+
+
+def _dict_or_empty(value: Any) -> dict[str, Any]:
+    """A decoded JSON object column (a fresh dict already), ``{}`` for NULL."""
+    return value if value else {}
 
 
 def _by_content(*names: str) -> Computed:
@@ -330,8 +353,8 @@ INDICATOR_VALUES = RecordMapping(
     key=("name", "symbol", "as_of", "minute_of_day", "source"),
     read_order=("as_of", "symbol", "minute_of_day", "source"),
     parameters=("source",),
-    encode={"minute_of_day": _minute_column, "details": dict, "complete": bool},
-    decode={"minute_of_day": _minute_field, "details": lambda value: dict(value or {})},
+    encode={"minute_of_day": _minute_column, "details": _plain_dict, "complete": bool},
+    decode={"minute_of_day": _minute_field, "details": _dict_or_empty},
 )
 QUALITY = RecordMapping(
     QualityResult,
@@ -353,7 +376,7 @@ SESSION_RUNS = RecordMapping(
     tables.SessionRunRow,
     key=("id",),
     read_order=(lambda table: table.c.id.desc(),),
-    decode={"metrics": lambda value: dict(value or {})},
+    decode={"metrics": _dict_or_empty},
 )
 """Session runs are inserted and finished by ``Store``'s own statements (the database assigns
 the id); the mapping serves their reads."""
