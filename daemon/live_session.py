@@ -20,6 +20,8 @@ Wiring (one asyncio loop)::
 - **Memory**: trades and quotes go to the market state and the recorder only (not kept in
   ``SessionData`` for the day, so memory stays flat at thousands of messages a second);
   ``keep_ticks=True`` keeps them there too. Other kinds reach ``coordinator.on_other_event``.
+- **Subscribers** (``subscribers=[...]``, ``daemon.streamer.StreamSubscriber``): the same
+  stream seam as a backtest; trades and quotes reach them as the feed receives them.
 - **Persistence**: every ``flush_interval_seconds`` the recorder writes the events received
   (one batch per kind) and the day's per-phase volumes are upserted (``phase_volumes``) when
   they changed. On start the current statistics day's rows are restored, so a restart
@@ -63,6 +65,7 @@ from daemon.market_state import (
 )
 from daemon.results import RunObserver, RunSummary
 from daemon.schedule import TradingSchedule
+from daemon.streamer import StreamSubscriber
 from plugins.history import source_for_config
 from plugins.recording import EventRecorder
 
@@ -150,6 +153,7 @@ class LiveSession:
         flush_interval_seconds: float = 1.0,
         source: Any = None,
         keep_ticks: bool = False,
+        subscribers: Sequence[StreamSubscriber] = (),
     ) -> None:
         from daemon.coordinator import SessionCoordinator
 
@@ -189,6 +193,7 @@ class LiveSession:
             clock=self.clock,
             config_path=config_path,
             observer=observer,
+            subscribers=subscribers,
         )
         self.recorder = EventRecorder(
             store, clock=self.clock.now, flush_interval_seconds=flush_interval_seconds

@@ -73,6 +73,16 @@ class DayResult:
             out["order_flow"] = self.order_flow
         return out
 
+    def summary(self) -> dict[str, Any]:
+        """What the ``session_ended`` hook receives."""
+        return {
+            "events": self.events,
+            "dropped": self.dropped,
+            "generated": dict(self.generated),
+            "quality": dict(self.quality),
+            "stopped": self.stopped,
+        }
+
 
 @dataclass(slots=True)
 class RunSummary:
@@ -143,6 +153,21 @@ class RunSummary:
     @property
     def indicators_read(self) -> int:
         return sum(d.indicators_read for d in self.days)
+
+    def with_metrics(
+        self, metrics: dict[str, Any], error: BaseException | None = None
+    ) -> RunSummary:
+        """Attach the run's metrics (``SessionMetrics.to_dict``), with the summary, the days
+        and the error (if any) folded in: what the session_runs row stores."""
+        metrics = dict(metrics)
+        metrics["summary"] = {
+            k: v for k, v in self.to_dict().items() if k not in {"days", "metrics"}
+        }
+        metrics["days"] = [day.to_dict() for day in self.days]
+        if error is not None:
+            metrics["error"] = f"{type(error).__name__}: {error}"
+        self.metrics = metrics
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return {

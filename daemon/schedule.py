@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from core import calendars
-from core.errors import CalendarError
+from core.errors import CalendarError, SessionError
 from core.sessions import SessionWindow
 
 
@@ -181,6 +183,29 @@ class TradingSchedule:
         if self.is_trading_day(day):
             return day
         return self.get_next_trading_date(day)
+
+    def backtest_days(self, start: date | None, end: date | None) -> list[date]:
+        """The trading days of a backtest ``[start, end]``; ``SessionError`` naming what is
+        wrong when a date is missing or the range holds no trading day."""
+        if start is None or end is None:
+            raise SessionError(
+                "backtest needs backtest_config.start_date and end_date (or --start/--end)"
+            )
+        days = self.trading_days_between(start, end)
+        if not days:
+            raise SessionError(
+                f"no trading day of {self.calendar} between {start.isoformat()} and "
+                f"{end.isoformat()}: pick a range that contains a session"
+            )
+        return days
+
+    def first_day_ending_after(self, now: datetime, window: Callable[[date], Any]) -> date:
+        """The first trading day whose streamed ``window(day)`` has not ended at ``now`` (a
+        live session starting: today, or the next trading day once today is over)."""
+        first = self.get_first_trading_date(now.astimezone(self.timezone).date())
+        if now >= window(first).end:
+            first = self.get_next_trading_date(first)
+        return first
 
     def trading_days_back(self, day: date, n: int) -> list[date]:
         """The ``n`` trading days strictly before ``day``, oldest first (for trailing history)."""

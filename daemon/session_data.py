@@ -33,6 +33,16 @@ from core.models import IndicatorValue, QualityResult
 
 _TS = attrgetter("ts_event")
 
+EVENT_KINDS = {
+    "Trade": "trades",
+    "Quote": "quotes",
+    "ForeignRoom": "foreign",
+    "IndexTick": "index",
+    "SecurityStatus": "status",
+    "Bar": "bars",
+}
+"""Record type name -> the key events of that kind are kept under."""
+
 
 class SeriesView(Sequence[Any]):
     """A read-only window ``rows[start:stop)`` over a series' list, without copying."""
@@ -243,6 +253,13 @@ class SessionData:
         if found is None:
             found = self._day[(symbol, key)] = Series(symbol, key)
         found.append(row)
+
+    def append_event(self, event: Any) -> None:
+        """Keep a market event that is not a streamed bar under its kind (``trades``,
+        ``quotes``, ``foreign``, ``index``, ``status``, ``bars``) and its symbol or index id."""
+        kind = EVENT_KINDS.get(type(event).__name__, type(event).__name__.lower())
+        symbol = getattr(event, "symbol", None) or getattr(event, "index_id", "") or ""
+        self.append(symbol, kind, event)
 
     def latest(self, symbol: str, key: str) -> Any | None:
         """Today's most recent row of ``(symbol, key)``, or None."""

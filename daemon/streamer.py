@@ -46,7 +46,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from core.models import Bar, PhaseChange, Quote, Trade
+from core.models import Bar, IndicatorValue, PhaseChange, Quote, Trade
 from core.phases import Phase, phase_windows
 from core.sessions import SessionWindow
 from daemon.aggregation.bars import AggregationGroup, IncrementalDay, VectorisedDay
@@ -521,17 +521,30 @@ class DayStreamer:
                 series(bar.symbol, bar.interval).append(bar)
         return bars
 
-    def streaming_values(self) -> list[tuple[str, str, Any]]:
-        """``(symbol, indicator name, value returned by update for its last bar of the day)``
-        for every streaming indicator (None when it saw no bar)."""
+    def streaming_values(self, as_of: datetime) -> list[IndicatorValue]:
+        """The day's streaming indicator values as stored: for each symbol and indicator, what
+        ``update`` returned for the symbol's last bar (None when it saw none), ``observations``
+        the bars it was fed, ``complete`` when the value is not None."""
         out = []
         for symbol, indicators in self.indicators.items():
+            if not indicators:
+                continue
             values = self.sinks[symbol].values if symbol in self.sinks else None
-            if len(indicators) > 1:
-                values = values if values is not None else (None,) * len(indicators)
-                out.extend(
-                    (symbol, name, v) for (name, _), v in zip(indicators, values, strict=True)
-                )
-            elif indicators:
-                out.append((symbol, indicators[0][0], values))
+            if len(indicators) == 1:
+                values = (values,)
+            elif values is None:
+                values = (None,) * len(indicators)
+            seen = len(self.session_data.series(symbol, self.streamed_interval))
+            for (name, _), value in zip(indicators, values, strict=True):
+                number = _float_or_none(value)
+                out.append(IndicatorValue(name, symbol, as_of, number, number is not None, seen))
         return out
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -137,6 +137,7 @@ class Warmup:
         self.streamed_interval = config.streamed_interval
         self._run_days: list[date] | None = None
         self._handed = False
+        self._fetched: set[date] = set()
         self._prepared: set[date] = set()
         self._blocks: dict[str, dict[tuple[str, date], BarColumns | None]] = defaultdict(dict)
         self._records: dict[tuple[str, str, date], Sequence[Bar]] = {}
@@ -159,6 +160,25 @@ class Warmup:
         from the store."""
         self._run_days = list(days) if days is not None else None
         self._handed = days is not None
+
+    def fetch_streamed(self, days: Sequence[date], extended_hours: tuple[bool, bool]) -> None:
+        """Fetch what the store lacks of the streamed interval for ``days`` (their whole
+        windows, the included extended phases too): one existence query, requests for gaps."""
+        todo = [d for d in days if d not in self._fetched]
+        if self.source is None or not todo or self.streamed_interval is None:
+            return
+        load_history(
+            self.store,
+            self.source,
+            source_name=self.source_name,
+            calendar=self.calendar,
+            symbols=self.symbols,
+            intervals=[self.streamed_interval],
+            start=todo[0],
+            end=todo[-1],
+            extended_hours=extended_hours if any(extended_hours) else None,
+        )
+        self._fetched.update(todo)
 
     def _chunk(self, day: date) -> list[date]:
         if self._run_days is None or day not in self._run_days:

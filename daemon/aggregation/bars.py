@@ -470,8 +470,6 @@ class BarAggregator:
         return out
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # A streamed day's generated bars: groups, canonical order, incremental and vectorised days
 # ---------------------------------------------------------------------------------------------
@@ -518,6 +516,45 @@ def canonical(bars: list[Bar]) -> list[Bar]:
     if len(bars) > 1:
         bars.sort(key=_canonical_key)
     return bars
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedBars:
+    """What a session generates: ``intervals`` from the streamed ``source_interval``, stored
+    under ``source``; makes each day's :class:`IncrementalDay` or :class:`VectorisedDay`."""
+
+    intervals: tuple[str, ...]
+    source_interval: str
+    source: str
+
+    def incremental(self) -> IncrementalDay | None:
+        if not self.intervals:
+            return None
+        return IncrementalDay(
+            self.intervals, source_interval=self.source_interval, source=self.source
+        )
+
+    def vectorised(
+        self, window: SessionWindow, columns: dict[str, BarColumns], bars: Sequence[Bar] | None
+    ) -> VectorisedDay | None:
+        """The day's bars from its ``columns``; with the day's records ``bars`` also the
+        emission points (subscribers need them)."""
+        if not self.intervals:
+            return None
+        rows: dict[str, list[Bar]] | None = None
+        if bars is not None:
+            rows = {symbol: [] for symbol in columns}
+            for bar in bars:
+                found = rows.get(bar.symbol)
+                if found is not None:
+                    found.append(bar)
+        return VectorisedDay(
+            aggregation_groups(window, self.intervals),
+            columns,
+            rows,
+            step=parse_interval(self.source_interval).timedelta,
+            source=self.source,
+        )
 
 
 class IncrementalDay:

@@ -26,6 +26,8 @@ from typing import Any
 
 from core.errors import SourceError
 from core.models import Bar
+from daemon.aggregation.bars import GeneratedBars
+from daemon.feeds.replay import OpenDay
 from plugins.interfaces import supports
 
 logger = logging.getLogger(__name__)
@@ -165,6 +167,27 @@ class LiveFeed:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
         self._queue = None
+
+    async def wait_until(self, ts: Any, clock: Any, should_stop: Callable[[], bool]) -> None:
+        """Wait (short sleeps, so that a stop request is honoured) until ``clock`` reaches
+        ``ts`` (the open)."""
+        while not should_stop():
+            remaining = (ts - clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(remaining, 0.5))
+
+    async def open_day(
+        self,
+        window: Any,
+        generated: GeneratedBars,
+        clock: Any,
+        should_stop: Callable[[], bool],
+    ) -> OpenDay:
+        """The day to stream: the live stream (started now, before the open, so pre-open
+        messages reach ``on_event``) until the window's end, bars generated as they come."""
+        await self.start()
+        return OpenDay(self.stream(window, clock, should_stop), None, generated.incremental())
 
     # Replay-compatible no-ops so the coordinator needs no mode checks at the end of a day.
     def release(self, trading_date: Any) -> None:

@@ -14,7 +14,7 @@ bars from (``core.resample``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +24,19 @@ import numpy as np
 from core.columns import BarColumns, TimeCache, datetime_to_ns, merge_to_bars
 from core.models import Bar
 from core.sessions import SessionWindow
+from daemon.aggregation.bars import GeneratedBars, IncrementalDay, VectorisedDay
+from daemon.feeds.ticks import TickDay
+
+
+@dataclass(slots=True)
+class OpenDay:
+    """A trading day ready to stream: its event ``chunks``, how many events are expected (None
+    live), and where its generated bars come from (None: nothing is generated)."""
+
+    chunks: AsyncIterator[Iterable[Any]]
+    expected: int | None
+    generated: IncrementalDay | VectorisedDay | None
+
 
 ColumnReader = Callable[[Sequence[str], str, datetime, datetime], list[BarColumns]]
 """``(symbols, interval, start, end) -> blocks``: ``Store.read_bar_columns`` with the source
@@ -108,5 +121,33 @@ class ReplayFeed:
         """Forget a streamed day (end of session)."""
         self._days.pop(trading_date, None)
 
+    def open_day(
+        self,
+        window: SessionWindow,
+        generated: GeneratedBars,
+        *,
+        symbols: Sequence[str],
+        triggers: bool,
+        ticks: TickDay | None,
+    ) -> OpenDay:
+        """The day to stream: its records (merged with the recorded ``ticks`` by time) as one
+        chunk, and its generated bars resampled now (with their emission points when
+        ``triggers``: stream subscribers want them)."""
+        day = self.day(window)
+        bars = day.bars()
+        columns = {s: c for s, c in day.columns.items() if s in symbols}
+        expected = len(bars) + (ticks.event_count if ticks is not None else 0)
+        events: Iterable[Any] = bars if ticks is None else ticks.merge(bars)
+        return OpenDay(
+            _one_chunk(events),
+            expected,
+            generated.vectorised(window, columns, bars if triggers else None),
+        )
 
-__all__ = ["ColumnReader", "DayBlock", "ReplayFeed"]
+
+async def _one_chunk(events: Iterable[Any]) -> AsyncIterator[Iterable[Any]]:
+    """A replayed day is one chunk: the loop runs without an await per event."""
+    yield events
+
+
+__all__ = ["ColumnReader", "DayBlock", "OpenDay", "ReplayFeed"]

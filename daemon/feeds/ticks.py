@@ -36,7 +36,14 @@ from typing import Any, NamedTuple
 
 from core.errors import SessiondError
 from core.sessions import SessionWindow
-from daemon.market_state import event_router, market_setup, phase_volume_rows, resolve_symbols
+from daemon.market_state import (
+    STREAM_TYPES,
+    event_router,
+    market_setup,
+    phase_volume_rows,
+    resolve_symbols,
+    tick_streams,
+)
 from plugins.recording import recorded_events
 
 TICK_SINK = "\x00ticks"
@@ -202,6 +209,15 @@ class RecordedTicks:
         self.market: Any = None
         self._handler: Any = None
         self._counts = (0, 0)  # the market state's (events, stale_events) at the day start
+
+    @classmethod
+    def for_config(cls, config: Any, **kwargs: Any) -> RecordedTicks | None:
+        """The recorded ticks a backtest of ``config`` replays; None when it streams no
+        non-bar kind (``trades``, ``quotes``, ``foreign``, ``index``, ``status``)."""
+        kinds = tick_streams(config)
+        if not kinds:
+            return None
+        return cls(config, kinds=[STREAM_TYPES[k] for k in kinds], **kwargs)
 
     def load(self, window: SessionWindow) -> TickDay:
         """The day's recorded events, and the market state reset for the day."""

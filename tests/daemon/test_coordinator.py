@@ -27,6 +27,7 @@ from core.store import Store
 from daemon.aggregation.bars import BarAggregator
 from daemon.clock import SimulatedClock
 from daemon.coordinator import GENERATED_SOURCE, SessionCoordinator
+from daemon.feeds.replay import ReplayFeed
 from daemon.lifecycle import RunState
 from daemon.results import RunObserver
 from plugins import hookimpl
@@ -368,10 +369,11 @@ def test_data_exhaustion_jumps_the_clock_to_the_close(store: Store, host: Any) -
     assert summary.days[0].quality["1m"] == pytest.approx(100 * 100 / 390)
 
 
-class ListFeed:
+class ListFeed(ReplayFeed):
     """A feed serving fixed rows (to put events where the store never would)."""
 
     def __init__(self, rows: list[Bar]) -> None:
+        super().__init__(lambda *_: [], symbols=[], interval="1m")
         self._rows = rows
         self.released: list[date] = []
 

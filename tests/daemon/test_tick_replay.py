@@ -168,7 +168,8 @@ def test_a_backtest_replays_the_recorded_ticks_into_the_market_state(recorded_st
     assert day.clock_end == CLOSE
     assert day.generated["5m"] > 0
     # built as in a live session: the default chain, no futures alias, the group = symbols
-    market = coordinator.market
+    assert coordinator.ticks is not None
+    market = coordinator.ticks.market
     assert market.group_symbols == ["ACB", "FPT"] and market.futures_contract is None
     assert market.classifiers == ("vendor_side", "quote_rule", "tick_rule")
 
@@ -194,7 +195,7 @@ def test_a_bar_only_backtest_of_the_same_day_has_no_order_flow(recorded_store: S
     coordinator, summary = run_backtest(recorded_store, ["1m", "5m"])
     (day,) = summary.days
     assert day.order_flow is None and "order_flow" not in day.to_dict()
-    assert coordinator.market is None
+    assert coordinator.ticks is None
     assert recorded_store.read_phase_volumes("ticks_backtest") == []
     _, ticks = run_backtest(recorded_store)
     assert ticks.days[0].events == day.events  # the same bars either way
