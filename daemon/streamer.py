@@ -117,11 +117,12 @@ class _Sink:
     subscriber mode), ``update`` (incremental generated bars), ``indicators`` (the streaming
     indicators; their last results are kept in ``values``)."""
 
-    __slots__ = ("append", "update", "indicators", "values", "series")
+    __slots__ = ("append", "update", "generate", "indicators", "values", "series")
 
     def __init__(self, append: Any, indicators: Any = None, series: Any = None) -> None:
         self.append = append
         self.update: Any = None
+        self.generate: Any = None  # subscriber mode: the updater the subscribed append calls
         self.indicators = indicators
         self.values: Any = None
         self.series = series
@@ -207,17 +208,15 @@ class DayStreamer:
                 sink.indicators = None  # called by the subscribed append, in order
             sinks[symbol] = sink
         if tick_day is not None:
-            deliver = tick_day.deliver
-            if subscribers:
-                dispatch = self._dispatch_tick
+            if subscribers:  # every delivery (in the loop, and after it) tells them too
+                handler, dispatch = tick_day.handler, self._dispatch_tick
 
-                def deliver_and_tell(row: Any) -> None:
-                    deliver(row)
-                    dispatch(row.event)
+                def handle_and_tell(event: Any) -> None:
+                    handler(event)
+                    dispatch(event)
 
-                sinks[TICK_SINK] = _Sink(deliver_and_tell)
-            else:
-                sinks[TICK_SINK] = _Sink(deliver)
+                tick_day.handler = handle_and_tell
+            sinks[TICK_SINK] = _Sink(tick_day.deliver)
         sinks.default.series = dropped
         return sinks
 
@@ -237,9 +236,9 @@ class DayStreamer:
                 sink.values = indicators(bar)
             for subscriber in subscribers:
                 subscriber.on_bar(bar)
-            update = sink.update
-            if update is not None:
-                done = update(bar)
+            generate = sink.generate
+            if generate is not None:
+                done = generate(bar)
                 if done:
                     emit(done)
             elif triggers is not None:
@@ -489,14 +488,18 @@ class DayStreamer:
         if isinstance(generated, IncrementalDay):
             generated.enter(groups[index])
             for symbol in self.symbols:
-                self.sinks[symbol].update = generated.updater(symbol)
+                sink = self.sinks[symbol]
+                if self.subscribers:  # the subscribed append calls it, in order
+                    sink.generate = generated.updater(symbol)
+                else:
+                    sink.update = generated.updater(symbol)
         return index
 
     def _flush(self, generated: GeneratedDay, index: int) -> None:
         if isinstance(generated, IncrementalDay):
             done = generated.flush()
             for symbol in self.symbols:
-                self.sinks[symbol].update = None
+                self.sinks[symbol].update = self.sinks[symbol].generate = None
         else:
             done = generated.flushes[index]
         if self.subscribers and done:

@@ -29,6 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from core.calendars import session_bounds
 from core.config import validate_session_config
 from core.models import Aggressor, ForeignRoom, IndexTick, Quote, Trade, replace
 from core.sessions import SessionWindow
@@ -344,3 +345,51 @@ def test_the_live_session_passes_the_configs_extended_hours_to_the_source(
         assert session.source.exchange == "XNYS"
     finally:
         store.dispose()
+
+
+def test_stream_subscribers_get_the_recorded_trades_and_quotes_in_stream_order(
+    recorded_store: Store,
+) -> None:
+    from daemon.streamer import Subscriber
+
+    class Ticks(Subscriber):
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, Any]] = []
+
+        def on_bar(self, bar: Any) -> None:
+            if bar.interval == "1m":  # the streamed bars (generated ones come at their close)
+                self.seen.append(("bar", bar.ts_event))
+
+        def on_trade(self, trade: Any) -> None:
+            self.seen.append(("trade", trade))
+
+        def on_quote(self, quote: Any) -> None:
+            self.seen.append(("quote", quote))
+
+    ticks = Ticks()
+    config = validate_session_config(config_data(TICK_STREAMS))
+    SessionCoordinator.for_config(
+        config, store=recorded_store, host=load_plugins(), subscribers=[ticks]
+    ).run_sync()
+    recorded = [(e, arrival) for e, arrival in tape() if arrival < local(15, 0)]  # before the roll
+    got = [(kind, item) for kind, item in ticks.seen if kind != "bar"]
+    expected = [
+        ("trade" if type(e) is Trade else "quote", replace(e, ts_received=arrival))
+        for e, arrival in recorded
+        if type(e) in (Trade, Quote)
+    ]
+    assert got == expected  # every trade and quote, once, in arrival order
+    # each is streamed at its arrival time (into the window, out of the break), after the bars
+    # of that instant and before any later bar; those arriving after the close come last
+    bounds = session_bounds("XSTC", DAY)
+    for position, (kind, item) in enumerate(ticks.seen):
+        if kind == "bar":
+            continue
+        at = max(item.ts_received, OPEN)
+        if bounds.break_start <= at < bounds.break_end:
+            at = bounds.break_end
+        before = [ts for k, ts in ticks.seen[:position] if k == "bar"]
+        after = [ts for k, ts in ticks.seen[position:] if k == "bar"]
+        assert all(ts <= at for ts in before) and all(ts > at for ts in after)
+        if at >= CLOSE:
+            assert after == []
