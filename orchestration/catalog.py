@@ -101,17 +101,25 @@ class IndicatorSpec:
     source: str
 
     def params_dict(self) -> dict[str, Any]:
+        """The config entry's keys but ``type`` (``granularity`` included when configured)."""
         return dict(self.params)
 
+    def plugin_params(self) -> dict[str, Any]:
+        """What the indicator's constructor receives from the config (``granularity`` is
+        resolved and passed by sessiond itself: ``plugins.interfaces.Indicator``)."""
+        return {k: v for k, v in self.params if k != "granularity"}
+
     @property
-    def granularity(self) -> str:
-        return str(self.params_dict().get("granularity", "daily"))
+    def granularity(self) -> str | None:
+        """The configured granularity (None: the indicator type's default)."""
+        value = self.params_dict().get("granularity")
+        return None if value is None else str(value)
 
     @property
     def trailing_days(self) -> int:
-        """Trading days of history the indicator needs (its period; 1 when it has none)."""
-        period = self.params_dict().get("period")
-        return parse_period(str(period)).trading_days if period else 1
+        """Trading days of history the indicator needs (its period in days or weeks; 1 when it
+        has none or counts bars)."""
+        return _trailing_days(self.params_dict().get("period"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +180,16 @@ def _indicator_entries(config: SessionConfig) -> dict[str, dict[str, Any]]:
     return entries
 
 
+def _trailing_days(period: Any) -> int:
+    """A ``period`` in trading days (``"10d"``, ``"52w"``); 1 for none or a bar count."""
+    if isinstance(period, str):
+        try:
+            return parse_period(period).trading_days
+        except ConfigError:
+            return 1
+    return 1
+
+
 def _earliest_needed(
     config: SessionConfig, indicators: Mapping[str, dict[str, Any]]
 ) -> date | None:
@@ -180,8 +198,7 @@ def _earliest_needed(
         return None
     trailing = [item.trailing_days for item in config.session_data_config.historical.data]
     for entry in indicators.values():
-        if entry.get("period"):
-            trailing.append(parse_period(str(entry["period"])).trading_days)
+        trailing.append(_trailing_days(entry.get("period")))
     days = max(trailing, default=0)
     # trading days -> calendar days, generously (weekends and holidays)
     return backtest.start_date - timedelta(days=days * 7 // 5 + 10)

@@ -10,7 +10,7 @@
 """
 
 from core.store.engine import SQLITE_BUSY_TIMEOUT_MS, default_db_url, normalize_url
-from core.store.reads import FRAME_COLUMNS
+from core.store.reads import FRAME_COLUMNS, bars_frame
 from core.store.store import Store
 from core.store.writer import (
     COPY_MIN_ROWS,
@@ -27,6 +27,7 @@ __all__ = [
     "SQLITE_ROWS_PER_STATEMENT",
     "UNIQUE_TIME_COLUMNS",
     "Store",
+    "bars_frame",
     "default_db_url",
     "normalize_url",
 ]
