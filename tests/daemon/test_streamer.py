@@ -252,3 +252,73 @@ def test_the_live_path_delivers_the_same_event_sequence_as_the_vectorised_backte
         )
     assert subscription.stopped
     live_store.dispose()
+
+
+def test_a_stored_bar_reaches_the_streamer_as_columns_and_the_indicator_as_a_record(
+    stored: tuple[Store, list[Bar]], host: Any
+) -> None:
+    """The replay path's representations: the table row, read straight into a columnar day
+    block (``BarColumns``), then the ``Bar`` record indicators and subscribers receive. No
+    DataFrame is built on the way (observed with a profile hook on its constructor)."""
+    import sys
+
+    import pandas as pd
+
+    from core.columns import BarColumns
+    from plugins import hookimpl
+
+    store, minutes = stored
+    blocks: list[Any] = []
+    seen: list[Any] = []
+
+    class Observed(Store):
+        def read_bar_columns(self, *args: Any, **kwargs: Any) -> Any:
+            out = super().read_bar_columns(*args, **kwargs)
+            blocks.extend(out)
+            return out
+
+        def read_bars_frame(self, *args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("the replay path read a DataFrame")
+
+    class Seen:
+        name, description, kind = "seen", "records what it is fed", "streaming"
+
+        def __init__(self, name: str) -> None:
+            pass
+
+        def update(self, bar: Any) -> float:
+            seen.append(bar)
+            return bar.close
+
+    class Plugin:
+        @hookimpl
+        def register_indicators(self) -> list[type]:
+            return [Seen]
+
+    data = config().model_dump(mode="json")
+    data["session_data_config"]["historical"] = {"indicators": {"seen": {"type": "seen"}}}
+    observed = Observed(store.engine)
+    frames: list[Any] = []
+    constructor = pd.DataFrame.__init__.__code__
+
+    def profile(frame: Any, event: str, _arg: Any) -> None:
+        if event == "call" and frame.f_code is constructor:
+            frames.append(frame)
+
+    sys.setprofile(profile)
+    try:
+        SessionCoordinator.for_config(
+            validate_session_config(data),
+            store=observed,
+            host=load_plugins(entry_points=False, extra=[Plugin()]),
+        ).run_sync()
+        during_run = list(frames)
+        pd.DataFrame({"control": [1]})  # the hook does see a DataFrame being built
+    finally:
+        sys.setprofile(None)
+    assert during_run == [] and frames
+    assert blocks and all(type(b) is BarColumns for b in blocks)
+    assert sum(len(b) for b in blocks if b.interval == "1m") == len(minutes)
+    assert len(seen) == len(minutes) and all(type(b) is Bar for b in seen)
+    assert all(isinstance(b, BarLike) for b in seen[:10])
+    assert sorted(seen, key=lambda b: (b.ts_event, b.symbol)) == minutes
