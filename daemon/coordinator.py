@@ -206,7 +206,7 @@ class SessionCoordinator:
                     await self.feed.stop()
                 if pause_gc:
                     gc.enable()
-                    gc.collect()
+                    gc.collect(1)  # what the run left in the young generations
             status = self.lifecycle.state
         except BaseException as error:
             if not self.lifecycle.is_terminal:
@@ -233,9 +233,10 @@ class SessionCoordinator:
                 life.stop("before the session started")
                 return
             result = await self._run_day(trading_date, days[index:] if days else [trading_date])
-            if not gc.isenabled() and len(self.days) % CHUNK_DAYS == CHUNK_DAYS - 1:
-                gc.collect(1)  # the young generations, now and then (cost: objects kept)
             self.days.append(result)
+            more = days is None or len(self.days) < len(days)
+            if not gc.isenabled() and more and len(self.days) % CHUNK_DAYS == 0:
+                gc.collect(1)  # the young generations, now and then (cost: objects kept)
             self.observer.day_ended(result)
             index += 1
             if self._stop_requested:

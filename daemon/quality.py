@@ -102,7 +102,14 @@ def session_quality(
     known: dict[datetime, int] = {}  # bars of many symbols share their instants
     for interval in intervals:
         for symbol in symbols:
-            stamps = list(map(_TS, data.series(symbol, interval)))
+            series = data.series(symbol, interval)
+            if not enabled:  # 100 %: only the count of regular-session bars is kept
+                count = len(series.between(window.open, window.close))
+                result = full_quality(symbol, interval, window.date, source, count)
+                data.set_quality(symbol, interval, result.quality_pct, result)
+                results.append(result)
+                continue
+            stamps = list(map(_TS, series))
             for ts in set(stamps).difference(known):
                 known[ts] = datetime_to_ns(ts)
             times = np.array(list(map(known.__getitem__, stamps)), dtype=np.int64)

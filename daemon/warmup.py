@@ -224,7 +224,10 @@ class Warmup:
         streamed interval, regular hours, as the feed read them (``columns``) and as the
         records the stream delivered (``data``'s series), instead of reading them again."""
         interval = self.streamed_interval
-        if not self._handed or interval is None:
+        wanted = any(n.interval == interval for n in self.entries) or any(
+            i.interval == interval for i in self.indicators
+        )
+        if not (self._handed and wanted) or interval is None:
             return
         blocks = self._blocks[interval]
         for symbol in self.symbols:

@@ -653,14 +653,16 @@ class VectorisedDay:
                 offsets.append(a)
             for interval in group.intervals:
                 starts, ends = bucket_bounds_ns(group.window, interval)
-                times: dict[int, datetime] = {}
-                for out in resample(blocks, interval, group.window, source=source):
+                outs = resample(blocks, interval, group.window, source=source)
+                every = BarColumns.records(outs)  # one bulk conversion for all symbols
+                self.bars.extend(every)
+                if rows is None:
+                    continue
+                cut = 0
+                for out in outs:
+                    generated, cut = every[cut : cut + len(out)], cut + len(out)
                     k = symbols.index(out.symbol)
                     block = blocks[k]
-                    generated = out.to_bars(times)
-                    self.bars.extend(generated)
-                    if rows is None:
-                        continue
                     emit_after = _completing_rows(block.ts_ns, out.ts_ns, starts, ends, step_ns)
                     symbol_rows = rows[out.symbol]
                     for bar, position in zip(generated, emit_after.tolist(), strict=True):
