@@ -107,23 +107,14 @@ class TableWriter:
             self.sqlite_rows_per_statement = max(
                 1, min(self._rows_per_statement, _sqlite_max_parameters() // width)
             )
-            multi = sqlite_dialect.insert(table).values(
-                [
-                    {c: sa.bindparam(f"{c}_{i}") for c in self.columns}
-                    for i in range(self.sqlite_rows_per_statement)
-                ]
+            # The compiled single-row statement with its one VALUES group repeated: the same
+            # SQL SQLAlchemy compiles for a multi-row insert (the ON CONFLICT clause refers to
+            # ``excluded`` columns only), without compiling thousands of bind parameters.
+            group = "(" + ", ".join(["?"] * width) + ")"
+            assert self.sqlite_sql.count(group) == 1, self.sqlite_sql
+            self.sqlite_multi_sql = self.sqlite_sql.replace(
+                group, ", ".join([group] * self.sqlite_rows_per_statement)
             )
-            multi = multi.on_conflict_do_update(
-                index_elements=list(self.key),
-                set_={c: multi.excluded[c] for c in updates},
-                where=self._changed(multi.excluded, updates),
-            )
-            compiled_multi = multi.compile(dialect=self.dialect)
-            expected = [
-                f"{c}_{i}" for i in range(self.sqlite_rows_per_statement) for c in self.columns
-            ]
-            assert list(compiled_multi.positiontup or ()) == expected  # row-major flattening
-            self.sqlite_multi_sql = compiled_multi.string
             return
         pg_insert = pg_dialect.insert(table)
         self.pg_statement = pg_insert.on_conflict_do_update(
