@@ -555,6 +555,8 @@ def run_session(
     else:
         console.print(_summary_table(summary))
         console.print(coordinator.metrics.table())
+    global _finished_backtest
+    _finished_backtest = config.mode != "live"
 
 
 def _run_live(
@@ -770,6 +772,25 @@ def main() -> None:
         raise
     if isinstance(exit_code, int) and exit_code != 0:
         sys.exit(exit_code)
+    if _finished_backtest:
+        _exit_without_teardown()
+
+
+_finished_backtest = False
+"""Set by ``run`` once a backtest is over, stored and printed."""
+
+
+def _exit_without_teardown() -> None:
+    """Exit 0 now: after a backtest the interpreter's teardown only frees what the run built
+    (0.2-0.4 s of a run's wall time); the store is disposed and the output printed, so flush
+    the streams and the logs and skip it."""
+    import logging
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":
