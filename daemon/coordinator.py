@@ -193,8 +193,7 @@ class SessionCoordinator:
         self.warmup.plan(days)
         # A backtest allocates millions of records, none of them in a reference cycle: the
         # cyclic GC's full collections would rescan them again and again. It is paused for the
-        # run (the young generations are collected every CHUNK_DAYS days, everything at the
-        # end). A live run keeps the GC on.
+        # run (the young generations are collected every CHUNK_DAYS days); a live run keeps it.
         pause_gc = self.mode != "live" and gc.isenabled()
         if pause_gc:
             gc.disable()
@@ -206,7 +205,6 @@ class SessionCoordinator:
                     await self.feed.stop()
                 if pause_gc:
                     gc.enable()
-                    gc.collect(1)  # what the run left in the young generations
             status = self.lifecycle.state
         except BaseException as error:
             if not self.lifecycle.is_terminal:

@@ -95,10 +95,10 @@ class RecordMapping:
     # -- generated converters ------------------------------------------------------------------
 
     def row_builder(
-        self, time_converters: Mapping[str, Callable[[Any], Any]]
+        self, converters: Mapping[str, Callable[[Any], Any]]
     ) -> Callable[..., tuple[Any, ...]]:
-        """``build(record, state, **parameters) -> row`` in table column order, the time
-        columns already converted by ``time_converters`` (column -> converter)."""
+        """``build(record, state, **parameters) -> row`` in table column order, columns
+        converted for the driver by ``converters`` (column -> converter; None stays None)."""
         back = {column: name for name, column in self.renamed.items()}
         names: dict[str, Any] = {}
         parts = []
@@ -115,8 +115,8 @@ class RecordMapping:
                 if attribute in self.encode:
                     names[f"e{i}"] = self.encode[attribute]
                     value = f"e{i}({value})"
-            if name in time_converters:
-                names[f"t{i}"] = time_converters[name]
+            if name in converters:
+                names[f"t{i}"] = converters[name]
                 value = (
                     f"(None if {value} is None else t{i}({value}))"
                     if column.nullable

@@ -100,7 +100,9 @@ class Store(Database):
         writer = self._writer(mapping)
         build = self._builders.get(writer.table.name)
         if build is None:
-            build = self._builders[writer.table.name] = mapping.row_builder(writer.time_converters)
+            build = self._builders[writer.table.name] = mapping.row_builder(
+                writer.builder_converters
+            )
         state: dict[Any, Any] = {}
         rows = map(build, records, repeat(state), repeat(parameters))
         with self._connect_write() as conn:

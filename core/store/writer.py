@@ -77,6 +77,12 @@ class TableWriter:
             elif isinstance(column.type, sa.JSON):
                 self._other_converters.append((index, json_dumps))
         self._has_json = any(isinstance(c.type, sa.JSON) for c in table.columns)
+        self.builder_converters: dict[str, Callable[[Any], Any]] = dict(self.time_converters)
+        """Column -> the converter a row builder applies: the UTC converters, and on SQLite
+        (whose rows always go to the driver as they are) the others too."""
+        if self.dialect.name == "sqlite":
+            for index, convert in self._other_converters:
+                self.builder_converters[self.columns[index]] = convert
         self._build_statements()
 
     def _changed(self, excluded: Any, updates: list[str]) -> sa.ColumnElement[bool] | None:
@@ -177,20 +183,20 @@ class TableWriter:
     ) -> int:
         """Upsert every row in ``connection``'s transaction; returns how many were given.
 
-        ``times_converted``: the rows' time columns already went through
-        :attr:`time_converters` (the record mappings build rows that way).
+        ``times_converted``: the rows were built with :attr:`builder_converters` applied (the
+        record mappings build rows that way).
         """
         iterator = iter(rows)
         total = 0
         staged = False
-        raw = (
-            self._other_converters
-            if times_converted
-            else self._other_converters + (self._time_converters)
-        )
+        sqlite = self.dialect.name == "sqlite"
+        if times_converted:  # built with builder_converters: on SQLite that is all of them
+            raw = [] if sqlite else self._other_converters
+        else:
+            raw = self._other_converters + self._time_converters
         while chunk := list(islice(iterator, _CHUNK_ROWS)):
             total += len(chunk)
-            if self.dialect.name == "sqlite":
+            if sqlite:
                 cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
                 try:
                     self._sqlite_upsert(cursor, self._convert(chunk, raw))

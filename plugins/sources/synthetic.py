@@ -294,8 +294,8 @@ class SyntheticSource:
                 strict=True,
             )
             for t, o, h, lo, c, v, n, vw, valid in rows:
-                if valid:
-                    yield Bar(symbol, label, t, o, h, lo, c, v, n, vw, source)
+                if valid:  # the record built in C (Bar(...) runs a Python __new__)
+                    yield _new(Bar, (symbol, label, t, o, h, lo, c, v, n, vw, source, None))
 
     def bar_frame(
         self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime, interval: str
@@ -716,6 +716,9 @@ class SyntheticSource:
             "vwap": scatter(value / lots * self.rules.unit, np.float64),
             "valid": valid,
         }
+
+
+_new = tuple.__new__
 
 
 def _check_symbols(symbols: Sequence[str]) -> list[str]:
