@@ -20,7 +20,7 @@ that the type itself costs nothing to import.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -112,29 +112,13 @@ class SessionWindow:
         """This day without its extended segments."""
         if not self.extended_segments:
             return self
-        return SessionWindow(
-            self.date,
-            self.open,
-            self.close,
-            self.break_start,
-            self.break_end,
-            self.is_early_close,
-        )
+        return replace(self, segments=self._regular_segments())
 
     def with_extended(self, *extended: Segment) -> SessionWindow:
         """This day with the given pre-/post-market segments around the regular session."""
-        regular = self._regular_segments()
         before = tuple(s for s in extended if s.end <= self.open)
         after = tuple(s for s in extended if s.start >= self.close)
-        return SessionWindow(
-            self.date,
-            self.open,
-            self.close,
-            self.break_start,
-            self.break_end,
-            self.is_early_close,
-            (*before, *regular, *after),
-        )
+        return replace(self, segments=(*before, *self._regular_segments(), *after))
 
     # -- the regular session -------------------------------------------------------------------
 
