@@ -46,8 +46,8 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402
 
 from core.config import load_session_config  # noqa: E402
+from daemon.demo.ssi_server import FakeSsiServer  # noqa: E402
 from tests.daemon.vn_live_support import LIVE_CONFIG, LiveDaemon, trade  # noqa: E402
-from tests.fakes.ssi_server import FakeSsiServer  # noqa: E402
 
 DAY = "03/02/2026"
 CLOCK_START = "2026-02-03T03:00:00Z"  # 10:00 local

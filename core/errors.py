@@ -9,6 +9,7 @@ bug and keeps its traceback.
     ├── SettingsError          an environment setting is missing or invalid (names the variable)
     ├── CalendarError          unknown exchange, or a date outside the calendar's known years
     ├── StoreError             the store cannot be opened, migrated or written
+    ├── LeaseError             a session is held by another running daemon (core.leases)
     ├── PluginError
     │   ├── StartupError       plugins cannot be loaded: duplicate names, misspelled hooks
     │   └── UnknownPluginError a config or command names a plugin that is not registered
@@ -50,6 +51,10 @@ class CalendarError(SessiondError):
 
 class StoreError(SessiondError):
     """The store cannot be opened, migrated, read or written."""
+
+
+class LeaseError(SessiondError):
+    """A session's lease is held by another live daemon, or was lost to one."""
 
 
 class PluginError(SessiondError):

@@ -243,6 +243,20 @@ class PhaseVolume:
 
 
 @dataclass(frozen=True, slots=True)
+class IndicatorSeries:
+    """What the store holds of one indicator for one symbol and source: how many values,
+    the first and last ``as_of``, and whether they are per minute of day or daily."""
+
+    name: str
+    symbol: str
+    source: str
+    per_minute: bool
+    values: int
+    first_as_of: datetime
+    last_as_of: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRun:
     """One run of a session config; ``status`` is ``running`` until it is finished."""
 

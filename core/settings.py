@@ -4,11 +4,13 @@ Only settings every part of sessiond shares live here. SSI and Alpaca credential
 live in their own settings classes inside their plugin packages, so a US-only user never needs
 SSI variables. Settings are read when :func:`get_settings` is called, never at import.
 
-=====================  ==============================  ======================================
-variable               default                         meaning
-=====================  ==============================  ======================================
-``SESSIOND_DB_URL``    ``sqlite:///var/sessiond.db``   SQLAlchemy URL of the store
-=====================  ==============================  ======================================
+=========================  ==============================  ==================================
+variable                   default                         meaning
+=========================  ==============================  ==================================
+``SESSIOND_DB_URL``        ``sqlite:///var/sessiond.db``   SQLAlchemy URL of the store
+``SESSIOND_CONFIG_DIR``    (none: ``session_configs/``)    folder of the session configs the
+                                                           Dagster code location loads
+=========================  ==============================  ==================================
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ class Settings(BaseSettings):
         ),
     )
 
+    config_dir: str | None = Field(
+        default=None,
+        description=(
+            "Folder of the session configs the Dagster code location loads (env "
+            "SESSIOND_CONFIG_DIR; default: session_configs/ of the installed repository)."
+        ),
+    )
+
     @field_validator("db_url")
     @classmethod
     def _db_url_is_a_url(cls, value: str) -> str:
@@ -71,7 +81,7 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}{':***' if colon else ''}@{hostpart}"
 
 
-_ENV_NAMES = {"db_url": "SESSIOND_DB_URL"}
+_ENV_NAMES = {"db_url": "SESSIOND_DB_URL", "config_dir": "SESSIOND_CONFIG_DIR"}
 
 
 def get_settings() -> Settings:

@@ -16,6 +16,7 @@ Market-data tables are keyed by their natural key so every write is an idempoten
 - ``phase_volumes``: (session_name, symbol, trading_date, phase).
 - ``quality_results``: (symbol, interval, trading_date, source).
 - ``session_runs``: surrogate integer id.
+- ``session_leases``: session_name (one row per session a daemon is running; ``core.leases``).
 
 On SQLite the market-data tables are ``WITHOUT ROWID`` (one b-tree per table: faster upserts).
 The primary keys start with the symbol so reads by symbol and time range use them with or
@@ -285,6 +286,24 @@ class SessionRunRow(SQLModel, table=True):
     started_at: datetime = _ts()
     finished_at: datetime | None = _ts(nullable=True)
     metrics: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class SessionLeaseRow(SQLModel, table=True):
+    """The lease of a session config held by a running daemon (``core.leases``): while
+    ``expires_at`` lies ahead on the database clock, no other daemon runs that session."""
+
+    __tablename__ = "session_leases"
+
+    session_name: str = _key()
+    holder: str
+    hostname: str
+    pid: int
+    config_path: str
+    api_url: str | None = None
+    run_id: int | None = None
+    acquired_at: datetime = _ts()
+    heartbeat_at: datetime = _ts()
+    expires_at: datetime = _ts()
 
 
 metadata = SQLModel.metadata

@@ -91,3 +91,15 @@ def parse_period(text: str) -> Period:
     count = int(match.group(1))
     days = count if match.group(2) == "d" else count * 5
     return Period(days, text.strip())
+
+
+def trailing_days(period: object) -> int:
+    """The trading days of history before a day that an indicator's ``period`` asks for:
+    ``"10d"`` 10, ``"52w"`` 260; 1 (the day before) for none or a bar count. The daemon's
+    warm-up, the history fetch plan and Dagster's indicator assets all read it here."""
+    if isinstance(period, str):
+        try:
+            return parse_period(period).trading_days
+        except ConfigError:
+            return 1
+    return 1

@@ -1,8 +1,11 @@
 """The ``sessiond`` command (Typer + Rich).
 
-Every command turns a ``core.errors.SessiondError`` into one line on stderr and exit code 1;
-anything else is a bug and keeps its traceback. Commands are thin: they parse arguments and
-call into ``core``, ``plugins`` and ``daemon``.
+Every command turns a ``core.errors.SessiondError`` into one line on stderr and exit code 1,
+and every usage error (unknown command or option, missing argument, bad value type) into one
+line and exit code 2 (``daemon.commands.group``); anything else is a bug and keeps its
+traceback. Commands are thin: they parse arguments and call into ``core``, ``plugins`` and
+``daemon``. Command groups added since live in ``daemon/commands/`` (and the service commands
+in ``daemon/cli_service.py``) and are registered at the end of this module.
 """
 
 from __future__ import annotations
@@ -14,14 +17,22 @@ import typer
 from rich.console import Console
 
 from core.errors import SessiondError
+from daemon import cli_service as _cli_service
+from daemon.commands import demo as _demo
+from daemon.commands import results as _results
+from daemon.commands import scaffold as _scaffold
+from daemon.commands.group import SessiondGroup
+from daemon.commands.results import calendar_of, zone_for
+from daemon.display import TZ_HELP
 from daemon.results import RunObserver
 
 app = typer.Typer(
     name="sessiond",
+    cls=SessiondGroup,
     help="Run trading sessions over market data: backtests and live sessions, one exchange "
     "trading day at a time.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Store maintenance (schema migrations).", no_args_is_help=True)
@@ -35,6 +46,28 @@ def fail(message: str) -> NoReturn:
     """Print one error line and exit 1 (the CLI's contract for user errors)."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"sessiond {version('sessiond')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print the installed sessiond version and exit.",
+    ),
+) -> None:
+    """Run trading sessions over market data: backtests and live sessions, one exchange
+    trading day at a time."""
 
 
 # Commands are defined below, grouped by what they touch. Keep each command thin.
@@ -129,12 +162,23 @@ def schema(
 # --- plugins --------------------------------------------------------------------------------
 
 
-@app.command("plugins")
+plugins_app = typer.Typer(
+    help="The loaded plugins (without a command), or a new plugin package (plugins new).",
+    invoke_without_command=True,
+)
+app.add_typer(plugins_app, name="plugins")
+
+
+@plugins_app.callback()
 def plugins_command(
+    ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the loaded plugins, the package that provides each and what it registers."""
     import json
+
+    if ctx.invoked_subcommand is not None:
+        return
 
     from plugins.manager import load_plugins
 
@@ -216,8 +260,15 @@ def bars_command(
     ),
     output: str | None = typer.Option(None, "--output", help="Write to this file, not stdout."),
     db: str | None = typer.Option(None, "--db", help=_DB_OPTION_HELP),
+    tz: str = typer.Option("exchange", "--tz", help=TZ_HELP),
+    exchange: str | None = typer.Option(
+        None,
+        "--exchange",
+        help="Exchange of the symbols for --tz exchange (default: from the newest run listing them).",
+    ),
 ) -> None:
-    """Print or export stored bars (timestamps are bar opens, UTC, ISO 8601)."""
+    """Print or export stored bars (timestamps are bar opens; the table shows them in --tz,
+    csv / json / parquet in UTC, ISO 8601)."""
     from pathlib import Path
 
     from core.store import Store
@@ -236,10 +287,12 @@ def bars_command(
     end_ts = _parse_bound(end, "--end", end=True)
     if end_ts <= start_ts:
         fail(f"--end {end} is not after --start {start}")
+    zone_for(tz, None)
     try:
         parse_interval(interval)
         with Store.from_url(db) as store:
             frame = store.read_bars_frame(symbols, interval, start_ts, end_ts, source)
+            zone = zone_for(tz, calendar_of(store, symbols, exchange))
     except SessiondError as error:
         fail(str(error))
     if output_format == "parquet":
@@ -258,7 +311,7 @@ def bars_command(
                 highlight=False,
             )
             return
-        table = _bars_table(frame, interval)
+        table = _bars_table(frame, interval, zone)
         wide = console.options.update_width(1000)
         width = max(console.width, console.measure(table, options=wide).maximum)  # no cropping
         Console(width=width, file=sys.stdout).print(table)
@@ -294,10 +347,13 @@ def _render_bars(frame: Any, output_format: str) -> str:
     return buffer.getvalue()
 
 
-def _bars_table(frame: Any, interval: str) -> Any:
+def _bars_table(frame: Any, interval: str, zone: Any = None) -> Any:
+    """A Rich table of bars; times in ``zone`` (default UTC, ISO with ``Z``)."""
     import pandas as pd
     from rich import box
     from rich.table import Table
+
+    from daemon.display import show_time, zone_label
 
     def number(value: Any) -> str:
         return "" if pd.isna(value) else f"{value:g}"
@@ -308,8 +364,14 @@ def _bars_table(frame: Any, interval: str) -> Any:
         pad_edge=False,
         padding=(0, 1),
     )
+    time_column = "ts (UTC)" if zone is None else f"ts ({zone_label(zone)})"
+    times = (
+        _iso_utc(frame)
+        if zone is None
+        else [show_time(ts.to_pydatetime(), zone) for ts in frame["ts"]]
+    )
     for name in (
-        "ts (UTC)",
+        time_column,
         "symbol",
         "open",
         "high",
@@ -320,11 +382,11 @@ def _bars_table(frame: Any, interval: str) -> Any:
         "vwap",
         "source",
     ):
-        text_column = name in ("ts (UTC)", "symbol", "source")
+        text_column = name in (time_column, "symbol", "source")
         table.add_column(
             name, justify="left" if text_column else "right", no_wrap=True, min_width=len(name)
         )
-    for ts, row in zip(_iso_utc(frame), frame.itertuples(index=False), strict=True):
+    for ts, row in zip(times, frame.itertuples(index=False), strict=True):
         table.add_row(
             ts,
             row.symbol,
@@ -555,8 +617,22 @@ def run_session(
     else:
         console.print(_summary_table(summary))
         console.print(coordinator.metrics.table())
+        if summary.run_id is not None:
+            console.print(
+                _stored_line(store.url, summary.run_id, db), highlight=False, soft_wrap=True
+            )
     global _finished_backtest
     _finished_backtest = config.mode != "live"
+
+
+def _stored_line(url: str, run: int, db: str | None) -> str:
+    """``stored in sqlite:///var/sessiond.db as run 3; next: ...`` after a run."""
+    from daemon.display import next_steps
+
+    option = "" if db is None else f" --db {db}"
+    return next_steps(
+        f"{url} as run {run}", f"sessiond runs show {run}{option}", f"sessiond report {run}{option}"
+    )
 
 
 def _run_live(
@@ -571,31 +647,19 @@ def _run_live(
 ) -> tuple[Any, Any]:
     """A live session with its market state, recorder and API; Ctrl-C stops it cleanly."""
     import asyncio
-    import signal
 
-    from daemon.live_session import ApiOptions, ApiSettings, LiveSession
+    from daemon.api import ApiSettings
+    from daemon.live_session import LiveSession
 
-    api = ApiOptions(api_host, api_port, ApiSettings().token_value())
+    api = ApiSettings().options(api_host, api_port)
     session = LiveSession(
         config, store=store, host=host, config_path=config_path, api=api, clock_start=clock_at
     )
 
-    async def main() -> Any:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, session.stop)
-        loop.add_signal_handler(signal.SIGTERM, session.stop)
-        task = asyncio.create_task(session.run())
-        while session.server is None or not session.server.started:
-            if task.done():
-                break
-            await asyncio.sleep(0.01)
-        if not task.done():
-            err_console.print(
-                f"live API and dashboard on {session.api_url}", highlight=False, soft_wrap=True
-            )
-        return await task
+    def announce(url: str) -> None:
+        err_console.print(f"live API and dashboard on {url}", highlight=False, soft_wrap=True)
 
-    summary = asyncio.run(main())
+    summary = asyncio.run(session.run_announced(announce))
     return session.coordinator, summary
 
 
@@ -663,6 +727,15 @@ def load_history_command(
         f"loaded {totals[0]:,} bars ({totals[1]} symbol-days fetched, {totals[2]} already stored)",
         highlight=False,
     )
+    from daemon.display import next_steps
+
+    console.print(
+        next_steps(
+            store.url, f"sessiond run {config_path}", "sessiond bars SYMBOL --start D --end D"
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 # --- analytics ------------------------------------------------------------------------------
@@ -726,7 +799,7 @@ def _print_classifier_tables(result: Any) -> None:
     from rich.table import Table
 
     def accuracy(score: Any) -> str:
-        return "-" if score.accuracy is None else f"{100 * score.accuracy:.1f} %"
+        return "–" if score.accuracy is None else f"{100 * score.accuracy:.1f} %"
 
     console.print(
         f"{result.trading_date.isoformat()} {result.exchange} source {result.source}: "
@@ -747,33 +820,26 @@ def _print_classifier_tables(result: Any) -> None:
         console.print(table)
 
 
-def main() -> None:
-    """Console-script entry point: run the app, mapping SessiondError to one line + exit 1."""
-    try:
-        # non-standalone click returns (not raises) the code of a typer.Exit raised in a command
-        exit_code = app(standalone_mode=False)
-    except SessiondError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except typer.Exit as exit_:
-        sys.exit(exit_.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
-    except Exception as error:  # click usage errors arrive here in non-standalone mode
-        import click
+# --- the daemon as a service: `daemon`, `status` (daemon/cli_service.py) ----------------------
 
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
+_cli_service.register(app)
+
+
+# --- command groups in daemon/commands/ --------------------------------------------------------
+
+_results.register(app)
+_demo.register(app)
+_scaffold.register(plugins_app)
+
+
+def main() -> None:
+    """Console-script entry point (errors are mapped to one line by ``SessiondGroup``)."""
+    try:
+        app(prog_name="sessiond")
+    except SystemExit as done:
+        if _finished_backtest and done.code in (0, None):
+            _exit_without_teardown()
         raise
-    if isinstance(exit_code, int) and exit_code != 0:
-        sys.exit(exit_code)
-    if _finished_backtest:
-        _exit_without_teardown()
 
 
 _finished_backtest = False

@@ -15,6 +15,10 @@ Two clocks share one small interface (``now``, ``advance_to``, ``advance_to_asyn
 Both are monotonic: asking to move backwards raises :class:`ClockError`.
 
 :func:`perf_seconds` is the sanctioned stopwatch (``time.perf_counter``, seconds) for metrics.
+
+Both clocks read and wait on the wall through a :class:`WallTimer` (default :data:`REAL_WALL`:
+``time.time``, ``time.monotonic``, ``time.sleep``, ``asyncio.sleep``); tests pass a manual one,
+so pacing is checked exactly, whatever the machine's load.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
+from typing import Protocol
 
 from core.errors import SessionError
 
@@ -30,6 +35,39 @@ perf_seconds = time.perf_counter
 
 _MIN_SLEEP_SECONDS = 0.0005
 """Waits shorter than this (0.5 ms) are skipped: pacing is anchored, so nothing is lost."""
+
+
+class WallTimer(Protocol):
+    """Where clocks read and wait on the wall (seconds)."""
+
+    def time(self) -> float:
+        """Seconds since the epoch (``time.time``)."""
+        ...
+
+    def monotonic(self) -> float:
+        """A monotonic reading (``time.monotonic``)."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Block for ``seconds``."""
+        ...
+
+    async def sleep_async(self, seconds: float) -> None:
+        """Wait ``seconds`` in the event loop."""
+        ...
+
+
+class _RealWall:
+    monotonic = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
+    time = staticmethod(time.time)  # last: the name shadows the module inside this class
+
+    async def sleep_async(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+REAL_WALL: WallTimer = _RealWall()
+"""The machine's wall clock (what sessiond runs on)."""
 
 
 class ClockError(SessionError):
@@ -63,18 +101,22 @@ class SimulatedClock:
         "_paced_sim_seconds",
         "_paced_wall_seconds",
         "_span_start_wall",
+        "_wall",
     )
 
-    def __init__(self, start: datetime, speed_multiplier: float = 0.0) -> None:
+    def __init__(
+        self, start: datetime, speed_multiplier: float = 0.0, *, wall: WallTimer = REAL_WALL
+    ) -> None:
         _check_aware(start, "SimulatedClock start")
         if speed_multiplier < 0:
             raise ClockError(
                 f"speed_multiplier must be >= 0 (0 = data-driven), was {speed_multiplier}"
             )
+        self._wall = wall
         self._now = start
         self.speed_multiplier = float(speed_multiplier)
         self._anchor_sim = start
-        self._anchor_wall = time.monotonic()
+        self._anchor_wall = wall.monotonic()
         self._paced_sim_seconds = 0.0
         self._paced_wall_seconds = 0.0
         self._span_start_wall: float | None = None
@@ -91,7 +133,7 @@ class SimulatedClock:
     def _wall_delay(self, ts: datetime) -> float:
         """Seconds of wall time still to wait before simulated time may reach ``ts``."""
         target = self._anchor_wall + (ts - self._anchor_sim).total_seconds() / self.speed_multiplier
-        return target - time.monotonic()
+        return target - self._wall.monotonic()
 
     def _begin(self) -> None:
         """Open a paced span (for :meth:`pacing_report`) at the current anchor."""
@@ -116,7 +158,7 @@ class SimulatedClock:
         self._begin()
         delay = self._wall_delay(ts)
         if delay > _MIN_SLEEP_SECONDS:
-            time.sleep(delay)
+            self._wall.sleep(delay)
         self._finish(ts)
 
     async def advance_to_async(self, ts: datetime) -> None:
@@ -129,7 +171,7 @@ class SimulatedClock:
         self._begin()
         delay = self._wall_delay(ts)
         if delay > _MIN_SLEEP_SECONDS:
-            await asyncio.sleep(delay)
+            await self._wall.sleep_async(delay)
         self._finish(ts)
 
     def jump_to(self, ts: datetime) -> None:
@@ -143,11 +185,11 @@ class SimulatedClock:
         self._close_span()
         self._now = ts
         self._anchor_sim = ts
-        self._anchor_wall = time.monotonic()
+        self._anchor_wall = self._wall.monotonic()
 
     def _close_span(self) -> None:
         if self._span_start_wall is not None:
-            self._paced_wall_seconds += time.monotonic() - self._span_start_wall
+            self._paced_wall_seconds += self._wall.monotonic() - self._span_start_wall
             self._span_start_wall = None
 
     def pacing_report(self) -> dict[str, float]:
@@ -157,7 +199,7 @@ class SimulatedClock:
         """
         wall = self._paced_wall_seconds
         if self._span_start_wall is not None:
-            wall += time.monotonic() - self._span_start_wall
+            wall += self._wall.monotonic() - self._span_start_wall
         sim = self._paced_sim_seconds
         return {
             "simulated_seconds": sim,
@@ -168,21 +210,40 @@ class SimulatedClock:
 
 
 class LiveClock:
-    """Wall-clock UTC, optionally shifted so that the first reading equals ``start_at``.
+    """Wall-clock UTC, optionally shifted so that the first reading equals ``start_at``, and
+    optionally faster than real time.
 
-    With ``start_at`` the clock runs in real time from that instant (a live session "started"
-    at any moment, e.g. for replaying a live feed or demos). Waiting means real waiting.
+    With ``start_at`` the clock runs from that instant (a live session "started" at any
+    moment, e.g. for replaying a live feed or demos). ``speed_multiplier`` > 1 makes it run
+    that many times faster than the wall clock (``sessiond demo vn-live`` plays a trading day
+    in minutes); waiting means real waiting, for ``seconds_until`` wall seconds.
     """
 
-    __slots__ = ("_offset_seconds", "_last")
+    __slots__ = ("_start_wall", "_start_sim", "_speed", "_last", "_wall")
 
-    def __init__(self, start_at: datetime | None = None) -> None:
+    def __init__(
+        self,
+        start_at: datetime | None = None,
+        speed_multiplier: float = 1.0,
+        *,
+        wall: WallTimer = REAL_WALL,
+    ) -> None:
+        if not speed_multiplier > 0:
+            raise ClockError(f"LiveClock speed_multiplier must be > 0, was {speed_multiplier}")
+        self._wall = wall
+        self._start_wall = wall.time()
         if start_at is not None:
             _check_aware(start_at, "LiveClock start_at")
-            self._offset_seconds = start_at.timestamp() - time.time()
+            self._start_sim = start_at.timestamp()
         else:
-            self._offset_seconds = 0.0
-        self._last = datetime.fromtimestamp(time.time() + self._offset_seconds, UTC)
+            self._start_sim = self._start_wall
+        self._speed = float(speed_multiplier)
+        self._last = datetime.fromtimestamp(self._start_sim, UTC)
+
+    @property
+    def speed_multiplier(self) -> float:
+        """How many clock seconds pass per wall second (1 = real time)."""
+        return self._speed
 
     @staticmethod
     def wall_now() -> datetime:
@@ -191,7 +252,8 @@ class LiveClock:
 
     def now(self) -> datetime:
         """Current (possibly shifted) UTC instant; never earlier than a previous reading."""
-        current = datetime.fromtimestamp(time.time() + self._offset_seconds, UTC)
+        elapsed = self._wall.time() - self._start_wall
+        current = datetime.fromtimestamp(self._start_sim + elapsed * self._speed, UTC)
         if current < self._last:  # the OS clock stepped back: hold still rather than rewind
             return self._last
         self._last = current
@@ -199,23 +261,23 @@ class LiveClock:
 
     def seconds_until(self, ts: datetime) -> float:
         """Wall seconds until ``now()`` reaches ``ts`` (<= 0 when already past)."""
-        return (ts - self.now()).total_seconds()
+        return (ts - self.now()).total_seconds() / self._speed
 
     def advance_to(self, ts: datetime) -> None:
         """Block until ``now() >= ts`` (returns at once when already past)."""
         _check_aware(ts, "advance_to ts")
         while (delay := self.seconds_until(ts)) > 0:
-            time.sleep(min(delay, 60.0))
+            self._wall.sleep(min(delay, 60.0))
 
     async def advance_to_async(self, ts: datetime) -> None:
         """Wait (``asyncio.sleep``) until ``now() >= ts``; cancellable."""
         _check_aware(ts, "advance_to ts")
         while (delay := self.seconds_until(ts)) > 0:
-            await asyncio.sleep(min(delay, 60.0))
+            await self._wall.sleep_async(min(delay, 60.0))
 
     def jump_to(self, ts: datetime) -> None:
         """A live clock cannot skip time: same as :meth:`advance_to` (it waits)."""
         self.advance_to(ts)
 
 
-__all__ = ["ClockError", "LiveClock", "SimulatedClock", "perf_seconds"]
+__all__ = ["REAL_WALL", "ClockError", "LiveClock", "SimulatedClock", "WallTimer", "perf_seconds"]

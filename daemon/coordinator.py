@@ -215,7 +215,9 @@ class SessionCoordinator:
 
     def _finish_run(self, status: str, error: BaseException | None = None) -> RunSummary:
         summary = RunSummary(self.run_id, self.config.session_name, self.mode, status, self.days)
-        summary.with_metrics(self.metrics.to_dict(), error)
+        # the config as run (overrides applied): `sessiond runs show` / `report` read it back
+        config = self.config.model_dump(mode="json", exclude_none=True)
+        summary.with_metrics({**self.metrics.to_dict(), "config": config}, error)
         if self.persist and self.run_id is not None:
             self.store.finish_session_run(self.run_id, status, summary.metrics)
         return summary
@@ -300,9 +302,11 @@ class SessionCoordinator:
             live=self.mode == "live",
         )
         result.stream_seconds = perf_seconds() - started
+        if result.processing_seconds is None:  # replayed as fast as possible: all of it
+            result.processing_seconds = result.stream_seconds
         self.observer.day_streamed(trading_date, result.events)
         self.metrics.record_events(
-            result.events, result.stream_seconds, self.streamer.event_samples
+            result.events, result.processing_seconds, self.streamer.event_samples
         )
 
         life.end_day(label)
@@ -340,12 +344,9 @@ class SessionCoordinator:
         self.session_data.set_session_active(True)
         name, exchange, day = self.config.session_name, self.calendar, window.date
         self._call_hook(
-            "session_started",
-            session_name=name,
-            exchange=exchange,
-            trading_date=day,
+            "session_started", session_name=name, exchange=exchange, trading_date=day,
             mode=self.mode,
-        )
+        )  # fmt: skip
         self.streamer.start_day(window)
 
     # -- end of session ----------------------------------------------------------------------
@@ -359,7 +360,8 @@ class SessionCoordinator:
         values = self.streamer.streaming_values(self.clock.now())
         result.indicator_values += len(values)
         enabled = self.config.session_data_config.gap_filler.enable_session_quality
-        intervals = [self.generated.source_interval, *self.generated.intervals]
+        streamed = [self.config.streamed_interval] if self.config.streamed_interval else []
+        intervals = [*streamed, *self.generated.intervals]  # a live config may stream no bars
         quality_rows, result.quality = quality.session_quality(
             self.calendar, self.session_data, self.symbols, intervals, window,
             enabled=enabled, source=GENERATED_SOURCE,

@@ -29,7 +29,9 @@ Wiring (one asyncio loop)::
 - **Day boundary**: the same tick rolls the market state at 15:00 exchange-local time (the
   final rows of the finished day are persisted first); events of an earlier day arriving late
   are dropped by the state.
-- **API**: ``daemon.api`` on ``api_host:api_port`` (token required beyond loopback).
+- **API**: ``daemon.api`` on ``api_host:api_port`` (token required beyond loopback);
+  ``serve_api=False`` when the process serves one API for several sessions
+  (``daemon.service``), which then reads ``state`` and ``view``.
 - **Stopping**: :meth:`stop` (Ctrl-C) ends the current day cleanly, also while waiting for
   the open (the clock's wait is stop-aware).
 """
@@ -41,18 +43,23 @@ import contextlib
 import gc
 import logging
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from core.config import STREAM_KINDS
-from core.errors import SettingsError
 from core.models import PhaseVolume
-from daemon.api import ApiServer, SessionView, create_app, is_loopback
+from daemon.api import (
+    DEFAULT_API_HOST,
+    DEFAULT_API_PORT,
+    ApiOptions,
+    ApiServer,
+    ApiSettings,
+    MetricsExposition,
+    ReadinessProbe,
+    SessionView,
+    create_app,
+)
 from daemon.clock import LiveClock
 from daemon.feeds.live import LiveFeed
 from daemon.market_state import (
@@ -77,9 +84,6 @@ _WAIT_SLICE_SECONDS = 0.1
 GIL_SWITCH_SECONDS = 0.0005
 """GIL switch interval while a live session runs (Python's default is 0.005 s)."""
 
-DEFAULT_API_HOST = "127.0.0.1"
-DEFAULT_API_PORT = 8765
-
 
 class StoppableLiveClock(LiveClock):
     """A :class:`LiveClock` whose async waits end early once ``stop_requested`` is set, so a
@@ -88,8 +92,8 @@ class StoppableLiveClock(LiveClock):
 
     __slots__ = ("stop_requested",)
 
-    def __init__(self, start_at: datetime | None = None) -> None:
-        super().__init__(start_at)
+    def __init__(self, start_at: datetime | None = None, speed_multiplier: float = 1.0) -> None:
+        super().__init__(start_at, speed_multiplier)
         self.stop_requested = False
 
     async def advance_to_async(self, ts: datetime) -> None:
@@ -99,34 +103,6 @@ class StoppableLiveClock(LiveClock):
     def jump_to(self, ts: datetime) -> None:
         """Never blocks the event loop (the API and the market state share it): returns at
         once; live time reaches ``ts`` by itself and the async waits do the waiting."""
-
-
-@dataclass(frozen=True, slots=True)
-class ApiOptions:
-    """Where the live API listens; ``token`` is required when ``host`` is not loopback."""
-
-    host: str = DEFAULT_API_HOST
-    port: int = DEFAULT_API_PORT
-    token: str | None = None
-
-    def check(self) -> None:
-        if not is_loopback(self.host) and not self.token:
-            raise SettingsError(
-                f"--api-host {self.host} is not a loopback address: set SESSIOND_API_TOKEN "
-                "(clients then send 'Authorization: Bearer <token>'), or bind 127.0.0.1"
-            )
-
-
-class ApiSettings(BaseSettings):
-    """``SESSIOND_API_TOKEN`` (env or ``.env``): bearer token of the live API (never logged)."""
-
-    model_config = SettingsConfigDict(env_prefix="SESSIOND_API_", env_file=".env", extra="ignore")
-
-    token: SecretStr | None = None
-
-    def token_value(self) -> str | None:
-        value = self.token.get_secret_value().strip() if self.token is not None else ""
-        return value or None
 
 
 def live_channels(config: Any) -> list[str]:
@@ -153,6 +129,8 @@ class LiveSession:
         flush_interval_seconds: float = 1.0,
         source: Any = None,
         keep_ticks: bool = False,
+        serve_api: bool = True,
+        clock_speed: float = 1.0,
         subscribers: Sequence[StreamSubscriber] = (),
     ) -> None:
         from daemon.coordinator import SessionCoordinator
@@ -161,14 +139,22 @@ class LiveSession:
         self.store = store
         self.host = host
         self.api = api or ApiOptions()
-        self.api.check()
+        self.serve_api = serve_api
+        if serve_api:
+            self.api.check()
+        self.readiness: ReadinessProbe | None = None
+        """``/readyz`` checks of the API it serves (set before :meth:`run`)."""
+        self.metrics_exposition: MetricsExposition | None = None
+        """``/metrics`` of the API it serves (set before :meth:`run`)."""
+        self.persist_failures = 0
+        """Failed writes of the per-phase volumes (each retried at the next tick)."""
         self.flush_interval_seconds = flush_interval_seconds
         self.calendar = config.calendar_name
         self.schedule = TradingSchedule(self.calendar)
         if source is None:
             source = source_for_config(host, config)
         self.source = source
-        self.clock = StoppableLiveClock(clock_start)
+        self.clock = StoppableLiveClock(clock_start, clock_speed)
         self.symbols = list(config.session_data_config.symbols)
         market = market_setup(
             config, host=host, source=source, trading_date=self._first_trading_date()
@@ -207,6 +193,7 @@ class LiveSession:
             group_symbols=self.group_symbols,
             futures_contract=self.futures_contract,
             extra={"classifiers": list(self.classifiers), "api_auth": bool(self.api.token)},
+            clock=self.clock.now,
         )
         self.server: ApiServer | None = None
         self._persisted_version = -1
@@ -248,16 +235,47 @@ class LiveSession:
         port = self.server.bound_port if self.server is not None else self.api.port
         return f"http://{self.api.host}:{port}/"
 
+    async def run_announced(
+        self,
+        announce: Callable[[str], None],
+        should_stop: Callable[[], bool] | None = None,
+    ) -> RunSummary:
+        """:meth:`run` as the CLI runs it: SIGINT / SIGTERM stop it cleanly, ``announce`` gets
+        the API's URL once it listens, and ``should_stop()`` (asked every 0.1 s) ends it too."""
+        import signal
+
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self.stop)
+        loop.add_signal_handler(signal.SIGTERM, self.stop)
+        task = asyncio.create_task(self.run())
+        while self.server is None or not self.server.started:
+            if task.done():
+                return await task
+            await asyncio.sleep(0.01)
+        announce(self.api_url)
+        while not task.done():
+            if should_stop is not None and should_stop():
+                self.stop()
+                break
+            await asyncio.wait({task}, timeout=0.1)
+        return await task
+
     async def run(self) -> RunSummary:
         """Start the API, restore today's volumes, run the coordinator until stopped."""
         state = self.state
         today = self.statistics_day(self.clock.now())
         state.reset(today)
         self.restore(today)
-        self.server = ApiServer(
-            create_app(state, self.view, token=self.api.token), self.api.host, self.api.port
-        )
-        await self.server.start()
+        if self.serve_api:
+            app = create_app(
+                state,
+                self.view,
+                options=self.api,
+                readiness=self.readiness,
+                metrics=self.metrics_exposition,
+            )
+            self.server = ApiServer(app, self.api.host, self.api.port, limits=self.api.limits)
+            await self.server.start()
         self.recorder.start()
         self._ticker = asyncio.create_task(self._tick(), name="live-session-tick")
         gc.freeze()  # start-up objects (plugins, calendars, config) are never rescanned
@@ -276,7 +294,8 @@ class LiveSession:
             await self.recorder.close()
             await asyncio.to_thread(self.persist_phase_volumes, force=True)
             self.view.state = str(self.coordinator.lifecycle.state.value)
-            await self.server.stop()
+            if self.server is not None:
+                await self.server.stop()
 
     def run_sync(self) -> RunSummary:
         return asyncio.run(self.run())
@@ -349,6 +368,7 @@ class LiveSession:
                 raise
             except Exception:  # a failed write is retried at the next tick
                 self._persisted_version = -1
+                self.persist_failures += 1
                 logger.exception("live session: persisting per-phase volumes failed")
 
     def _on_new_day(self, trading_day: date) -> None:

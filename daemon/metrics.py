@@ -12,7 +12,9 @@ event would cost more than processing it (two ``perf_counter`` calls ~0.1 µs ag
 work):
 
 - ``count``, ``total`` and ``mean`` are exact: the streaming loop's wall time over the events
-  it processed (``record_totals``).
+  it processed (``record_totals``); on a paced or live clock without the waits for the events'
+  times (a live day is mostly waiting: counting the waits gave a "mean" of seconds per event
+  beside a p99 of microseconds).
 - ``min``, ``max``, ``p50`` and ``p99`` come from individually timed events: the coordinator's
   hot loop times one event in every :data:`EVENT_SAMPLE_EVERY` (the 1st, 65th, 129th ... of
   each day) from the end of the previous event to the end of this one — the merge step that
@@ -265,7 +267,7 @@ class SessionMetrics:
             table.add_column(column, justify="right", no_wrap=True, min_width=7)
         for stat in (self.session_gap, self.event_processing, self.session_duration):
             data = stat.to_dict()
-            show = _duration if stat.unit == "s" else _fmt
+            show = format_duration if stat.unit == "s" else _fmt
             label = stat.name.replace("_", " ")
             if stat is self.event_processing and self.timed_events:
                 label += " *"
@@ -291,7 +293,7 @@ class SessionMetrics:
         return console.export_text()
 
 
-def _duration(seconds: float | None) -> str:
+def format_duration(seconds: float | None) -> str:
     """Seconds in the unit that reads best: ``471 ns``, ``7.5 µs``, ``14.2 ms``, ``0.50 s``."""
     if seconds is None:
         return "-"
@@ -313,4 +315,4 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3e}"
 
 
-__all__ = ["EVENT_SAMPLE_EVERY", "RunningStat", "SessionMetrics"]
+__all__ = ["EVENT_SAMPLE_EVERY", "RunningStat", "SessionMetrics", "format_duration"]

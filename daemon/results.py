@@ -27,7 +27,9 @@ class DayResult:
     historical indicators and their quality), ``queue_seconds`` (the day's bars and ticks
     loaded, generated bars resampled), ``stream_seconds`` (the streaming loop),
     ``end_of_day_seconds`` (session quality, persistence, hooks), ``persist_seconds`` (the
-    store writes inside warm-up and end of day); ``clock_end`` where the clock stood when the day ended; ``phases`` the
+    store writes inside warm-up and end of day); ``processing_seconds`` the part of the
+    streaming loop spent processing events (on a paced or live clock the waits for the events'
+    times are left out); ``clock_end`` where the clock stood when the day ended; ``phases`` the
     phases entered while streaming (``core.phases`` values, in order); ``order_flow`` the
     day's market state when recorded ticks were replayed (``daemon.feeds.ticks``), else None.
     """
@@ -43,6 +45,7 @@ class DayResult:
     warmup_seconds: float = 0.0
     queue_seconds: float = 0.0
     stream_seconds: float = 0.0
+    processing_seconds: float | None = None
     end_of_day_seconds: float = 0.0
     persist_seconds: float = 0.0
     stopped: bool = False
@@ -63,6 +66,7 @@ class DayResult:
             "warmup_seconds": self.warmup_seconds,
             "queue_seconds": self.queue_seconds,
             "stream_seconds": self.stream_seconds,
+            "processing_seconds": self.processing_seconds,
             "end_of_day_seconds": self.end_of_day_seconds,
             "persist_seconds": self.persist_seconds,
             "stopped": self.stopped,

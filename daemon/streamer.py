@@ -369,7 +369,11 @@ class DayStreamer:
         add_sample = samples.append
         timing, mark, t0 = True, 1, 0.0
 
+        # Processing time on a paced or live clock: each chunk from its arrival to the end of
+        # its rows, less the waits for the events' times (a live day is mostly waiting).
+        busy = 0.0
         async for chunk in chunks:
+            chunk_started = perf()
             if timing:  # not the wait for the chunk (live) or the building of its records
                 t0 = perf()
             for row in chunk:
@@ -389,7 +393,9 @@ class DayStreamer:
                     if before_break and ts >= break_start:
                         # Stream up to the break, then jump over it (never streamed through).
                         if paced:
+                            waited = perf()
                             await advance_async(break_start)
+                            chunk_started += perf() - waited
                         else:
                             advance_sync(break_start)
                         phase_index = self._fire_phases(
@@ -405,7 +411,9 @@ class DayStreamer:
                         dropped += 1
                         continue
                     if paced:
+                        waited = perf()
                         await advance_async(ts)
+                        chunk_started += perf() - waited
                         if timing:  # the wait for the event's time is not processing
                             t0 = perf()
                     else:
@@ -444,6 +452,7 @@ class DayStreamer:
                         t0 = perf()
                         timing = True
                         mark = events + 1
+            busy += perf() - chunk_started
             if stopped or past_close:
                 break
         # A live feed returns early on a stop request without delivering another row.
@@ -467,6 +476,7 @@ class DayStreamer:
         result.dropped = dropped + foreign
         result.stopped = stopped
         result.clock_end = clock.now()
+        result.processing_seconds = busy if paced else None
         for subscriber in self.subscribers:
             subscriber.on_day_end(window)
         return bars

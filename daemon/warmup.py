@@ -44,7 +44,7 @@ from core.errors import SessiondError
 from core.models import Bar, IndicatorValue, QualityResult
 from core.sessions import SessionWindow
 from core.store import Store
-from core.timeframes import parse_period
+from core.timeframes import trailing_days
 from daemon import quality
 from daemon.clock import perf_seconds
 from daemon.results import DayResult
@@ -131,7 +131,7 @@ class Warmup:
                     self.streaming[symbol].append((name, instance))
                 continue
             interval = "1d" if granularity == "daily" else (config.streamed_interval or "1m")
-            period = parse_period(str(spec.params.get("period", "1d"))).trading_days
+            period = trailing_days(spec.params.get("period"))
             instance = host.create_indicator(spec.type, **create, **spec.params)
             self.indicators.append(HistoricalIndicator(name, instance, interval, period))
         self.streamed_interval = config.streamed_interval

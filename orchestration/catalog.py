@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
-from core.timeframes import is_interval, parse_interval, parse_period
+from core.timeframes import is_interval, parse_interval, trailing_days
 
 if TYPE_CHECKING:
     from core.config import SessionConfig
@@ -119,7 +119,7 @@ class IndicatorSpec:
     def trailing_days(self) -> int:
         """Trading days of history the indicator needs (its period in days or weeks; 1 when it
         has none or counts bars)."""
-        return _trailing_days(self.params_dict().get("period"))
+        return trailing_days(self.params_dict().get("period"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,15 +180,6 @@ def _indicator_entries(config: SessionConfig) -> dict[str, dict[str, Any]]:
     return entries
 
 
-def _trailing_days(period: Any) -> int:
-    """A ``period`` in trading days (``"10d"``, ``"52w"``); 1 for none or a bar count."""
-    if isinstance(period, str):
-        try:
-            return parse_period(period).trading_days
-        except ConfigError:
-            return 1
-    return 1
-
 
 def _earliest_needed(
     config: SessionConfig, indicators: Mapping[str, dict[str, Any]]
@@ -198,7 +189,7 @@ def _earliest_needed(
         return None
     trailing = [item.trailing_days for item in config.session_data_config.historical.data]
     for entry in indicators.values():
-        trailing.append(_trailing_days(entry.get("period")))
+        trailing.append(trailing_days(entry.get("period")))
     days = max(trailing, default=0)
     # trading days -> calendar days, generously (weekends and holidays)
     return backtest.start_date - timedelta(days=days * 7 // 5 + 10)
@@ -327,6 +318,23 @@ def build_catalogs(paths: Iterable[Path]) -> dict[str, ExchangeCatalog]:
     return catalogs
 
 
-def load_catalogs(directory: Path = SESSION_CONFIG_DIR) -> dict[str, ExchangeCatalog]:
-    """Catalogs of every session config in ``directory`` (``session_configs/`` by default)."""
-    return build_catalogs(session_config_files(directory))
+def config_directory() -> Path:
+    """Where the session configs are: ``SESSIOND_CONFIG_DIR`` (env or ``.env``), else the
+    repository's ``session_configs/``; ConfigError when the variable names no folder."""
+    from core.settings import get_settings
+
+    configured = get_settings().config_dir
+    if configured is None:
+        return SESSION_CONFIG_DIR
+    directory = Path(configured).expanduser()
+    if not directory.is_dir():
+        raise ConfigError(
+            f"SESSIOND_CONFIG_DIR {configured!r} is not a folder: point it at a folder of "
+            "session config JSON files, or unset it to use session_configs/"
+        )
+    return directory
+
+
+def load_catalogs(directory: Path | None = None) -> dict[str, ExchangeCatalog]:
+    """Catalogs of every session config in ``directory`` (default :func:`config_directory`)."""
+    return build_catalogs(session_config_files(directory or config_directory()))

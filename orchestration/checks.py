@@ -48,7 +48,7 @@ from core.resample import bar_buckets
 from core.timeframes import parse_interval
 from orchestration.catalog import ExchangeCatalog
 from orchestration.partitions import partition_date
-from orchestration.previews import BAR_COLUMNS, markdown_table
+from orchestration.previews import BAR_COLUMNS, preview_table, timestamp
 from orchestration.resources import StoreResource
 from plugins.history import day_window
 
@@ -241,8 +241,8 @@ def _frames(
             yield load.name, interval, symbols, frame
 
 
-def _first(values: Sequence[datetime]) -> str:
-    return min(values).isoformat() if values else ""
+def _first(values: Sequence[datetime]) -> Any:
+    return timestamp(min(values) if values else None)
 
 
 def evaluate_bars_have_no_gaps(
@@ -293,8 +293,8 @@ def evaluate_ohlc_is_consistent(
         metadata={
             "inconsistent_bars": len(found),
             "symbols": MetadataValue.json(sorted(set(found["symbol"]))),
-            "first_inconsistent": found["ts"].min().isoformat() if len(found) else "",
-            "preview": MetadataValue.md(markdown_table(found, BAR_COLUMNS, SAMPLE_SIZE)),
+            "first_inconsistent": timestamp(found["ts"].min() if len(found) else None),
+            "preview": preview_table(found, BAR_COLUMNS, SAMPLE_SIZE),
         },
         description=f"{len(found)} bars with inconsistent OHLC or volume" if len(found) else None,
     )
@@ -317,10 +317,8 @@ def evaluate_no_duplicate_bars(
         metadata={
             "duplicate_bars": len(found),
             "symbols": MetadataValue.json(sorted(set(found["symbol"]))),
-            "first_duplicate": found["ts"].min().isoformat() if len(found) else "",
-            "preview": MetadataValue.md(
-                markdown_table(found, ["symbol", "interval", *BAR_COLUMNS[1:]], SAMPLE_SIZE)
-            ),
+            "first_duplicate": timestamp(found["ts"].min() if len(found) else None),
+            "preview": preview_table(found, ["symbol", "interval", *BAR_COLUMNS[1:]], SAMPLE_SIZE),
         },
         description=f"{len(found)} bars share a bucket with another bar" if len(found) else None,
     )
@@ -375,12 +373,10 @@ def evaluate_prices_within_daily_limits(
             "checked_symbols": len(checked),
             "unchecked_symbols": MetadataValue.json(sorted(unchecked)),
             "reference_session": previous_day.isoformat() if previous_day else "",
-            "preview": MetadataValue.md(
-                markdown_table(
-                    found,
-                    [*BAR_COLUMNS[:2], "high", "low", "reference", "floor", "ceiling"],
-                    SAMPLE_SIZE,
-                )
+            "preview": preview_table(
+                found,
+                [*BAR_COLUMNS[:2], "high", "low", "reference", "floor", "ceiling"],
+                SAMPLE_SIZE,
             ),
         },
         description=(

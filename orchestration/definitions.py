@@ -1,6 +1,7 @@
 """The sessiond Dagster code location (``[tool.dagster] module_name`` in pyproject.toml).
 
-For every exchange calendar the session configs in ``session_configs/`` use, it registers the
+For every exchange calendar the session configs use (those in ``SESSIOND_CONFIG_DIR``, else
+``session_configs/``), it registers the
 trading-day partitioned assets (``<group>/historical_bars``, ``<group>/daily_bars``, one
 asset per declared indicator), their checks, ``<group>_history_job`` and its after-close
 schedule, plus ``history_run_failure_sensor``.

@@ -1,11 +1,13 @@
-"""One schedule per exchange: after the close, in the exchange's own time zone, ask the calendar.
+"""One schedule per exchange: once a trading day's partition exists, load that day.
 
-The schedule fires Monday to Friday at ``close + SCHEDULE_DELAY`` local time (XNYS 17:00
-America/New_York, HOSE 15:45 Asia/Ho_Chi_Minh) and:
+A day's partition appears when the day is over in the exchange's time zone (local midnight;
+``orchestration.partitions``). The schedule fires Tuesday to Saturday at
+:data:`SCHEDULE_LOCAL_TIME` exchange time (00:30 America/New_York, 00:30 Asia/Ho_Chi_Minh) and:
 
-- on a session day requests the partition of *that* day (the session that just closed), with
-  a run key ``<calendar>-<date>`` so a re-evaluated tick never launches twice;
-- on a weekday holiday returns a ``SkipReason`` naming the holiday date and the next session;
+- when the day before was a session, requests that session's partition, with a run key
+  ``<calendar>-<date>`` so a re-evaluated tick never launches twice;
+- when it was a weekday holiday, returns a ``SkipReason`` naming the holiday and the next
+  session;
 - outside the calendar's known years (Vietnamese holiday tables end in 2026) skips with the
   calendar's error, which says what to extend.
 
@@ -14,7 +16,7 @@ the tick's date arithmetic, so the tick after a holiday would target the holiday
 session.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from dagster import (
     RunRequest,
@@ -29,34 +31,16 @@ from core import calendars
 from core.errors import CalendarError
 from orchestration.partitions import partition_key
 
-SCHEDULE_DELAY = timedelta(hours=1)
-"""How long after the regular close the schedule fires (vendors publish bars with a delay)."""
-
-
-def schedule_local_time(calendar_name: str, reference: date) -> tuple[int, int]:
-    """Local ``(hour, minute)`` at which the schedule fires: the regular close of the first
-    non-early-close session on or after ``reference`` plus :data:`SCHEDULE_DELAY`."""
-    tz = calendars.exchange_timezone(calendar_name)
-    day = (
-        reference
-        if calendars.is_session(calendar_name, reference)
-        else calendars.next_session(calendar_name, reference)
-    )
-    for _ in range(30):
-        bounds = calendars.session_bounds(calendar_name, day)
-        if not bounds.is_early_close:
-            break
-        day = calendars.next_session(calendar_name, day)
-    fire = (bounds.close + SCHEDULE_DELAY).astimezone(tz)
-    return fire.hour, fire.minute
+SCHEDULE_LOCAL_TIME = (0, 30)
+"""Local (hour, minute) of the ticks: half an hour after the finished day's partition appears
+(vendors publish the day's bars well before)."""
 
 
 def evaluate_tick(calendar_name: str, scheduled: datetime) -> RunRequest | SkipReason:
-    """What the schedule does at ``scheduled`` (an aware datetime): the run of the session that
-    closed that local day, or why it skips."""
+    """What the schedule does at ``scheduled`` (an aware datetime): the run of the session of
+    the local day before, or why it skips."""
     tz = calendars.exchange_timezone(calendar_name)
-    local = scheduled.astimezone(tz)
-    day = local.date()
+    day = scheduled.astimezone(tz).date() - timedelta(days=1)
     try:
         if not calendars.is_session(calendar_name, day):
             following = calendars.next_session(calendar_name, day)
@@ -64,14 +48,8 @@ def evaluate_tick(calendar_name: str, scheduled: datetime) -> RunRequest | SkipR
                 f"{day.isoformat()} is not a {calendar_name} session (weekend or holiday); "
                 f"next session {following.isoformat()}"
             )
-        bounds = calendars.session_bounds(calendar_name, day)
     except CalendarError as error:
         return SkipReason(f"{calendar_name} calendar cannot answer for {day.isoformat()}: {error}")
-    if scheduled < bounds.close:
-        return SkipReason(
-            f"{calendar_name} session {day.isoformat()} closes at {bounds.close.isoformat()}, "
-            f"after this tick ({scheduled.isoformat()})"
-        )
     key = partition_key(day)
     return RunRequest(
         run_key=f"{calendar_name}-{key}", partition_key=key, tags={"calendar": calendar_name}
@@ -79,20 +57,20 @@ def evaluate_tick(calendar_name: str, scheduled: datetime) -> RunRequest | SkipR
 
 
 def build_history_schedule(
-    calendar_name: str, job: UnresolvedAssetJobDefinition, reference: date
+    calendar_name: str, job: UnresolvedAssetJobDefinition
 ) -> ScheduleDefinition:
     """``<job>_schedule`` for ``calendar_name`` (see module docstring)."""
-    hour, minute = schedule_local_time(calendar_name, reference)
+    hour, minute = SCHEDULE_LOCAL_TIME
     tz = calendars.exchange_timezone(calendar_name)
 
     @schedule(
         name=f"{job.name}_schedule",
-        cron_schedule=f"{minute} {hour} * * 1-5",
+        cron_schedule=f"{minute} {hour} * * 2-6",
         execution_timezone=tz.key,
         job=job,
         description=(
-            f"After each {calendar_name} close ({hour:02d}:{minute:02d} {tz.key}): materialize the "
-            "session that just closed; skips holidays with a reason."
+            f"The morning after each {calendar_name} session ({hour:02d}:{minute:02d} {tz.key}, "
+            "once its partition exists): materialize that session; skips holidays with a reason."
         ),
     )
     def _history_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:

@@ -105,8 +105,15 @@ class Score:
     undecided: int = 0
 
     @property
+    def decided(self) -> int:
+        """Trades the rule decided (the others it passed to the next rule)."""
+        return self.trades - self.undecided
+
+    @property
     def accuracy(self) -> float | None:
-        return None if self.trades == 0 else self.agree / self.trades
+        """Share of its decisions that agree with the vendor flag; None when it decided none
+        (a rule that always passes has no accuracy, not 0 %)."""
+        return None if self.decided == 0 else self.agree / self.decided
 
     def to_dict(self) -> dict[str, Any]:
         return {

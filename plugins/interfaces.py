@@ -104,7 +104,14 @@ class HistoricalTicksSource(Protocol):
 
 
 class LiveSubscription(Protocol):
-    """What ``DataSource.subscribe`` returns: an async stream of events that can be stopped."""
+    """What ``DataSource.subscribe`` returns: an async stream of events that can be stopped.
+
+    Optional, read by the daemon's health and metrics (``/readyz``, ``/metrics``):
+    ``is_connected`` (property, bool: every connection is up; absent = connected while
+    running) and ``counters()`` -> ``{name: int}`` of monotonically growing counts, e.g.
+    ``reconnects``, ``silences``, ``token_refreshes``, ``malformed``, ``dropped`` (exported as
+    ``sessiond_stream_<name>_total``).
+    """
 
     def __aiter__(self) -> AsyncIterator[MarketEvent]: ...
 

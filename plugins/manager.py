@@ -231,7 +231,7 @@ class PluginHost:
         ``plugins.interfaces.Indicator``)."""
         cls = _lookup(self.indicators, "indicator", type_name)
         engine = {"calendar": calendar, "granularity": granularity}
-        declared = _declared(cls)
+        declared = declared_parameters(cls)
         for key, value in engine.items():
             if value is not None and (declared is None or key in declared):
                 params[key] = value
@@ -249,7 +249,7 @@ def _lookup(registry: dict[str, type], kind: str, name: str) -> type:
         raise UnknownPluginError(f"unknown {kind} {name!r} (known: {known}){hint}") from None
 
 
-def _declared(cls: type) -> set[str] | None:
+def declared_parameters(cls: type) -> set[str] | None:
     """The keyword parameters a constructor declares (None: it takes ``**kwargs``)."""
     try:
         parameters = inspect.signature(cls).parameters.values()

@@ -33,7 +33,13 @@ from core import calendars
 from core.errors import PluginError
 from core.models import Aggressor, Bar, IndicatorValue, Quote, Trade
 from core.timeframes import parse_interval
-from plugins.interfaces import TrailingBars, indicator_granularity, indicator_kind, supports
+from plugins.interfaces import (
+    GRANULARITIES,
+    TrailingBars,
+    indicator_granularity,
+    indicator_kind,
+    supports,
+)
 
 __all__ = [
     "check_data_source",
@@ -412,9 +418,20 @@ def check_indicator(
         history[-1].ts_event + dt.timedelta(minutes=1) if history else default_window(exchange)[0]
     )
 
+    arguments = dict(params or {})  # the engine's own arguments, when declared (Indicator)
+    from plugins.manager import declared_parameters
+
+    declared = declared_parameters(cls)
+    if "calendar" not in arguments and (declared is None or "calendar" in declared):
+        arguments["calendar"] = exchange
+    default = GRANULARITIES[kind][0] if kind != "both" else None
+    granular = declared is None or "granularity" in declared
+    if "granularity" not in arguments and default is not None and granular:
+        arguments["granularity"] = default
+
     def make() -> Any:
         try:
-            return cls(name=name, **dict(params or {}))
+            return cls(name=name, **arguments)
         except TypeError as error:
             raise AssertionError(
                 f"{label}: cannot be constructed as cls(name=..., **params): {error}"
@@ -490,7 +507,7 @@ def check_indicator_paths(
 
     Fails (``AssertionError`` naming the class) when the daemon stored no value or only None,
     or when the two paths stored different keys or values (relative tolerance 1e-9).
-    ``directory``: where the stores and the config go (default: a temporary directory).
+    ``directory``: where the stores and the config go (created; default: a temporary one).
     Returns ``{"daemon": values, "dagster": values}``.
     """
     import json
@@ -521,6 +538,7 @@ def check_indicator_paths(
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(directory if directory is not None else scratch)
+        root.mkdir(parents=True, exist_ok=True)
         path = root / "conformance.json"
         path.write_text(json.dumps(config))
         daemon = _daemon_values(path, root / "daemon.db", host, name, days)

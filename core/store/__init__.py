@@ -9,6 +9,7 @@
 - ``store``: :class:`Store`, the typed reads and writes everything else uses.
 """
 
+from core.models import IndicatorSeries, PhaseVolume, SessionRun  # their home since #16
 from core.store.engine import SQLITE_BUSY_TIMEOUT_MS, default_db_url, normalize_url
 from core.store.reads import FRAME_COLUMNS, bars_frame
 from core.store.store import Store
@@ -23,6 +24,9 @@ __all__ = [
     "COPY_MIN_ROWS",
     "DATETIME_CACHE_SIZE",
     "FRAME_COLUMNS",
+    "IndicatorSeries",
+    "PhaseVolume",
+    "SessionRun",
     "SQLITE_BUSY_TIMEOUT_MS",
     "SQLITE_ROWS_PER_STATEMENT",
     "UNIQUE_TIME_COLUMNS",

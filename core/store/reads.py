@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from core.columns import UNKNOWN_COUNT, BarColumns
 from core.store.engine import aware
-from core.tables import UTCDateTime
+from core.tables import DAILY_MINUTE, UTCDateTime
 
 _TIME_CACHE_LIMIT = 200_000
 """Distinct instants a result time converter remembers before it starts over."""
@@ -173,6 +173,28 @@ def ranges_subquery(ranges: Sequence[tuple[datetime, datetime]]) -> Any:
     ).subquery("spans")
 
 
+def indicator_series_select(
+    table: sa.Table, names: list[str] | None, symbols: list[str] | None
+) -> sa.Select[Any]:
+    """Per (name, symbol, source, per minute or daily): the count and the first and last
+    ``as_of`` of the stored indicator values (``Store.read_indicator_series``)."""
+    per_minute = table.c.minute_of_day != DAILY_MINUTE
+    stmt = sa.select(
+        table.c.name,
+        table.c.symbol,
+        table.c.source,
+        per_minute.label("per_minute"),
+        sa.func.count().label("values"),
+        sa.func.min(table.c.as_of, type_=table.c.as_of.type).label("first"),
+        sa.func.max(table.c.as_of, type_=table.c.as_of.type).label("last"),
+    ).group_by(table.c.name, table.c.symbol, table.c.source, per_minute)
+    if names is not None:
+        stmt = stmt.where(table.c.name.in_(names))
+    if symbols is not None:
+        stmt = stmt.where(table.c.symbol.in_(symbols))
+    return stmt.order_by(table.c.name, table.c.symbol, table.c.source, per_minute)
+
+
 def bars_frame(blocks: list[BarColumns]) -> Any:
     """Blocks as one pandas DataFrame with :data:`FRAME_COLUMNS`, ordered by ts, symbol,
     source (``trade_count`` nullable ``Int64``, ``vwap`` NaN when unknown)."""
@@ -208,6 +230,7 @@ __all__ = [
     "bar_columns_select",
     "fetch_bar_columns",
     "fetch_raw",
+    "indicator_series_select",
     "result_datetime_converter",
     "to_date",
 ]

@@ -34,6 +34,7 @@ from core.models import (
     Bar,
     ForeignRoom,
     IndexTick,
+    IndicatorSeries,
     IndicatorValue,
     PhaseVolume,
     QualityResult,
@@ -55,6 +56,7 @@ from core.store.reads import (
     bars_frame,
     fetch_bar_columns,
     fetch_raw,
+    indicator_series_select,
     ranges_subquery,
     result_datetime_converter,
     to_date,
@@ -65,6 +67,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Symbols = str | Sequence[str]
+Src = str | None
+"""A data source name; None: every source."""
 
 
 class Store(Database):
@@ -143,23 +147,13 @@ class Store(Database):
         return clauses
 
     def read_bars(
-        self,
-        symbols: Symbols,
-        interval: str,
-        start: datetime,
-        end: datetime,
-        source: str | None = None,
+        self, symbols: Symbols, interval: str, start: datetime, end: datetime, source: Src = None
     ) -> list[Bar]:
         """Bars with ``start <= ts_event < end``, ordered by ts_event, symbol, source."""
         return self._read(mappings.BARS, self._bar_filter(symbols, interval, start, end, source))
 
     def read_bar_columns(
-        self,
-        symbols: Symbols,
-        interval: str,
-        start: datetime,
-        end: datetime,
-        source: str | None = None,
+        self, symbols: Symbols, interval: str, start: datetime, end: datetime, source: Src = None
     ) -> list[BarColumns]:
         """The bars of ``read_bars`` as columns: one ``BarColumns`` per (symbol, source), in
         (symbol, source) order, each sorted by time. Read straight from the database cursor
@@ -170,12 +164,7 @@ class Store(Database):
             return fetch_bar_columns(conn, stmt, interval)
 
     def read_bars_frame(
-        self,
-        symbols: Symbols,
-        interval: str,
-        start: datetime,
-        end: datetime,
-        source: str | None = None,
+        self, symbols: Symbols, interval: str, start: datetime, end: datetime, source: Src = None
     ) -> pd.DataFrame:
         """``read_bars`` as a DataFrame with :data:`FRAME_COLUMNS` (``ts`` in UTC), ordered by
         ts, symbol, source: a thin wrapper of :meth:`read_bar_columns` for the CLI and
@@ -183,12 +172,7 @@ class Store(Database):
         return bars_frame(self.read_bar_columns(symbols, interval, start, end, source))
 
     def count_bars(
-        self,
-        symbols: Symbols,
-        interval: str,
-        start: datetime,
-        end: datetime,
-        source: str | None = None,
+        self, symbols: Symbols, interval: str, start: datetime, end: datetime, source: Src = None
     ) -> int:
         """How many bars ``read_bars`` would return."""
         stmt = sa.select(sa.func.count()).where(
@@ -248,12 +232,7 @@ class Store(Database):
             return {to_date(d): int(n) for d, n in conn.execute(stmt)}
 
     def delete_bars(
-        self,
-        symbols: Symbols,
-        interval: str,
-        start: datetime,
-        end: datetime,
-        source: str | None = None,
+        self, symbols: Symbols, interval: str, start: datetime, end: datetime, source: Src = None
     ) -> int:
         """Delete bars with ``start <= ts_event < end``; returns how many were deleted."""
         table = mappings.BARS.core_table
@@ -360,6 +339,20 @@ class Store(Database):
         if source is not None:
             where.append(table.c.source == source)
         return self._read(mappings.INDICATOR_VALUES, where)
+
+    def read_indicator_series(
+        self, names: Symbols | None = None, symbols: Symbols | None = None
+    ) -> list[IndicatorSeries]:
+        """One :class:`~core.models.IndicatorSeries` per (name, symbol, source, daily / per
+        minute) stored, ordered by name, symbol, source."""
+        stmt = indicator_series_select(
+            mappings.INDICATOR_VALUES.core_table, symbol_list(names), symbol_list(symbols)
+        )
+        with self._connect_read() as conn:
+            return [
+                IndicatorSeries(r.name, r.symbol, r.source, bool(r.per_minute), *r[4:])
+                for r in conn.execute(stmt)
+            ]
 
     def upsert_quality(self, rows: Iterable[QualityResult]) -> int:
         """Insert or update quality results keyed by (symbol, interval, trading_date, source)."""
@@ -472,11 +465,16 @@ class Store(Database):
                 raise StoreError(f"session run {run_id} does not exist; start it first")
 
     def read_session_runs(
-        self, session_name: str | None = None, limit: int | None = None
+        self,
+        session_name: str | None = None,
+        limit: int | None = None,
+        *,
+        run_id: int | None = None,
     ) -> list[SessionRun]:
-        """Session runs, newest first (optionally one session's, at most ``limit``)."""
+        """Session runs, newest first (optionally one session's or the one ``run_id``, at
+        most ``limit``)."""
         table = mappings.SESSION_RUNS.core_table
-        where = _optional((table.c.session_name.__eq__, session_name))
+        where = _optional((table.c.session_name.__eq__, session_name), (table.c.id.__eq__, run_id))
         return self._read(mappings.SESSION_RUNS, where, limit)
 
 

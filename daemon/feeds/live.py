@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 _POLL_SECONDS = 0.25
 """How often a waiting ``stream`` re-checks ``should_stop`` (seconds)."""
 
+_DRAIN_SECONDS = 2.0
+"""On stop, how long the events a subscription already received may take to be handed on."""
+
 _END = object()
 
 
@@ -67,10 +70,33 @@ class LiveFeed:
         self._subscription: Any = None
         self._pump: asyncio.Task[None] | None = None
         self._finished = False
+        self._last_counters: dict[str, int] = {}
 
     @property
     def is_started(self) -> bool:
         return self._subscription is not None
+
+    @property
+    def is_connected(self) -> bool:
+        """Started, not finished, and the subscription says it is connected (a subscription
+        without ``is_connected`` counts as connected while it runs)."""
+        subscription = self._subscription
+        if subscription is None or self._finished:
+            return False
+        return bool(getattr(subscription, "is_connected", True))
+
+    @property
+    def queued(self) -> int:
+        """Bars received and not yet streamed."""
+        return self._queue.qsize() if self._queue is not None else 0
+
+    def counters(self) -> dict[str, int]:
+        """The subscription's counters (``LiveSubscription.counters``; empty without); after
+        ``stop()`` the last ones read."""
+        counters = getattr(self._subscription, "counters", None)
+        if callable(counters):
+            self._last_counters = dict(counters())
+        return dict(self._last_counters)
 
     async def start(self) -> None:
         """Subscribe (once; later calls are no-ops while the stream runs)."""
@@ -130,7 +156,11 @@ class LiveFeed:
         while not self._finished:
             if should_stop is not None and should_stop():
                 return
-            remaining = (window.end - clock.now()).total_seconds()
+            remaining = (
+                clock.seconds_until(window.end)  # wall seconds: a demo clock runs faster
+                if hasattr(clock, "seconds_until")
+                else (window.end - clock.now()).total_seconds()
+            )
             if remaining <= 0:
                 return
             if queue.empty():
@@ -156,13 +186,17 @@ class LiveFeed:
             if bars:
                 yield bars
 
-    async def stop(self) -> None:
-        """Stop the subscription and the pump. Idempotent."""
+    async def stop(self, drain_seconds: float = _DRAIN_SECONDS) -> None:
+        """Stop the subscription, then let the pump hand on what the subscription had
+        already received (up to ``drain_seconds``) before it is cancelled. Idempotent."""
+        self.counters()  # keep the last ones
         subscription, self._subscription = self._subscription, None
         if subscription is not None and supports(subscription, "stop"):
             await subscription.stop()
         pump, self._pump = self._pump, None
         if pump is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(pump), drain_seconds)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
@@ -172,7 +206,8 @@ class LiveFeed:
         """Wait (short sleeps, so that a stop request is honoured) until ``clock`` reaches
         ``ts`` (the open)."""
         while not should_stop():
-            remaining = (ts - clock.now()).total_seconds()
+            until = getattr(clock, "seconds_until", None)  # wall seconds (a demo clock is faster)
+            remaining = until(ts) if until is not None else (ts - clock.now()).total_seconds()
             if remaining <= 0:
                 return
             await asyncio.sleep(min(remaining, 0.5))

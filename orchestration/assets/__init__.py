@@ -20,7 +20,7 @@ from orchestration.assets.indicators import build_indicator_assets
 from orchestration.catalog import ExchangeCatalog
 from orchestration.checks import build_bar_checks
 from orchestration.jobs import build_history_job
-from orchestration.partitions import partition_span, trading_day_partitions
+from orchestration.partitions import trading_day_partitions
 from orchestration.schedules import build_history_schedule
 
 
@@ -51,6 +51,5 @@ def build_exchange_definitions(
         indicators = build_indicator_assets(catalog, partitions_def, [daily_bars.key], pool, host)
     checks = build_bar_checks(catalog, historical_bars.key, partitions_def)
     job = build_history_job(catalog)
-    start, _ = partition_span(catalog.calendar, catalog.earliest_needed)
-    schedule = build_history_schedule(catalog.calendar, job, start)
+    schedule = build_history_schedule(catalog.calendar, job)
     return ExchangeDefinitions([historical_bars, daily_bars, *indicators], checks, job, schedule)

@@ -47,7 +47,7 @@ from core.resample import resample
 from core.store import Store, bars_frame
 from orchestration.catalog import ExchangeCatalog
 from orchestration.partitions import partition_date
-from orchestration.previews import BAR_COLUMNS, markdown_table
+from orchestration.previews import BAR_COLUMNS, preview_table, timestamp
 from orchestration.resources import DataSourceResource, source_resource_key
 from plugins.history import day_window, load_history
 
@@ -60,20 +60,22 @@ class BarsSummary:
     symbols: tuple[str, ...]
     first_bar: datetime | None
     last_bar: datetime | None
-    preview: str
+    preview: Any
+    """``MetadataValue.table`` of the first bars."""
     stored_rows: int
     extra: tuple[tuple[str, Any], ...] = ()
 
     def metadata(self) -> dict[str, Any]:
         data: dict[str, Any] = {
+            "dagster/row_count": self.stored_rows,
             "rows_written": self.rows_written,
-            "stored_rows": self.stored_rows,
             "symbols": MetadataValue.json(list(self.symbols)),
             "symbol_count": len(self.symbols),
-            "first_bar": self.first_bar.isoformat() if self.first_bar else "",
-            "last_bar": self.last_bar.isoformat() if self.last_bar else "",
-            "preview": MetadataValue.md(self.preview),
+            "preview": self.preview,
         }
+        if self.first_bar is not None and self.last_bar is not None:
+            data["first_bar"] = timestamp(self.first_bar)
+            data["last_bar"] = timestamp(self.last_bar)
         data.update(dict(self.extra))
         return data
 
@@ -88,7 +90,7 @@ def _summary(
         symbols=tuple(sorted(set(frame["symbol"]))),
         first_bar=ordered["ts"].iloc[0].to_pydatetime() if len(frame) else None,
         last_bar=ordered["ts"].iloc[-1].to_pydatetime() if len(frame) else None,
-        preview=markdown_table(ordered, BAR_COLUMNS),
+        preview=preview_table(ordered, BAR_COLUMNS),
         stored_rows=len(frame),
         extra=tuple(extra.items()),
     )

@@ -49,7 +49,7 @@ from core.models import Bar, IndicatorValue
 from core.store import Store
 from orchestration.catalog import ExchangeCatalog, IndicatorSpec
 from orchestration.partitions import partition_date
-from orchestration.previews import markdown_table
+from orchestration.previews import preview_table, timestamp
 from plugins.history import day_window
 from plugins.interfaces import TrailingBars, indicator_granularity
 
@@ -79,14 +79,15 @@ class IndicatorSummary:
             }
         )
         return {
+            "dagster/row_count": len(self.values),
             "rows_written": self.rows_written,
             "symbols": MetadataValue.json(sorted({v.symbol for v in self.values})),
-            "as_of": self.as_of.isoformat(),
+            "as_of": timestamp(self.as_of),
             "history_from": self.first_day.isoformat(),
             "type": spec.type,
             "params": MetadataValue.json(spec.params_dict()),
             "incomplete_values": sum(1 for v in self.values if not v.complete),
-            "preview": MetadataValue.md(markdown_table(preview)),
+            "preview": preview_table(preview),
         }
 
 

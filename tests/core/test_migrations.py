@@ -21,6 +21,7 @@ EXPECTED_TABLES = {
     "indicator_values",
     "quality_results",
     "session_runs",
+    "session_leases",
 }
 
 

@@ -34,9 +34,15 @@ def test_arrival_stamps_are_not_cached_and_event_times_stay_bounded(tmp_path) ->
         batch = 2_000
         for b in range(12):  # 24,000 trades, each with its own arrival stamp
             trades = [
-                Trade("ACB", T0 + timedelta(seconds=(b * batch + k) // 1_000), 20_000.0, 100.0,
-                      source="ssi", total_volume=100.0 * (b * batch + k + 1),
-                      ts_received=T0 + timedelta(microseconds=b * batch + k))
+                Trade(
+                    "ACB",
+                    T0 + timedelta(seconds=(b * batch + k) // 1_000),
+                    20_000.0,
+                    100.0,
+                    source="ssi",
+                    total_volume=100.0 * (b * batch + k + 1),
+                    ts_received=T0 + timedelta(microseconds=b * batch + k),
+                )
                 for k in range(batch)
             ]
             assert store.upsert_trades(trades) == batch

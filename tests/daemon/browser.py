@@ -61,7 +61,7 @@ class Browser:
             stderr=asyncio.subprocess.DEVNULL,
         )
         port_file = Path(self._profile) / "DevToolsActivePort"
-        for _ in range(300):
+        for _ in range(1200):  # up to 60 s: Chromium starts slowly on a loaded 2-core machine
             if port_file.exists() and port_file.read_text().strip():
                 break
             await asyncio.sleep(0.05)

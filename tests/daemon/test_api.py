@@ -19,6 +19,7 @@ from plugins.classifiers.rules import BUILTIN_CLASSIFIERS
 RULES = {cls.name: cls for cls in BUILTIN_CLASSIFIERS}
 DAY = date(2025, 3, 3)
 T0 = datetime(2025, 3, 3, 3, 0, tzinfo=UTC)  # 10:00 local
+LOCAL = "http://127.0.0.1:8765"  # the Host header must name an allowed (loopback) host
 
 
 def make_state() -> tuple[MarketState, SessionView]:
@@ -38,7 +39,7 @@ def test_volume_stats_route_has_the_phase_objects() -> None:
     state.on_event(
         Trade("ACB", T0, 22950, 100, side=Aggressor.BUY, trading_session="LO", total_volume=100)
     )
-    client = TestClient(create_app(state, view))
+    client = TestClient(create_app(state, view), base_url=LOCAL)
     body = client.get("/api/market/volume-stats", params={"symbol": "acb"}).json()
     assert body["trading_date"] == "2025-03-03"
     for phase in ("ato", "continuous", "atc"):
@@ -57,7 +58,7 @@ def test_volume_stats_route_has_the_phase_objects() -> None:
 def test_health_components_session_indices_and_openapi() -> None:
     state, view = make_state()
     state.on_event(IndexTick("VN30", T0, 1301.2, change=3.1, advances=18, declines=10))
-    client = TestClient(create_app(state, view))
+    client = TestClient(create_app(state, view), base_url=LOCAL)
     assert client.get("/api/health").json()["events"] == 1
     assert client.get("/api/vn30-components").json() == {"group": "VN30", "symbols": ["ACB", "FPT"]}
     assert client.get("/api/sessions/current").json()["state"] == "streaming"
@@ -75,8 +76,8 @@ def test_health_components_session_indices_and_openapi() -> None:
 
 def test_websocket_pushes_when_the_state_changes_and_at_most_every_250_ms() -> None:
     state, view = make_state()
-    client = TestClient(create_app(state, view))
-    with client.websocket_connect("/ws") as ws:
+    client = TestClient(create_app(state, view), base_url=LOCAL)
+    with client.websocket_connect("/ws", headers={"host": "127.0.0.1:8765"}) as ws:
         first = ws.receive_json()
         assert first["market"]["version"] == state.version
         state.on_event(Trade("FPT", T0, 120000, 10, side=Aggressor.SELL, total_volume=10))
@@ -88,7 +89,7 @@ def test_websocket_pushes_when_the_state_changes_and_at_most_every_250_ms() -> N
 
 def test_bearer_token_is_required_when_configured() -> None:
     state, view = make_state()
-    client = TestClient(create_app(state, view, token="s3cret"))
+    client = TestClient(create_app(state, view, token="s3cret"), base_url=LOCAL)
     assert client.get("/api/health").status_code == 401
     ok = client.get("/api/health", headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200
@@ -116,5 +117,5 @@ def test_state_reset_clears_previous_day_stats_through_the_api() -> None:
     state, view = make_state()
     state.on_event(Trade("ACB", T0, 22950, 100, side=Aggressor.BUY, total_volume=100))
     state.roll(T0 + timedelta(hours=5))  # 15:00 local
-    client = TestClient(create_app(state, view))
+    client = TestClient(create_app(state, view), base_url=LOCAL)
     assert client.get("/api/market/volume-stats", params={"symbol": "ACB"}).status_code == 404

@@ -235,3 +235,27 @@ def test_ctrl_c_stops_the_run_cleanly_after_persisting(tmp_path: Path, sqlite_ur
         if process.poll() is None:
             process.kill()
         store.dispose()
+
+
+def test_a_paced_run_reports_processing_time_without_the_waits(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    # one symbol, one full day at 23,400x: 390 bars over 1 s of waiting for their times
+    config = write_config(tmp_path, start_date="2024-07-05", end_date="2024-07-05")
+    data = json.loads(config.read_text())
+    data["session_data_config"]["symbols"] = ["AAPL"]
+    data["session_data_config"]["historical"] = {"enable_quality": False}
+    config.write_text(json.dumps(data))
+    result = runner.invoke(
+        app, ["run", str(config), "--db", sqlite_url, "--json", "--speed", "23400"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    (day,) = summary["days"]
+    assert day["events"] == 390
+    assert day["stream_seconds"] > 0.8  # the day took its paced second
+    assert day["processing_seconds"] < day["stream_seconds"] / 4
+    processing = summary["metrics"]["event_processing"]
+    assert processing["total"] == pytest.approx(day["processing_seconds"])
+    # the mean is of processing, comparable with the sampled quantiles, not ~2.5 ms of waiting
+    assert processing["mean"] < 0.5 * day["stream_seconds"] / day["events"]

@@ -170,12 +170,14 @@ def test_bars_table_shows_every_column_uncropped(filled: str) -> None:
         filled,
     )
     assert code == 0
-    assert "2024-01-02T14:30:00Z" in out and "2024-01-02T14:31:00Z" in out
+    # no run names AAA's exchange and no --exchange: the times are UTC, and say so
+    assert "ts (UTC)" in out and "2024-01-02 14:30:00" in out and "2024-01-02 14:31:00" in out
     for header in ("symbol", "open", "high", "low", "close", "volume", "trades", "vwap", "source"):
         assert header in out
-    line = next(line for line in out.splitlines() if "14:31:00Z" in line)
+    line = next(line for line in out.splitlines() if "14:31:00" in line)
     assert line.split() == [
-        "2024-01-02T14:31:00Z",
+        "2024-01-02",
+        "14:31:00",
         "AAA",
         "10.25",
         "11",
@@ -186,6 +188,22 @@ def test_bars_table_shows_every_column_uncropped(filled: str) -> None:
         "10.6",
         "syn",
     ]
+    code, local, _ = invoke(
+        "bars",
+        "AAA",
+        "--start",
+        "2024-01-02",
+        "--end",
+        "2024-01-02",
+        "--source",
+        "syn",
+        "--db",
+        filled,
+        "--exchange",
+        "US_EQUITY",
+    )
+    assert code == 0 and "ts (America/New_York)" in local
+    assert "2024-01-02 09:31:00" in local  # the exchange's time by default (--tz exchange)
 
 
 def test_bars_parquet_writes_a_file_with_utc_timestamps(filled: str, tmp_path: Path) -> None:

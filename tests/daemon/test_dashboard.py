@@ -21,12 +21,12 @@ import pytest
 
 from core.models import Aggressor, ForeignRoom, IndexTick, Quote, Trade
 from daemon.api import ApiServer, SessionView, create_app
+from daemon.demo.ssi_server import FakeSsiServer
 from daemon.market_state import MarketState
 from plugins.classification import DEFAULT_CHAIN, ClassifierChain
 from plugins.classifiers.rules import BUILTIN_CLASSIFIERS
 from tests.daemon import vn_live_support as vn
 from tests.daemon.browser import Browser, chromium_path
-from tests.fakes.ssi_server import FakeSsiServer
 
 pytestmark = [
     pytest.mark.skipif(chromium_path() is None, reason="Debian chromium is not installed"),
@@ -60,7 +60,8 @@ def feed_morning(state: MarketState) -> None:
                 total_volume=1000,
             )
         )
-    state.on_event(Trade("41I1G3000", T0 + timedelta(seconds=5), 1304.0, 10, total_volume=10))
+    state.on_event(Trade("41I1G3000", T0 + timedelta(seconds=5), 1306.5, 10, total_volume=10))
+    state.on_event(Trade("41I1G3000", T0 + timedelta(seconds=65), 1304.0, 5, total_volume=15))
     state.on_event(ForeignRoom("ACB", T0 + timedelta(seconds=6), 5000, 1000, 1.1e8, 2.3e7))
 
 
@@ -76,15 +77,40 @@ async def test_dashboard_renders_updates_on_new_trades_and_has_no_console_errors
     )
     feed_morning(state)
     view = SessionView(
-        "vn30 live", "XSTC", "live", state="streaming", group_symbols=["ACB", "FPT", "HPG"]
+        "vn30 live",
+        "XSTC",
+        "live",
+        state="streaming",
+        symbols=["ACB", "FPT", "HPG", "VNM", "41I1G3000"],  # VNM subscribed, never traded
+        group_symbols=["ACB", "FPT", "HPG"],
+        clock=lambda: T0 + timedelta(minutes=30),
     )
     server = ApiServer(create_app(state, view), host="127.0.0.1", port=0)
     await server.start()
     try:
         async with Browser() as browser:
             await browser.navigate(f"http://127.0.0.1:{server.bound_port}/")
-            await browser.wait_for("document.querySelectorAll('#volumes tr').length === 3")
+            await browser.wait_for("document.querySelectorAll('#volumes tr').length === 5")
             assert await browser.evaluate("document.getElementById('status').textContent") == "live"
+            # the exchange's time and phase at the session clock (03:30 UTC = 10:30 local)
+            assert await browser.evaluate("document.getElementById('clock').textContent") == (
+                "10:30:00 Asia/Ho_Chi_Minh"
+            )
+            assert await browser.evaluate("document.getElementById('phase').textContent") == (
+                "continuous"
+            )
+            # every subscribed symbol listed, traded or not
+            vnm_total = (
+                "document.querySelector('#volumes tr[data-symbol=VNM] td:nth-child(7)').textContent"
+            )
+            assert await browser.evaluate(vnm_total) == "0"
+            # the basis chart has labelled axes: the value scale and the first/last times
+            labels = await browser.evaluate(
+                "[...document.querySelectorAll('#basisChart text')].map(t => t.textContent)"
+            )
+            assert "0" in labels and any(
+                label.endswith("Asia/Ho_Chi_Minh time") for label in labels
+            )
             assert await browser.evaluate("document.getElementById('basis').textContent") == "4"
             acb_buy = (
                 "document.querySelector('#volumes tr[data-symbol=ACB] td:nth-child(5)').textContent"
@@ -103,6 +129,15 @@ async def test_dashboard_renders_updates_on_new_trades_and_has_no_console_errors
                 )
             )
             await browser.wait_for(f"{acb_buy} === '3,500'")
+            # continuous bars share one scale: the largest total fills its bar, the others less
+            widths = await browser.evaluate(
+                """Object.fromEntries([...document.querySelectorAll('#volumes tr')].map(tr =>
+                  [tr.dataset.symbol, [...tr.children[2].querySelectorAll('i')]
+                    .reduce((sum, i) => sum + parseFloat(i.style.width || '0'), 0)]))"""
+            )
+            assert widths["ACB"] == pytest.approx(100.0, abs=0.1)
+            assert widths["FPT"] == pytest.approx(100 * 1000 / 3500, abs=0.1)
+            assert widths["VNM"] == 0
             screenshot = tmp_path / "dashboard.png"
             await browser.screenshot(screenshot)
             assert screenshot.stat().st_size > 10_000
@@ -202,7 +237,8 @@ async def test_dashboard_of_the_live_daemon_fed_by_the_fake_ssi_server(tmp_path:
         async with Browser() as browser:
             await browser.navigate(f"{daemon.base}/")
             rows = "document.querySelectorAll('#volumes tr').length"
-            await browser.wait_for(f"{rows} === {len(DASHBOARD_SYMBOLS)}", timeout_seconds=20)
+            # the config's 30 VN30 stocks and the futures contract, traded or not
+            await browser.wait_for(f"{rows} === 31", timeout_seconds=20)
             await browser.wait_for(
                 "document.getElementById('basis').textContent === '4'", timeout_seconds=20
             )
@@ -213,7 +249,9 @@ async def test_dashboard_of_the_live_daemon_fed_by_the_fake_ssi_server(tmp_path:
             acb_buy = (
                 "document.querySelector('#volumes tr[data-symbol=ACB] td:nth-child(5)').textContent"
             )
-            assert await browser.evaluate(acb_buy) == "1,000"
+            # the trades and the futures are sent at once: ACB's (the last trade) may land after
+            # the basis reached 4
+            await browser.wait_for(f"{acb_buy} === '1,000'", timeout_seconds=20)
 
             gate.set()  # the fake now sends ACB's next trade: buy 2,500 more
             await browser.wait_for(f"{acb_buy} === '3,500'", timeout_seconds=20)

@@ -1,5 +1,5 @@
 """Record once, replay deterministically: the scripted VN30 day that the live daemon recorded
-against the fake SSI server (``live_day`` of test_vn_live.py: `sessiond run vn30_live.json`)
+against the fake SSI server (the ``live_day`` fixture: `sessiond run vn30_live.json`)
 is replayed as a backtest by `sessiond run session_configs/vn30_replay.json --start D --end D`
 through the session engine — the recorded trades, quotes, foreign room, index ticks and
 statuses in arrival order, interleaved with 1m bars that the backtest fetches through SSI REST
@@ -11,117 +11,23 @@ run's exactly; a second replay gives the same.
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from core.store import Store
-from daemon.cli import app
-from tests.daemon.test_vn_live import (  # noqa: F401  (live_day: the fixture, reused)
+from tests.daemon.vn_live_support import (
+    BAR_MINUTES,
     CONTRACT,
     DAY,
+    REPLAY_CONFIG,
+    REPO,
     SCRIPTED_EVENTS,
     LiveRun,
-    live_day,
+    Replay,
+    phase_rows,
 )
-from tests.daemon.vn_live_support import REPO
-from tests.fakes.ssi_server import FakeSsiServer
 
-pytestmark = pytest.mark.timeout(180)
-
-REPLAY_CONFIG = REPO / "session_configs" / "vn30_replay.json"
-BAR_MINUTES = 60
-
-
-def intraday_rows(symbol: str, price: float) -> list[dict[str, str]]:
-    """IntradayOhlc rows (strings, local times) of ``symbol`` on DAY, 09:15-10:14."""
-    start = datetime(2000, 1, 1, 9, 15)
-    rows = []
-    for minute in range(BAR_MINUTES):
-        at = (start + timedelta(minutes=minute)).strftime("%H:%M:%S")
-        p = price + 50 * (minute % 5)
-        rows.append(
-            {
-                "Symbol": symbol,
-                "Value": str(p),
-                "TradingDate": DAY.strftime("%d/%m/%Y"),
-                "Time": at,
-                "Open": str(p),
-                "High": str(p + 50),
-                "Low": str(p - 50),
-                "Close": str(p),
-                "Volume": str(1000 + minute),
-            }
-        )
-    return rows
-
-
-@dataclass
-class Replay:
-    exit_code: int
-    output: str
-    summary: dict[str, Any]
-    rows: dict[tuple[str, str], dict[str, Any]]
-
-
-def phase_rows(store: Store, session_name: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Persisted per-phase volumes without the session name, by (symbol, phase)."""
-    rows = {}
-    for row in store.read_phase_volumes(session_name):
-        fields = asdict(row)
-        del fields["session_name"]
-        rows[(row.symbol, row.phase)] = fields
-    return rows
-
-
-@pytest.fixture(scope="module")
-def replays(live_day: LiveRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Replay]]:  # noqa: F811
-    workdir = tmp_path_factory.mktemp("vn_replay")
-    shutil.copy(live_day.db_url.removeprefix("sqlite:///"), workdir / "replay.db")
-    db_url = f"sqlite:///{workdir / 'replay.db'}"
-    fake = FakeSsiServer().start()
-    fake.tables["intradayohlc"] = intraday_rows("ACB", 22900) + intraday_rows("FPT", 120000)
-    env = {
-        "SSI_URL": fake.url,
-        "SSI_STREAM_URL": fake.url,
-        "SSI_CONSUMER_ID": fake.consumer_id,
-        "SSI_CONSUMER_SECRET": fake.consumer_secret,
-        "SESSIOND_DB_URL": db_url,
-    }
-    out: list[Replay] = []
-    try:
-        for _ in range(2):
-            result = CliRunner().invoke(
-                app,
-                [
-                    "run",
-                    str(REPLAY_CONFIG),
-                    "--start",
-                    DAY.isoformat(),
-                    "--end",
-                    DAY.isoformat(),
-                    "--db",
-                    db_url,
-                    "--json",
-                ],
-                env=env,
-            )
-            lines = result.output.strip().splitlines()
-            summary = json.loads(lines[-1]) if result.exit_code == 0 else {}
-            store = Store.from_url(db_url)
-            try:
-                rows = phase_rows(store, "vn30_replay")
-            finally:
-                store.dispose()
-            out.append(Replay(result.exit_code, result.output, summary, rows))
-    finally:
-        fake.stop()
-    yield out
+pytestmark = [pytest.mark.timeout(180), pytest.mark.xdist_group("vn_live_day")]
 
 
 def test_the_replay_runs_the_recorded_day_through_the_engine_with_the_bars(
@@ -149,7 +55,7 @@ def test_the_replay_runs_the_recorded_day_through_the_engine_with_the_bars(
 
 
 def test_replayed_volumes_foreign_flows_indices_and_basis_equal_the_live_run(
-    live_day: LiveRun,  # noqa: F811
+    live_day: LiveRun,
     replays: list[Replay],
 ) -> None:
     flow = replays[0].summary["days"][0]["order_flow"]
@@ -163,7 +69,7 @@ def test_replayed_volumes_foreign_flows_indices_and_basis_equal_the_live_run(
 
 
 def test_the_persisted_per_phase_volumes_equal_the_live_sessions(
-    live_day: LiveRun,  # noqa: F811
+    live_day: LiveRun,
     replays: list[Replay],
 ) -> None:
     store = Store.from_url(live_day.db_url)

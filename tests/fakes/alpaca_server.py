@@ -13,7 +13,10 @@ msgpack (JSON for clients that do not send ``Content-Type: application/msgpack``
 ``msgpack.Timestamp``: ``connected``, auth success or ``402 auth failed``, subscription acks,
 then the scripted messages whose symbol and channel are subscribed. ``drop_after`` closes the
 first connection after that many data messages (to exercise reconnects); ``scripts`` gives each
-connection its own messages.
+connection its own messages. Fault knobs: ``feed`` is one message list shared by every
+connection, resumed where a dropped connection stopped; ``drop_every`` closes a connection
+(1011) after every N data messages it carried; ``delivered`` counts the data messages written
+to a socket, ``drops`` the connections dropped.
 
 See ``../shared/reference/alpaca.md`` sections 4-5 for the protocol.
 """
@@ -24,6 +27,7 @@ import asyncio
 import base64
 import json
 import threading
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -255,7 +259,13 @@ class FakeAlpacaStream:
         secret: str = SECRET,
         drop_after: int | None = None,
         auth_error: tuple[int, str] = (402, "auth failed"),
+        feed: Iterable[Mapping[str, Any]] | None = None,
+        drop_every: int | None = None,
     ) -> None:
+        self.feed = deque(feed) if feed is not None else None
+        self.drop_every = drop_every
+        self.delivered = 0
+        self.drops = 0
         self.messages = list(messages)
         self.scripts = [list(s) for s in scripts] if scripts is not None else None
         self.key = key
@@ -355,7 +365,22 @@ class FakeAlpacaStream:
                     await send(
                         [{"T": "subscription", **{c: sorted(s) for c, s in subscribed.items()}}]
                     )
-                    if action == "subscribe":
+                    if action == "subscribe" and self.feed is not None:
+                        carried = 0
+                        while self.feed:
+                            item = self.feed.popleft()
+                            try:
+                                await send([item])
+                            except Exception:
+                                self.feed.appendleft(item)  # not delivered: the next connection
+                                raise
+                            self.delivered += 1
+                            carried += 1
+                            if self.drop_every and carried % self.drop_every == 0:
+                                self.drops += 1
+                                await ws.close(1011, "fake drop")
+                                return
+                    elif action == "subscribe":
                         script = self.messages
                         if self.scripts is not None:
                             script = self.scripts[index] if index < len(self.scripts) else []

@@ -10,7 +10,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    IntMetadataValue,
+    TableMetadataValue,
+    TimestampMetadataValue,
+    materialize,
+)
 
 from core import calendars
 from core.models import Bar, replace
@@ -84,10 +91,30 @@ def test_a_synthetic_partition_loads_bars_daily_bars_and_indicators_and_reruns_c
     bars = _metadata(result, ["us_equity", "historical_bars"])
     assert bars["rows_written"] == 3 * 390
     assert bars["symbols"] == list(US_SYMBOLS)
-    assert bars["first_bar"] == open_.isoformat()
-    assert bars["last_bar"] == (close - timedelta(minutes=1)).isoformat()
-    assert bars["preview"].startswith("| symbol | ts | open | high | low | close | volume |")
+    assert bars["first_bar"] == open_.timestamp()
+    assert bars["last_bar"] == (close - timedelta(minutes=1)).timestamp()
+    preview = bars["preview"]
+    assert [c.name for c in preview.schema.columns] == [
+        "symbol",
+        "ts",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+    ]
+    assert [c.type for c in preview.schema.columns][:3] == ["string", "timestamp", "float"]
+    assert preview.records[0].data["ts"] == open_.isoformat()
+    assert bars["dagster/row_count"] == 3 * 390
     assert _metadata(result, ["us_equity", "daily_bars"])["rows_written"] == 3
+    # Dagster's standard kinds: the UI shows row counts, times and tables as such
+    (event,) = result.asset_materializations_for_node("us_equity__historical_bars")
+    assert isinstance(event.metadata["dagster/row_count"], IntMetadataValue)
+    assert isinstance(event.metadata["first_bar"], TimestampMetadataValue)
+    assert isinstance(event.metadata["preview"], TableMetadataValue)
+    (indicator,) = result.asset_materializations_for_node("us_equity__avg_volume")
+    assert isinstance(indicator.metadata["as_of"], TimestampMetadataValue)
+    assert indicator.metadata["dagster/row_count"].value == len(US_SYMBOLS)
 
     store = Store.from_url(store_url)
     day_start = datetime.combine(date(2024, 7, 5), datetime.min.time()).replace(tzinfo=open_.tzinfo)
@@ -224,7 +251,7 @@ def test_a_failing_gap_check_blocks_the_indicators_of_the_partition(
     assert not result.success
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not checks["bars_have_no_gaps"].passed
-    assert checks["bars_have_no_gaps"].metadata["first_gap"].value == missing.isoformat()
+    assert checks["bars_have_no_gaps"].metadata["first_gap"].value == missing.timestamp()
     assert checks["bars_have_no_gaps"].metadata["missing_bars"].value == 1
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert AssetKey(["us_equity", "historical_bars"]) in materialized

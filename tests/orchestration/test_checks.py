@@ -84,7 +84,7 @@ def test_bars_have_no_gaps_fails_naming_the_deleted_minute(loaded):
     result = evaluate_bars_have_no_gaps(resource, catalog, DAY)
     assert not result.passed
     assert result.metadata["missing_bars"].value == 1
-    assert result.metadata["first_gap"].value == minute.isoformat()
+    assert result.metadata["first_gap"].value == minute.timestamp()
     assert result.metadata["missing_per_symbol"].value == {"FPT 1m (synthetic)": 1}
     assert result.metadata["sample"].value == [f"FPT 1m {minute.isoformat()}"]
 
@@ -98,8 +98,10 @@ def test_ohlc_is_consistent_fails_on_an_inverted_high_and_low(loaded):
     assert not result.passed
     assert result.metadata["inconsistent_bars"].value == 1
     assert result.metadata["symbols"].value == ["HPG"]
-    assert result.metadata["first_inconsistent"].value == bar.ts_event.isoformat()
-    assert f"| HPG | {bar.ts_event:%Y-%m-%d %H:%M:%S}" in result.metadata["preview"].value
+    assert result.metadata["first_inconsistent"].value == bar.ts_event.timestamp()
+    (row,) = [r.data for r in result.metadata["preview"].records]
+    assert (row["symbol"], row["ts"]) == ("HPG", bar.ts_event.isoformat())
+    assert (row["high"], row["low"]) == (bar.low, bar.high)
 
 
 def test_prices_within_daily_limits_fails_on_a_price_above_the_ceiling(loaded):
@@ -113,8 +115,9 @@ def test_prices_within_daily_limits_fails_on_a_price_above_the_ceiling(loaded):
     assert not result.passed
     assert result.metadata["bars_beyond_limits"].value == 1
     assert result.metadata["symbols"].value == ["ACB"]
-    preview = result.metadata["preview"].value
-    assert f"{beyond:.6g}" in preview and f"{ceiling:.6g}" in preview and f"{floor:.6g}" in preview
+    (row,) = [r.data for r in result.metadata["preview"].records]
+    assert (row["symbol"], row["high"]) == ("ACB", beyond)
+    assert (row["floor"], row["ceiling"]) == (floor, ceiling)
     assert result.metadata["limit_pct"].value == pytest.approx(7.0)
 
 
@@ -126,7 +129,7 @@ def test_no_duplicate_bars_fails_on_a_second_bar_in_the_same_minute(loaded):
     assert not result.passed
     assert result.metadata["duplicate_bars"].value == 2
     assert result.metadata["symbols"].value == ["ACB"]
-    assert result.metadata["first_duplicate"].value == bar.ts_event.isoformat()
+    assert result.metadata["first_duplicate"].value == bar.ts_event.timestamp()
 
 
 def test_price_check_lists_symbols_whose_reference_session_is_not_loaded(

@@ -225,7 +225,7 @@ def test_schedule_ticks_through_the_definitions_request_a_valid_partition_of_the
         build_schedule_context(
             repository_def=repository,
             scheduled_execution_time=datetime(
-                2025, 5, 5, 15, 45, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")
+                2025, 5, 6, 0, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")
             ),
         )
     )
@@ -236,7 +236,7 @@ def test_schedule_ticks_through_the_definitions_request_a_valid_partition_of_the
         build_schedule_context(
             repository_def=repository,
             scheduled_execution_time=datetime(
-                2025, 5, 2, 15, 45, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")
+                2025, 5, 3, 0, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")
             ),
         )
     )

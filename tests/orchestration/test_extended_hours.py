@@ -117,9 +117,9 @@ def test_a_pre_market_config_stores_pre_market_bars_and_the_gap_check_counts_reg
     assert max(b.ts_event for b in minutes) == bounds.close - timedelta(minutes=1)
     assert _requested_starts(fake)[0] == et(NORMAL_DAY, 4)
     # The metadata describes what was loaded, pre-market included.
-    assert metadata["first_bar"] == et(NORMAL_DAY, 4).isoformat()
-    assert metadata["last_bar"] == (bounds.close - timedelta(minutes=1)).isoformat()
-    assert metadata["stored_rows"] == metadata["rows_written"] == 2 * 720
+    assert metadata["first_bar"] == et(NORMAL_DAY, 4).timestamp()
+    assert metadata["last_bar"] == (bounds.close - timedelta(minutes=1)).timestamp()
+    assert metadata["dagster/row_count"] == metadata["rows_written"] == 2 * 720
     # 330 pre-market bars per symbol are not expected minutes: nothing is missing or flagged.
     assert {name: checks[name].passed for name in CHECKS} == dict.fromkeys(CHECKS, True)
     assert checks["bars_have_no_gaps"].metadata["missing_bars"].value == 0
@@ -138,7 +138,7 @@ def test_a_pre_market_config_stores_pre_market_bars_and_the_gap_check_counts_reg
         store.read_bars(list(SYMBOLS), "1d", bounds.open, bounds.close),
     )
     assert after == before
-    assert metadata["stored_rows"] == 2 * 720
+    assert metadata["dagster/row_count"] == 2 * 720
     assert checks["bars_have_no_gaps"].passed
     store.dispose()
 
@@ -156,8 +156,8 @@ def test_a_regular_hours_config_stores_only_regular_bars(
     assert min(b.ts_event for b in minutes) == bounds.open
     assert max(b.ts_event for b in minutes) == bounds.close - timedelta(minutes=1)
     assert _requested_starts(fake) == [bounds.open]
-    assert metadata["first_bar"] == bounds.open.isoformat()
-    assert metadata["stored_rows"] == 2 * 390
+    assert metadata["first_bar"] == bounds.open.timestamp()
+    assert metadata["dagster/row_count"] == 2 * 390
     assert all(checks[name].passed for name in CHECKS)
     store.dispose()
 
@@ -175,7 +175,7 @@ def test_configs_sharing_a_source_load_the_union_of_their_extended_hours(
     assert len(minutes) == 2 * (330 + 210 + 240)
     assert min(b.ts_event for b in minutes) == et(BLACK_FRIDAY, 4)
     assert max(b.ts_event for b in minutes) == et(BLACK_FRIDAY, 16, 59)
-    assert metadata["last_bar"] == et(BLACK_FRIDAY, 16, 59).isoformat()
+    assert metadata["last_bar"] == et(BLACK_FRIDAY, 16, 59).timestamp()
     assert all(checks[name].passed for name in CHECKS)
     store.dispose()
 

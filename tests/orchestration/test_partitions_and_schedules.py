@@ -10,7 +10,7 @@ from dagster import AssetSelection, RunRequest, SkipReason, build_schedule_conte
 
 from core import calendars
 from orchestration.partitions import partition_span, trading_day_partitions
-from orchestration.schedules import build_history_schedule, schedule_local_time
+from orchestration.schedules import SCHEDULE_LOCAL_TIME, build_history_schedule
 
 NEW_YORK = ZoneInfo("America/New_York")
 HO_CHI_MINH = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -44,9 +44,9 @@ def test_hose_2025_partition_keys_are_exactly_the_hose_sessions():
     assert all(date.fromisoformat(k).weekday() < 5 for k in keys)
 
 
-def test_vietnamese_partitions_span_exactly_the_holiday_table_years():
+def test_vietnamese_partitions_start_with_the_holiday_table():
     assert partition_span("XSTC") == (date(2024, 1, 2), calendars.last_session("XSTC"))
-    assert trading_day_partitions("XSTC").get_partition_keys()[-1].startswith("2026-12")
+    assert trading_day_partitions("XSTC").get_partition_keys()[0] == "2024-01-02"
 
 
 def test_a_config_older_than_the_history_floor_moves_the_xnys_span_down():
@@ -59,7 +59,7 @@ def _schedule(calendar: str):
     job = define_asset_job(
         f"{calendar.lower()}_history_job", selection=AssetSelection.groups(calendar.lower())
     )
-    return build_history_schedule(calendar, job, date(2024, 1, 2))
+    return build_history_schedule(calendar, job)
 
 
 def _tick(schedule_def, local: datetime) -> tuple[list[RunRequest], str | None]:
@@ -70,23 +70,23 @@ def _tick(schedule_def, local: datetime) -> tuple[list[RunRequest], str | None]:
     return [result], None
 
 
-def test_schedules_fire_an_hour_after_the_close_in_the_exchange_time_zone():
-    assert schedule_local_time("XNYS", date(2024, 1, 2)) == (17, 0)
-    assert schedule_local_time("XSTC", date(2024, 1, 2)) == (15, 45)
+def test_schedules_fire_the_morning_after_each_session_in_the_exchange_time_zone():
+    assert SCHEDULE_LOCAL_TIME == (0, 30)
     schedule_def = _schedule("XNYS")
-    assert schedule_def.cron_schedule == "0 17 * * 1-5"
+    assert schedule_def.cron_schedule == "30 0 * * 2-6"
     assert schedule_def.execution_timezone == "America/New_York"
+    assert _schedule("XSTC").execution_timezone == "Asia/Ho_Chi_Minh"
 
 
 def test_xnys_schedule_skips_independence_day_with_a_reason():
-    requests, skip = _tick(_schedule("XNYS"), datetime(2024, 7, 4, 17, 0, tzinfo=NEW_YORK))
+    requests, skip = _tick(_schedule("XNYS"), datetime(2024, 7, 5, 0, 30, tzinfo=NEW_YORK))
     assert requests == []
     assert "2024-07-04 is not a XNYS session" in skip
     assert "next session 2024-07-05" in skip
 
 
-def test_xnys_schedule_targets_the_session_itself_on_the_day_after_a_holiday():
-    requests, skip = _tick(_schedule("XNYS"), datetime(2024, 7, 5, 17, 0, tzinfo=NEW_YORK))
+def test_xnys_schedule_targets_the_session_of_the_day_before():
+    requests, skip = _tick(_schedule("XNYS"), datetime(2024, 7, 6, 0, 30, tzinfo=NEW_YORK))
     assert skip is None
     assert [r.partition_key for r in requests] == ["2024-07-05"]
     assert requests[0].run_key == "XNYS-2024-07-05"
@@ -94,26 +94,25 @@ def test_xnys_schedule_targets_the_session_itself_on_the_day_after_a_holiday():
 
 def test_hose_schedule_skips_tet_and_targets_the_first_session_after_it():
     schedule_def = _schedule("XSTC")
-    requests, skip = _tick(schedule_def, datetime(2025, 1, 31, 15, 45, tzinfo=HO_CHI_MINH))
+    requests, skip = _tick(schedule_def, datetime(2025, 2, 1, 0, 30, tzinfo=HO_CHI_MINH))
     assert requests == [] and "2025-01-31 is not a XSTC session" in skip
-    requests, skip = _tick(schedule_def, datetime(2025, 2, 3, 15, 45, tzinfo=HO_CHI_MINH))
+    requests, skip = _tick(schedule_def, datetime(2025, 2, 4, 0, 30, tzinfo=HO_CHI_MINH))
     assert [r.partition_key for r in requests] == ["2025-02-03"]
 
 
-def test_a_tick_before_the_close_skips_instead_of_loading_a_partial_day():
+def test_the_requested_partition_exists_when_the_tick_fires():
     from orchestration.schedules import evaluate_tick
 
-    result = evaluate_tick("XNYS", datetime(2024, 7, 5, 12, 0, tzinfo=NEW_YORK))
-    assert isinstance(result, SkipReason)
-    assert "closes at" in (result.skip_message or "")
-    assert isinstance(
-        evaluate_tick("XNYS", datetime(2024, 7, 5, 16, 0, tzinfo=NEW_YORK)), RunRequest
-    )
+    tick = datetime(2024, 7, 6, 0, 30, tzinfo=NEW_YORK)
+    result = evaluate_tick("XNYS", tick)
+    assert isinstance(result, RunRequest)
+    keys = trading_day_partitions("XNYS").get_partition_keys(current_time=tick)
+    assert keys[-1] == result.partition_key == "2024-07-05"
 
 
 def test_a_tick_outside_the_vietnamese_holiday_table_skips_naming_the_calendar():
     from orchestration.schedules import evaluate_tick
 
-    result = evaluate_tick("XSTC", datetime(2027, 3, 1, 15, 45, tzinfo=HO_CHI_MINH))
+    result = evaluate_tick("XSTC", datetime(2027, 3, 2, 0, 30, tzinfo=HO_CHI_MINH))
     assert isinstance(result, SkipReason)
     assert "XSTC calendar cannot answer for 2027-03-01" in (result.skip_message or "")

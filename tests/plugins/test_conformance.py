@@ -221,7 +221,7 @@ def test_kit_rejects_an_indicator_that_mislabels_its_values() -> None:
         description = "wrong symbol"
         kind = "historical"
 
-        def __init__(self, name):
+        def __init__(self, name, calendar=None):
             self.instance = name
 
         def compute(self, symbol, history, as_of):

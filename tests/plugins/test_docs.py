@@ -46,3 +46,18 @@ def test_plugin_guide_lists_every_hook() -> None:
     text = DOC.read_text()
     names = [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "sessiond_spec")]
     assert names and all(f"`{name}(" in text for name in names)
+
+
+def test_plugin_guide_documents_every_option_of_the_conformance_kit() -> None:
+    import inspect
+
+    from plugins import testing
+
+    text = DOC.read_text()
+    for function_name in testing.__all__:
+        function = getattr(testing, function_name)
+        assert f"`{function_name}(" in text, function_name
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+                # named in the signature line and used as an option in an executed example
+                assert f"{parameter.name}=" in text, (function_name, parameter.name)

@@ -305,6 +305,21 @@ class AlpacaLiveSubscription:
         if not self._stopped:
             await self._queue.put(event)
 
+    @property
+    def is_connected(self) -> bool:
+        """True once logged in and until stopped or finished."""
+        return self.connections > 0 and not self._stopped and not self._finished
+
+    def counters(self) -> dict[str, int]:
+        """The stream's counters (``LiveSubscription.counters``): reconnects, dropped
+        messages, current consecutive connect and login failures."""
+        return {
+            "reconnects": max(0, self.connections - 1),
+            "dropped": self.dropped,
+            "connect_failures": self._connect_failures,
+            "auth_failures": self._auth_failures,
+        }
+
     # -- iteration ---------------------------------------------------------------------------
 
     def __aiter__(self) -> AlpacaLiveSubscription:

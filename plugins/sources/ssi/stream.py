@@ -179,6 +179,26 @@ class SsiStream:
     def stopped(self) -> bool:
         return self._stopped
 
+    @property
+    def is_connected(self) -> bool:
+        """True while every link has an open, subscribed connection."""
+        return not self._stopped and len(self._connected_links) == len(self.channels)
+
+    def counters(self) -> dict[str, int]:
+        """The stream's counters (``LiveSubscription.counters``): reconnects, silences,
+        token refreshes, auth failures, malformed and duplicate messages, server errors."""
+        stats = self.stats
+        return {
+            "reconnects": stats.reconnects,
+            "silences": stats.silences,
+            "token_refreshes": stats.token_refreshes,
+            "auth_failures": stats.auth_failures,
+            "malformed": stats.malformed,
+            "duplicates": stats.duplicates,
+            "server_errors": stats.server_errors,
+            "handler_errors": stats.handler_errors,
+        }
+
     # ------------------------------------------------------------------ supervision
     async def _run_link(self, channel: str) -> None:
         failures = 0
@@ -219,6 +239,7 @@ class SsiStream:
                         REDACTOR.scrub(str(error))[:200],
                     )
                 finally:
+                    self._connected_links.discard(channel)
                     if socket is not None:
                         await self._close(socket)
                         socket = None

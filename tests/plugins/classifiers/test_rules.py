@@ -189,4 +189,13 @@ def test_scoring_against_the_vendor_flag_on_a_tape_where_the_truth_is_known() ->
     assert (quote_score.trades, quote_score.agree, quote_score.undecided) == (4, 2, 2)
     assert (tick_score.trades, tick_score.agree) == (4, 2)
     assert tick_score.accuracy == 0.5
+    assert quote_score.accuracy == 1.0  # both of its decisions right; two trades passed on
     assert "atc" not in scores["tick_rule"].by_phase
+
+
+def test_a_rule_that_never_decides_has_no_accuracy() -> None:
+    from plugins.classification import Score
+
+    assert Score(trades=5, agree=0, undecided=5).accuracy is None
+    assert Score().accuracy is None
+    assert Score(trades=5, agree=0, undecided=4).accuracy == 0.0

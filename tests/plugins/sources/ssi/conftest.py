@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from daemon.demo.ssi_server import FakeSsiServer
 from plugins.sources.ssi.settings import SsiSettings
-from tests.fakes.ssi_server import FakeSsiServer
 
 
 @pytest.fixture(scope="module")

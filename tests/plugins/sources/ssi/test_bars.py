@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.models import Bar, IndexTick, Trade
+from daemon.demo.ssi_server import FakeSsiServer
 from plugins.sources.ssi.bars import MinuteBarBuilder
 from plugins.sources.ssi.settings import SsiSettings
 from plugins.sources.ssi.source import SsiSource
-from tests.fakes.ssi_server import FakeSsiServer
 from tests.plugins.sources.ssi.test_parse import MI_SAMPLE, X_TRADE_SAMPLE
 
 T0 = datetime(2023, 8, 14, 2, 15, tzinfo=UTC)  # 09:15 local

@@ -11,10 +11,10 @@ from pydantic import SecretStr
 
 from core.errors import SettingsError, SourceAuthError, SourceError
 from core.models import Bar
+from daemon.demo.ssi_server import FakeSsiServer
 from plugins.sources.ssi.client import SsiRestClient, date_windows
 from plugins.sources.ssi.settings import SsiSettings, load_ssi_settings
 from plugins.sources.ssi.source import SsiSource
-from tests.fakes.ssi_server import FakeSsiServer
 
 START, END = date(2023, 8, 1), date(2023, 9, 14)  # 45 calendar days
 

@@ -8,8 +8,13 @@ from tests.plugins.sources.ssi.test_parse import X_TRADE_SAMPLE, frame_of
 
 
 def nth_trade(n: int) -> str:
-    return frame_of(dict(X_TRADE_SAMPLE, TotalVol=1_000_000.0 + 100 * n,
-                         Time=f"10:{n // 60 % 60:02d}:{n % 60:02d}"))
+    return frame_of(
+        dict(
+            X_TRADE_SAMPLE,
+            TotalVol=1_000_000.0 + 100 * n,
+            Time=f"10:{n // 60 % 60:02d}:{n % 60:02d}",
+        )
+    )
 
 
 def test_dedupe_window_never_holds_more_than_its_bound_after_many_messages() -> None:

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.models import Aggressor, Bar, ForeignRoom, IndexTick, Quote, SecurityStatus, Trade
+from daemon.demo.ssi_server import broadcast_frame
 from plugins.sources.ssi import parse
 from plugins.sources.ssi.parse import MalformedMessageError
-from tests.fakes.ssi_server import broadcast_frame
 
 # SSI GitBook samples (reference §4.1), decoded
 F_SAMPLE = {

@@ -21,12 +21,12 @@ from core.models import (
 )
 from core.phases import phase_for_trading_session
 from core.store import Store
+from daemon.demo.ssi_server import FakeSsiServer
 from plugins.manager import load_plugins
 from plugins.recording import EventRecorder, recorded_day
 from plugins.sources.ssi.recording import ReplayStream, StreamRecorder, replay_day
 from plugins.sources.ssi.settings import SsiSettings
 from plugins.sources.ssi.source import SsiSource, channel_strings
-from tests.fakes.ssi_server import FakeSsiServer
 from tests.plugins.sources.ssi.test_parse import (
     F_SAMPLE,
     MI_SAMPLE,

@@ -13,10 +13,10 @@ import pytest
 
 from core.errors import SourceError
 from core.models import Bar, ForeignRoom, IndexTick, Quote, SecurityStatus, Trade
+from daemon.demo.ssi_server import HUB, FakeSsiServer
 from plugins.sources.ssi.client import SsiRestClient
 from plugins.sources.ssi.settings import SsiSettings
 from plugins.sources.ssi.stream import SsiStream
-from tests.fakes.ssi_server import HUB, FakeSsiServer
 from tests.plugins.sources.ssi.test_parse import (
     B_SAMPLE,
     F_SAMPLE,

@@ -65,8 +65,9 @@ class BarRangeIndicator:
     description = "High minus low of the latest bar"
     kind = "both"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, calendar: str | None = None) -> None:
         self.instance_name = name
+        self.value: float | None = None
 
     def compute(
         self, symbol: str, history: Sequence[Bar], as_of: dt.datetime
@@ -77,7 +78,8 @@ class BarRangeIndicator:
         return [IndicatorValue(self.instance_name, symbol, as_of, last.high - last.low, True, 1)]
 
     def update(self, bar: Bar) -> float | None:
-        return bar.high - bar.low
+        self.value = bar.high - bar.low
+        return self.value
 
 
 @hookimpl

@@ -1,5 +1,9 @@
 """A loopback fake of SSI FastConnect Data: REST + classic SignalR 1.5, as the reference §5 says.
 
+It serves ``sessiond demo vn-live`` (``daemon.demo``) and the tests of the SSI source and the
+live daemon; it shares no code with the SSI plugin (a fake must not agree with the client by
+construction).
+
     fake = FakeSsiServer().start()          # 127.0.0.1, ephemeral port, own thread
     fake.tables["intradayohlc"] = rows      # REST rows (numbers as strings, dd/mm/yyyy)
     fake.scripts["X-TRADE"] = [[("broadcast", "X-TRADE", {...}), ("drop",)], [...]]
@@ -19,9 +23,26 @@ init frame, answers each ``SwitchChannels`` invoke with ``{"I": ..}``, then play
 for that channel type and connection number, sending ``{}`` every ``keepalive_interval``).
 Script steps: ``("broadcast", data_type, content)`` (content dict -> double-encoded; a str is
 sent as the Content string as is; ``content_as_object=True`` variant: ``("broadcast_object",
-dt, content)``), ``("raw", text)``, ``("sleep", s)``, ``("drop",)`` (close 1011),
+dt, content)``), ``("raw", text)``, ``("sleep", s)``, ``("until", seconds_left)`` (sleeps
+``seconds_left()`` seconds, re-asked until it is <= 0: pacing by a caller's clock),
+``("drop",)`` (close 1011),
 ``("close", code)``, ``("silence",)`` (no more frames, not even keep-alives),
 ``("hub_error", text)``, ``("error", text)``.
+
+Fault knobs (fault injection, ``tests/daemon/test_faults.py``):
+
+- ``feeds[channel_type] = steps``: one script shared by *every* connection of that channel
+  type, continued where the previous connection stopped (a reconnect resumes the feed), unlike
+  ``scripts`` (one script per connection number);
+- ``drop_every = N``: close a connection (1011) after every N broadcasts it carried;
+- ``stall_every = N``: after every N broadcasts a connection goes silent (no frames, no
+  keep-alives) with its socket open, until the client gives up on it;
+- ``token_failures``: statuses the access-token endpoint answers next (e.g. 429, 503), and
+  ``negotiate_failures`` the same for negotiate;
+- ``drop_on_token_expiry`` with a short ``token_lifetime_seconds``: tokens expire mid-stream.
+
+``broadcasts[channel_type]`` counts the broadcast frames written to a socket (what the venue
+delivered), ``drops`` / ``stalls`` the faults injected.
 """
 
 from __future__ import annotations
@@ -31,7 +52,7 @@ import base64
 import json
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -131,6 +152,14 @@ class FakeSsiServer:
         self.connections: list[FakeConnection] = []
         self._per_type_count: dict[str, int] = defaultdict(int)
         self._message_counter = 0
+        self.feeds: dict[str, list[tuple[Any, ...]]] = {}
+        self._feed_cursor: dict[str, Any] = {}
+        self.drop_every: int | None = None
+        self.stall_every: int | None = None
+        self.token_failures: list[int] = []
+        self.broadcasts: dict[str, int] = defaultdict(int)
+        self.drops = 0
+        self.stalls = 0
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> FakeSsiServer:
@@ -197,6 +226,9 @@ class FakeSsiServer:
 
     async def _access_token(self, request: Request) -> Response:
         self.token_requests += 1
+        if self.token_failures:
+            status = self.token_failures.pop(0)
+            return JSONResponse({"message": "failure injected", "status": status}, status)
         body = await request.json()
         if (
             body.get("consumerID") != self.consumer_id
@@ -334,8 +366,17 @@ class FakeSsiServer:
             with self._lock:
                 number = self._per_type_count[conn.channel_type]
                 self._per_type_count[conn.channel_type] += 1
-            script = self.scripts.get(conn.channel_type, [])
-            steps = script[number] if number < len(script) else []
+            if conn.channel_type in self.feeds:  # shared across connections: resume it
+                with self._lock:
+                    cursor = self._feed_cursor.get(conn.channel_type)
+                    if cursor is None:
+                        cursor = deque(self.feeds[conn.channel_type])
+                        self._feed_cursor[conn.channel_type] = cursor
+                steps: Any = _Draining(cursor)
+            else:
+                script = self.scripts.get(conn.channel_type, [])
+                steps = script[number] if number < len(script) else []
+            carried = 0
 
             async def keepalive() -> None:
                 while not silent.is_set():
@@ -363,7 +404,24 @@ class FakeSsiServer:
                 for step in steps:
                     kind = step[0]
                     if kind == "broadcast":
-                        await send(broadcast_frame(step[1], step[2], self._next_message_id()))
+                        try:
+                            await send(broadcast_frame(step[1], step[2], self._next_message_id()))
+                        except Exception:  # not delivered: the next connection sends it
+                            if isinstance(steps, _Draining):
+                                steps.put_back(step)
+                            raise
+                        self.broadcasts[conn.channel_type] += 1
+                        carried += 1
+                        if self.drop_every and carried % self.drop_every == 0:
+                            self.drops += 1
+                            conn.closed_by_server = True
+                            await websocket.close(code=1011)
+                            return
+                        if self.stall_every and carried % self.stall_every == 0:
+                            self.stalls += 1
+                            silent.set()
+                            await tasks[1]  # silent until the client gives up on the socket
+                            return
                     elif kind == "broadcast_object":
                         await send(
                             broadcast_frame(
@@ -374,6 +432,9 @@ class FakeSsiServer:
                         await send(step[1])
                     elif kind == "sleep":
                         await asyncio.sleep(step[1])
+                    elif kind == "until":
+                        while (left := step[1]()) > 0:
+                            await asyncio.sleep(min(left, 0.5))
                     elif kind == "hub_error":
                         await send(
                             json.dumps(
@@ -410,6 +471,25 @@ class FakeSsiServer:
             raise RuntimeError(f"unexpected invoke {invoke!r}")
         conn.subscriptions.append(str(invoke["A"][0]))
         return invoke
+
+
+class _Draining:
+    """Iterates a shared deque of steps, taking each out; ``put_back`` returns one."""
+
+    def __init__(self, steps: deque[tuple[Any, ...]]) -> None:
+        self.steps = steps
+
+    def __iter__(self) -> _Draining:
+        return self
+
+    def __next__(self) -> tuple[Any, ...]:
+        try:
+            return self.steps.popleft()
+        except IndexError:
+            raise StopIteration from None
+
+    def put_back(self, step: tuple[Any, ...]) -> None:
+        self.steps.appendleft(step)
 
 
 def _parse(text: str | None) -> date | None:
