@@ -33,14 +33,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from core import calendars, phases
 from core.errors import CalendarError, ConfigError
 from core.models import IndicatorValue
 from core.timeframes import parse_period
+
+if TYPE_CHECKING:  # numpy is imported when values are computed, not when plugins load
+    import numpy as np
 
 FIELDS = ("open", "high", "low", "close", "volume", "vwap", "trade_count")
 GRANULARITIES = ("daily", "intraday")
@@ -227,6 +228,8 @@ class _TrailingIndicator:
         for d in split:
             values_by_day[d] = self._daily_value(by_day[d])
         window = self._window(trading_date, list(by_day))
+        import numpy as np
+
         column = np.array([[values_by_day.get(d, np.nan)] for d in window], dtype=float).reshape(
             len(window), 1
         )
@@ -262,6 +265,8 @@ class _TrailingIndicator:
             target_day = calendars.next_session(self.calendar, target_day)
         slots = len(minute_grid(self.calendar, target_day, self.minutes))
         window = self._window(trading_date, [])  # intraday always has a calendar
+        import numpy as np
+
         matrix = np.full((len(window), slots), np.nan)
         rows = {day: i for i, day in enumerate(window)}
         for _, bars in blocks:
@@ -287,6 +292,8 @@ class _TrailingIndicator:
     def _minute_rows(self, bars: Sequence[Any]) -> dict[date, np.ndarray]:
         """Per trading date of the block, the field at each minute of the day's grid (NaN
         where no bar is)."""
+        import numpy as np
+
         assert self.calendar is not None
         field = self.field
         fallback_close = field == "vwap"
@@ -334,12 +341,15 @@ def _number(value: Any, default: float = 0.0) -> float:
     return float(value)
 
 
-def _nan_reduce(function: Any, matrix: np.ndarray) -> np.ndarray:
-    """Apply a NaN-ignoring reduction along days without warnings for all-NaN columns."""
+def _nan_reduce(function: str, matrix: np.ndarray) -> np.ndarray:
+    """Apply numpy's NaN-ignoring reduction ``function`` (``"nanmean"`` ...) along days without
+    warnings for all-NaN columns."""
+    import numpy as np
+
     result = np.full(matrix.shape[1], np.nan)
     present = ~np.isnan(matrix).all(axis=0)
     if present.any():
-        result[present] = function(matrix[:, present], axis=0)
+        result[present] = getattr(np, function)(matrix[:, present], axis=0)
     return result
 
 
@@ -353,7 +363,7 @@ class TrailingAverage(_TrailingIndicator):
 
     @staticmethod
     def _reduce(matrix: np.ndarray) -> np.ndarray:
-        return _nan_reduce(np.nanmean, matrix)
+        return _nan_reduce("nanmean", matrix)
 
 
 class TrailingMax(_TrailingIndicator):
@@ -364,7 +374,7 @@ class TrailingMax(_TrailingIndicator):
 
     @staticmethod
     def _reduce(matrix: np.ndarray) -> np.ndarray:
-        return _nan_reduce(np.nanmax, matrix)
+        return _nan_reduce("nanmax", matrix)
 
 
 class TrailingMin(_TrailingIndicator):
@@ -375,7 +385,7 @@ class TrailingMin(_TrailingIndicator):
 
     @staticmethod
     def _reduce(matrix: np.ndarray) -> np.ndarray:
-        return _nan_reduce(np.nanmin, matrix)
+        return _nan_reduce("nanmin", matrix)
 
 
 __all__ = ["TrailingAverage", "TrailingMax", "TrailingMin", "minute_grid"]

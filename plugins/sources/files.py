@@ -35,14 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-
 from core.errors import ConfigError, SourceError
 from core.models import Bar
 from core.timeframes import parse_interval
 from plugins import hookimpl
 
-if TYPE_CHECKING:  # pandas is imported when files are read, not when plugins load
+if TYPE_CHECKING:  # pandas, numpy: imported when files are read, not when plugins load
     import pandas as pd
 
 _FIELDS = ("ts", "date", "time", "open", "high", "low", "close", "volume", "symbol")
@@ -179,6 +177,7 @@ class FilesSource:
 
     def _read(self, path: Path) -> pd.DataFrame:
 
+        import numpy as np
         import pandas as pd
 
         fmt = self.format or ("parquet" if path.suffix in (".parquet", ".pq") else "csv")
