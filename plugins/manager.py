@@ -35,6 +35,7 @@ import pluggy
 
 from core.errors import PluginError, StartupError, UnknownPluginError
 from plugins import hookspecs
+from plugins.interfaces import indicator_kind
 
 PROJECT_NAME = "sessiond"
 """pluggy project name (the ``hookimpl`` marker) and entry-point group."""
@@ -211,9 +212,29 @@ class PluginHost:
         cls = _lookup(self.classifiers, "trade classifier", name)
         return cls()
 
-    def create_indicator(self, type_name: str, *, name: str, **params: Any) -> Any:
-        """Instantiate indicator type ``type_name`` as ``cls(name=name, **params)``."""
+    @property
+    def indicator_kinds(self) -> dict[str, str]:
+        """Indicator type name -> its declared kind (``historical``, ``streaming``, ``both``)."""
+        return {name: indicator_kind(cls) for name, cls in self.indicators.items()}
+
+    def create_indicator(
+        self,
+        type_name: str,
+        *,
+        name: str,
+        calendar: str | None = None,
+        granularity: str | None = None,
+        **params: Any,
+    ) -> Any:
+        """Instantiate indicator type ``type_name`` as ``cls(name=name, **params)``, adding
+        ``calendar`` and ``granularity`` when the constructor declares them (the contract of
+        ``plugins.interfaces.Indicator``)."""
         cls = _lookup(self.indicators, "indicator", type_name)
+        engine = {"calendar": calendar, "granularity": granularity}
+        declared = declared_parameters(cls)
+        for key, value in engine.items():
+            if value is not None and (declared is None or key in declared):
+                params[key] = value
         _check_options(cls, "indicator", type_name, {"name": name, **params})
         return cls(name=name, **params)
 
@@ -226,6 +247,17 @@ def _lookup(registry: dict[str, type], kind: str, name: str) -> type:
         close = difflib.get_close_matches(str(name), list(registry), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise UnknownPluginError(f"unknown {kind} {name!r} (known: {known}){hint}") from None
+
+
+def declared_parameters(cls: type) -> set[str] | None:
+    """The keyword parameters a constructor declares (None: it takes ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters}
 
 
 def _check_options(cls: type, kind: str, name: str, options: dict[str, Any]) -> None:
@@ -443,6 +475,11 @@ def _plugin_class(origin: _Origin, hook_name: str, kind: str, methods: str, item
     if not any(callable(getattr(item, method, None)) for method in methods.split("|")):
         needed = " or ".join(methods.split("|"))
         raise StartupError(f"{where}: {kind} {name!r} lacks the method {needed}")
+    if hook_name == "register_indicators":
+        try:
+            indicator_kind(item)
+        except PluginError as error:
+            raise StartupError(f"{where}: {error}") from None
     return name
 
 
