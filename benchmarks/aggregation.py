@@ -1,10 +1,11 @@
 """Bar aggregation throughput: incremental 5m + 15m builders vs the vectorised batch path.
 
-Workload: 30 symbols x 20 XNYS trading days of 1-minute rows (``BarRow``), interleaved in
-timestamp order as the coordinator streams them. Variants: two independent BarBuilders per
+Workload: 30 symbols x 20 XNYS trading days of 1-minute ``Bar`` records, interleaved in
+timestamp order as the streamer delivers them. Variants: two independent BarBuilders per
 symbol; ``BarAggregator(["5m", "15m"]).update`` (15m chained from 5m); per-symbol
-``updater()`` emitting ``Bar`` or ``BarRow``; the aggregator plus an SMA(20) per symbol; and
-the batch path (one ``aggregate_frame`` call per interval over all rows). Times are CPU
+``updater()`` (chained, and straight from the 1m rows as the live path builds them); the
+aggregator plus an SMA(20) per symbol; and the batch path a backtest uses
+(``core.resample.resample`` per day and interval over the day's columns). Times are CPU
 seconds of this process (``time.process_time``), so a box shared with other jobs does not
 inflate them. Prints median events/s and µs/event over repeats.
 Run: `python benchmarks/aggregation.py [--quick]` (quick: 10 symbols x 5 days).
@@ -20,23 +21,18 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import calendars  # noqa: E402
+from core.columns import BarColumns  # noqa: E402
 from core.models import Bar  # noqa: E402
-from daemon.aggregation.bars import (  # noqa: E402
-    BarAggregator,
-    BarBuilder,
-    aggregate_frame,
-    rows_to_frame,
-)
-from daemon.session_data import BarRow  # noqa: E402
+from core.resample import resample  # noqa: E402
+from daemon.aggregation.bars import BarAggregator, BarBuilder  # noqa: E402
 from plugins.indicators.streaming import SimpleMovingAverage  # noqa: E402
 
 
-def make_days(symbols: int, days: int) -> list[tuple[object, list[BarRow]]]:
+def make_days(symbols: int, days: int) -> list[tuple[object, list[Bar]]]:
     rng = np.random.default_rng(0)
     out = []
     for day in calendars.sessions_in_range("XNYS", date(2024, 3, 1), date(2024, 6, 28))[:days]:
@@ -46,7 +42,7 @@ def make_days(symbols: int, days: int) -> list[tuple[object, list[BarRow]]]:
             closes = rng.uniform(90, 110, symbols)
             for s in range(symbols):
                 c = float(closes[s])
-                rows.append(BarRow(f"S{s:02d}", "1m", ts, c, c + 0.3, c - 0.3, c, 1000.0, 10, None))
+                rows.append(Bar(f"S{s:02d}", "1m", ts, c, c + 0.3, c - 0.3, c, 1000.0, 10, None))
         out.append((calendars.session_bounds("XNYS", day), rows))
     return out
 
@@ -78,9 +74,9 @@ def run_incremental(days, with_indicator: bool) -> tuple[float, int, int]:
     return time.process_time() - started, events, generated
 
 
-def run_updaters(days, row_type) -> tuple[float, int, int]:
-    """``BarAggregator.updater(symbol)`` per symbol, looked up once (the coordinator's way)."""
-    aggregator = BarAggregator(["5m", "15m"], row_type=row_type)
+def run_updaters(days, chained: bool) -> tuple[float, int, int]:
+    """``BarAggregator.updater(symbol)`` per symbol, looked up once (the streamer's way)."""
+    aggregator = BarAggregator(["5m", "15m"], chained=chained)
     symbols = sorted({row.symbol for _, rows in days[:1] for row in rows})
     updaters = {symbol: aggregator.updater(symbol) for symbol in symbols}
     events = generated = 0
@@ -120,14 +116,15 @@ def run_two_builders(days) -> tuple[float, int, int]:
 
 
 def run_batch(days) -> tuple[float, int, int]:
-    """One vectorised call per interval over every day (how history/prefetch use it)."""
-    frame = pd.concat([rows_to_frame(rows) for _, rows in days], ignore_index=True)
-    sessions = [session for session, _ in days]
+    """``core.resample`` per day and interval over the day's columns (a backtest's way)."""
+    columns = [(session, list(BarColumns.from_bars(rows).values())) for session, rows in days]
+    events = sum(len(rows) for _, rows in days)
     started = time.process_time()
     generated = 0
-    for interval in ("5m", "15m"):
-        generated += len(aggregate_frame(frame, interval, sessions))
-    return time.process_time() - started, len(frame), generated
+    for session, blocks in columns:
+        for interval in ("5m", "15m"):
+            generated += sum(len(b) for b in resample(blocks, interval, session))
+    return time.process_time() - started, events, generated
 
 
 def main() -> None:
@@ -140,10 +137,10 @@ def main() -> None:
     for label, runner in (
         ("two BarBuilders 5m, 15m (Bar)", lambda: run_two_builders(days)),
         ("incremental 5m+15m", lambda: run_incremental(days, False)),
-        ("updater() 5m+15m (Bar)", lambda: run_updaters(days, Bar)),
-        ("updater() 5m+15m (BarRow)", lambda: run_updaters(days, BarRow)),
+        ("updater() 5m+15m chained", lambda: run_updaters(days, True)),
+        ("updater() 5m+15m direct (live)", lambda: run_updaters(days, False)),
         ("incremental 5m+15m + SMA(20)", lambda: run_incremental(days, True)),
-        ("batch aggregate_frame 5m+15m", lambda: run_batch(days)),
+        ("batch core.resample 5m+15m", lambda: run_batch(days)),
     ):
         rates, per_event, generated = [], [], 0
         for _ in range(repeat):

@@ -89,7 +89,7 @@ def main() -> None:
                 timings.append(time.perf_counter() - t0)
                 assert result.success
             (event,) = result.asset_materializations_for_node("us_equity__historical_bars")
-            assert event.metadata["stored_rows"].value == 390 * args.symbols
+            assert event.metadata["dagster/row_count"].value == 390 * args.symbols
 
     print(f"dagster + orchestration import: {imported:.2f} s")
     print(f"partition {PARTITION}, {args.symbols} symbols x 390 one-minute bars, {repeat} runs")

@@ -1,18 +1,24 @@
-"""Data-driven replay through the full SessionCoordinator: events per second of the streaming loop.
+"""Data-driven replay through the full SessionCoordinator: the whole run beside the loop.
 
-Workload (issue 3): 30 symbols x 20 trading days of 1-minute bars from the synthetic source,
-replayed day by day through the real coordinator — ReplayFeed k-way merge by (ts_event,
-symbol) (``--merge sorted``: numpy lexsort, the default; ``--merge heap``: heapq.merge), SimulatedClock (data-driven), SessionData append, 5m + 15m BarBuilders and
-one streaming indicator (``sma`` period 20) per symbol. Target: >= 300,000 events/s.
+Workload (issues 3 and 16): 30 symbols x 20 trading days of 1-minute bars from the synthetic
+source, replayed day by day through the real coordinator — the ReplayFeed's columnar day blocks
+merged by (ts_event, symbol) into ``Bar`` records, SimulatedClock (data-driven), SessionData
+append, one streaming indicator (``sma`` period 20) per symbol — once without generated
+intervals and once with 5m + 15m (resampled per day when the day is loaded).
 
-The timed part is the streaming loop of each day (``DayResult.stream_seconds``: building the
-day's rows from the prefetched columns, the merge, and every per-event step). Queue loading
-(one vectorised read per prefetch batch) and the end of day (quality, flushing partial bars) are
-reported separately as wall time per day.
+Two figures per case, both events per second:
 
-Data source: ``--source arrays`` (default) replays the synthetic bars from an in-memory frame
-with the store's frame layout; ``--source sqlite`` first upserts them into a SQLite store in a
-temporary directory and replays from there (``Store.read_bars_frame``).
+- **whole run** (``run_sync`` wall time: queue loading — the columnar read, the records, the
+  generated bars —, streaming and the end of day; ``persist=False``, no history): what a user
+  waits for. Targets: >= 800,000 without generated intervals, >= 500,000 with 5m + 15m.
+- **streaming loop** (``DayResult.stream_seconds``): the hot loop alone.
+
+Reference: a plain Python loop over the same records doing the same per-event work (append,
+SMA update; with 5m + 15m also two incremental bar builders per symbol).
+
+Data source: ``--source arrays`` (default) replays the synthetic bars from in-memory columns;
+``--source sqlite`` first upserts them into a SQLite store in a temporary directory and
+replays from there (``Store.read_bar_columns``).
 
     python benchmarks/replay_coordinator.py            # 30 x 20, 5 repeats, medians
     python benchmarks/replay_coordinator.py --quick    # 5 x 3, 3 repeats
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import tempfile
@@ -32,14 +39,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pandas as pd  # noqa: E402
-
 from core.calendars import session_bounds, sessions_in_range  # noqa: E402
+from core.columns import BarColumns, merge_to_bars  # noqa: E402
 from core.config import validate_session_config  # noqa: E402
 from core.store import Store  # noqa: E402
 from daemon.aggregation.bars import BarBuilder  # noqa: E402
-from daemon.coordinator import RunObserver, SessionCoordinator  # noqa: E402
-from daemon.feeds.replay import DayWindow, ReplayFeed, columns_from_frame  # noqa: E402
+from daemon.coordinator import SessionCoordinator  # noqa: E402
+from daemon.feeds.replay import ReplayFeed  # noqa: E402
+from plugins.indicators.streaming import SimpleMovingAverage  # noqa: E402
 from plugins.manager import load_plugins  # noqa: E402
 
 FIRST_DAY = date(2025, 3, 3)
@@ -49,7 +56,7 @@ def symbols_for(count: int) -> list[str]:
     return [f"S{i:03d}" for i in range(count)]
 
 
-def make_config(symbols: list[str], start: date, end: date) -> Any:
+def make_config(symbols: list[str], start: date, end: date, generated: bool) -> Any:
     return validate_session_config(
         {
             "session_name": "bench_replay",
@@ -63,7 +70,7 @@ def make_config(symbols: list[str], start: date, end: date) -> Any:
             },
             "session_data_config": {
                 "symbols": symbols,
-                "streams": ["1m", "5m", "15m"],
+                "streams": ["1m", "5m", "15m"] if generated else ["1m"],
                 "historical": {
                     "enable_quality": False,
                     "data": [],
@@ -76,98 +83,66 @@ def make_config(symbols: list[str], start: date, end: date) -> Any:
     )
 
 
-def synthetic_frame(host: Any, symbols: list[str], days: list[date]) -> pd.DataFrame:
+def synthetic_columns(host: Any, symbols: list[str], days: list[date]) -> list[BarColumns]:
     source = host.create_source("synthetic", exchange="XNYS", seed=42)
     start = session_bounds("XNYS", days[0]).open
     end = session_bounds("XNYS", days[-1]).close
-    bars = list(source.request_bars(symbols, start, end, "1m"))
-    return pd.DataFrame(
-        {
-            "symbol": [b.symbol for b in bars],
-            "ts": pd.to_datetime([b.ts_event for b in bars], utc=True),
-            "open": [b.open for b in bars],
-            "high": [b.high for b in bars],
-            "low": [b.low for b in bars],
-            "close": [b.close for b in bars],
-            "volume": [b.volume for b in bars],
-            "trade_count": pd.array([b.trade_count for b in bars], dtype="Int64"),
-            "vwap": [b.vwap for b in bars],
-            "source": "synthetic",
-        }
-    )
+    blocks = BarColumns.from_bars(source.request_bars(symbols, start, end, "1m"))
+    return [blocks[s] for s in sorted(blocks)]
 
 
-def frame_reader(frame: pd.DataFrame) -> Any:
-    ts = frame["ts"]
-
-    def read(symbols: Any, interval: str, start: Any, end: Any) -> pd.DataFrame:
-        return frame[(ts >= start) & (ts < end)]
+def column_reader(blocks: list[BarColumns]) -> Any:
+    def read(symbols: Any, interval: str, start: Any, end: Any) -> list[BarColumns]:
+        return [b.between(start, end) for b in blocks]
 
     return read
 
 
-class CpuObserver(RunObserver):
-    """Process CPU time of each day's streaming loop (day_started -> day_streamed).
-
-    On a shared machine wall time includes waiting for a core; CPU time does not.
-    """
-
-    def __init__(self) -> None:
-        self.cpu_seconds = 0.0
-        self._started = 0.0
-
-    def day_started(self, trading_date: Any, expected_events: Any) -> None:
-        self._started = time.process_time()
-
-    def day_streamed(self, trading_date: Any, events: int) -> None:
-        self.cpu_seconds += time.process_time() - self._started
-
-
-def run_once(config: Any, host: Any, store: Store, reader: Any, merge: str) -> Any:
-    feed = ReplayFeed(
-        reader, symbols=config.symbols, interval="1m", source="synthetic", merge=merge
-    )
-    observer = CpuObserver()
+def run_once(config: Any, host: Any, store: Store, reader: Any) -> tuple[Any, float]:
+    feed = ReplayFeed(reader, symbols=config.symbols, interval="1m")
     coordinator = SessionCoordinator(
-        config, store=store, host=host, feed=feed, source=None, persist=False, observer=observer
+        config, store=store, host=host, feed=feed, source=None, persist=False
     )
     started = time.perf_counter()
     summary = coordinator.run_sync()
-    return summary, time.perf_counter() - started, observer.cpu_seconds
+    return summary, time.perf_counter() - started
 
 
-def bare_merge_loop(frame: pd.DataFrame, days: list[date], merge: str) -> tuple[float, float]:
-    """Reference: the merge + two independent 5m/15m BarBuilders per symbol (no clock, session
-    data, indicator, cascade), GC paused like the coordinator's loop;
-    returns (events per wall second, events per CPU second)."""
+def plain_loop(blocks: list[BarColumns], days: list[date], generated: bool) -> float:
+    """Reference: a plain Python loop over the day's records doing the same per-event work
+    (append to a list per symbol, SMA(20) update; 5m and 15m builders when ``generated``), GC
+    paused as in the coordinator's run; returns events per wall second (records built too)."""
     events = 0
-    seconds = cpu = 0.0
-    columns_all = columns_from_frame(frame)
-    reader = frame_reader(frame)
-    feed = ReplayFeed(reader, symbols=list(columns_all), interval="1m", source="synthetic")
+    seconds = 0.0
     for d in days:
-        bounds = session_bounds("XNYS", d)
-        window = DayWindow(d, bounds.open, bounds.close)
-        feed.prefetch([window])
-        builders = {}
-        for symbol in columns_all:
-            pair = (BarBuilder(symbol, "5m"), BarBuilder(symbol, "15m"))
-            for b in pair:
-                b.start_day(bounds)
-            builders[symbol] = (pair[0].update, pair[1].update)
+        window = session_bounds("XNYS", d)
+        day_blocks = [b.between(window.open, window.close) for b in blocks]
+        gc.disable()
         started = time.perf_counter()
-        cpu_started = time.process_time()
-        gc.disable()  # as the coordinator does while a backtest day streams
-        for row in feed.day(window).rows(merge):  # type: ignore[arg-type]
-            a, b = builders[row.symbol]
-            a(row)
-            b(row)
-            events += 1
-        gc.enable()
+        bars, _ = merge_to_bars(day_blocks)
+        series: dict[str, list[Any]] = {b.symbol: [] for b in day_blocks}
+        smas = {s: SimpleMovingAverage(name="sma", period=20).update for s in series}
+        builders: dict[str, tuple[Any, ...]] = {}
+        if generated:
+            for symbol in series:
+                pair = (BarBuilder(symbol, "5m"), BarBuilder(symbol, "15m"))
+                for builder in pair:
+                    builder.start_day(window)
+                builders[symbol] = (pair[0].update, pair[1].update)
+            for bar in bars:
+                series[bar.symbol].append(bar)
+                smas[bar.symbol](bar)
+                a, b = builders[bar.symbol]
+                a(bar)
+                b(bar)
+        else:
+            for bar in bars:
+                series[bar.symbol].append(bar)
+                smas[bar.symbol](bar)
         seconds += time.perf_counter() - started
-        cpu += time.process_time() - cpu_started
-        feed.release(d)
-    return events / seconds, events / cpu
+        gc.enable()
+        events += len(bars)
+    return events / seconds
 
 
 def main() -> None:
@@ -175,7 +150,6 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=30)
     parser.add_argument("--days", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--merge", choices=["heap", "sorted"], default="sorted")
     parser.add_argument("--source", choices=["arrays", "sqlite"], default="arrays")
     parser.add_argument("--quick", action="store_true", help="5 symbols x 3 days, 3 repeats")
     args = parser.parse_args()
@@ -183,88 +157,44 @@ def main() -> None:
         args.symbols, args.days, args.repeat = 5, 3, 3
 
     host = load_plugins(entry_points=False)
-    all_days = sessions_in_range("XNYS", FIRST_DAY, date(2025, 12, 31))
-    days = all_days[: args.days]
+    days = sessions_in_range("XNYS", FIRST_DAY, date(2025, 12, 31))[: args.days]
     symbols = symbols_for(args.symbols)
-    config = make_config(symbols, days[0], days[-1])
     t0 = time.perf_counter()
-    frame = synthetic_frame(host, symbols, days)
+    blocks = synthetic_columns(host, symbols, days)
+    total = sum(len(b) for b in blocks)
     print(
-        f"synthetic data: {len(frame):,} bars ({args.symbols} symbols x {len(days)} days) "
-        f"in {time.perf_counter() - t0:.2f} s"
+        f"synthetic data: {total:,} bars ({args.symbols} symbols x {len(days)} days) "
+        f"in {time.perf_counter() - t0:.2f} s; load average {os.getloadavg()[0]:.2f}"
     )
-
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.from_url(f"sqlite:///{tmp}/bench.db")
         if args.source == "sqlite":
-            from core.models import Bar
-
             t0 = time.perf_counter()
-            store.upsert_bars(
-                Bar(
-                    r.symbol,
-                    "1m",
-                    r.ts.to_pydatetime(),
-                    r.open,
-                    r.high,
-                    r.low,
-                    r.close,
-                    r.volume,
-                    int(r.trade_count),
-                    r.vwap,
-                    "synthetic",
-                )
-                for r in frame.itertuples(index=False)
-            )
+            store.upsert_bars(bar for block in blocks for bar in block.to_bars())
             print(f"pre-loaded into SQLite in {time.perf_counter() - t0:.1f} s")
 
-            def reader(symbols: Any, interval: str, start: Any, end: Any) -> pd.DataFrame:
-                return store.read_bars_frame(
-                    list(symbols), interval, start, end, source="synthetic"
-                )
+            def reader(names: Any, interval: str, start: Any, end: Any) -> Any:
+                return store.read_bar_columns(list(names), interval, start, end, "synthetic")
         else:
-            reader = frame_reader(frame)
-
-        rates, cpu_rates, walls, per_day = [], [], [], []
-        for i in range(args.repeat):
-            summary, wall, cpu = run_once(config, host, store, reader, args.merge)
-            assert summary.events == len(frame), (summary.events, len(frame))
-            rates.append(summary.events_per_second)
-            cpu_rates.append(summary.events / cpu if cpu > 0 else float("nan"))
-            walls.append(wall)
-            per_day.extend(d.stream_seconds for d in summary.days)
+            reader = column_reader(blocks)
+        for generated, target in ((False, 800_000), (True, 500_000)):
+            config = make_config(symbols, days[0], days[-1], generated)
+            whole, loop = [], []
+            for _ in range(args.repeat):
+                summary, wall = run_once(config, host, store, reader)
+                assert summary.events == total, (summary.events, total)
+                whole.append(summary.events / wall)
+                loop.append(summary.events_per_second)
+            plain = statistics.median(plain_loop(blocks, days, generated) for _ in range(3))
+            label = "with 5m + 15m" if generated else "no generated intervals"
             print(
-                f"  run {i + 1}: {summary.events:,} events, streaming {summary.stream_seconds:.3f} s "
-                f"-> {summary.events_per_second:,.0f} events/s (CPU time: {cpu_rates[-1]:,.0f}/s); "
-                f"whole run {wall:.2f} s"
+                f"{label:<23} whole run median {statistics.median(whole):>10,.0f} events/s "
+                f"(target >= {target:,}; runs {', '.join(f'{r:,.0f}' for r in whole)})\n"
+                f"{'':<23} streaming loop    {statistics.median(loop):>10,.0f} events/s; "
+                f"plain Python loop, same work {plain:,.0f} events/s"
             )
         store.dispose()
-
-    bare = [bare_merge_loop(frame, days, args.merge) for _ in range(max(1, args.repeat // 2))]
-    events_per_day = len(frame) / len(days)
-    print()
-    print(
-        f"full coordinator, merge={args.merge}, source={args.source}: "
-        f"median {statistics.median(rates):,.0f} events/s "
-        f"(min {min(rates):,.0f}, max {max(rates):,.0f}; target >= 300,000)"
-    )
-    print(
-        f"  per CPU second (process time, excludes waiting for a core): "
-        f"median {statistics.median(cpu_rates):,.0f} events/s"
-    )
-    print(
-        f"  median streaming time per day: {statistics.median(per_day) * 1000:.1f} ms "
-        f"for {events_per_day:,.0f} events"
-    )
-    print(
-        f"  median whole run (incl. queue loading, end of day): {statistics.median(walls):.2f} s "
-        f"for {len(days)} days"
-    )
-    print(
-        f"reference: bare merge ({args.merge}) + 5m/15m builders only: median "
-        f"{statistics.median(b[0] for b in bare):,.0f} events/s "
-        f"({statistics.median(b[1] for b in bare):,.0f} per CPU second)"
-    )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon.session_data import BarRow, SessionData  # noqa: E402
+from core.models import Bar  # noqa: E402
+from daemon.session_data import SessionData  # noqa: E402
 
 
 def main() -> None:
@@ -27,11 +28,11 @@ def main() -> None:
     repeat = 7 if args.quick else 31
 
     t0 = datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
-    row = BarRow("AAPL", "1m", t0, 1.0, 2.0, 0.5, 1.5, 100.0)
+    row = Bar("AAPL", "1m", t0, 1.0, 2.0, 0.5, 1.5, 100.0)
     data = SessionData()
     series = data.series("AAPL", "1m")
     for i in range(1000):
-        series.append(BarRow("AAPL", "1m", t0 + timedelta(minutes=i), 1.0, 2.0, 0.5, 1.5, 100.0))
+        series.append(Bar("AAPL", "1m", t0 + timedelta(minutes=i), 1.0, 2.0, 0.5, 1.5, 100.0))
 
     def fresh() -> dict[str, object]:
         s = SessionData().series("AAPL", "1m")

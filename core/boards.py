@@ -23,10 +23,12 @@ integers of the board's ``unit`` so that the rounding is exact. Used by the synt
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from core import calendars
+
+if TYPE_CHECKING:  # numpy is imported by the array functions when called
+    import numpy as np
 
 # --------------------------------------------------------------------------------------------
 
@@ -69,19 +71,26 @@ def board_rules(exchange: str) -> BoardRules:
 
 
 def tick_units(rules: BoardRules, price_units: np.ndarray) -> np.ndarray:
-    tick = np.full(np.shape(price_units), rules.ticks[0][1], dtype=np.int64)
+    import numpy as np
+
+    price_units = np.asarray(price_units)
+    tick = np.full(price_units.shape, rules.ticks[0][1], dtype=np.int64)
     for threshold, size in rules.ticks[1:]:
         tick = np.where(price_units >= threshold, size, tick)
     return tick
 
 
 def round_to_grid(rules: BoardRules, price_units: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     tick = tick_units(rules, price_units)
     return (np.rint(price_units / tick) * tick).astype(np.int64)
 
 
 def limits_units(rules: BoardRules, reference_units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Floor and ceiling (integer units) around integer reference prices, rounded inward."""
+    import numpy as np
+
     ref = np.asarray(reference_units, dtype=np.int64)
     if rules.limit_pct is None:
         return np.ones_like(ref), np.full_like(ref, np.iinfo(np.int64).max // 4)
@@ -97,7 +106,7 @@ def limits_units(rules: BoardRules, reference_units: np.ndarray) -> tuple[np.nda
 def tick_size(exchange: str, price: float) -> float:
     """The tick at ``price`` on the exchange's board (HOSE 28,600 VND -> 50.0; US -> 0.01)."""
     rules = board_rules(exchange)
-    units = np.array([round(price / rules.unit)], dtype=np.int64)
+    units = [round(price / rules.unit)]
     return float(tick_units(rules, units)[0]) * rules.unit
 
 
@@ -107,7 +116,7 @@ def is_on_tick_grid(exchange: str, price: float) -> bool:
     units = price / rules.unit
     if abs(units - round(units)) > 1e-6:
         return False
-    return int(round(units)) % int(tick_units(rules, np.array([round(units)]))[0]) == 0
+    return int(round(units)) % int(tick_units(rules, [round(units)])[0]) == 0
 
 
 def price_limits(exchange: str, reference: float) -> tuple[float, float]:
@@ -119,7 +128,7 @@ def price_limits(exchange: str, reference: float) -> tuple[float, float]:
     rules = board_rules(exchange)
     if rules.limit_pct is None:
         return 0.0, float("inf")
-    floor, ceiling = limits_units(rules, np.array([round(reference / rules.unit)]))
+    floor, ceiling = limits_units(rules, [round(reference / rules.unit)])
     return float(floor[0]) * rules.unit, float(ceiling[0]) * rules.unit
 
 

@@ -18,29 +18,35 @@ Vietnamese holidays are lunar and announced year by year, so the calendars only 
 range instead of guessing. ``XNYS`` covers 1990-01-01..2030-12-31.
 
 Dates are exchange-local trading dates (``datetime.date``); instants are aware UTC datetimes.
-Lookups are served from a per-calendar index built once (``get_calendar`` and the index are
-cached; a plugin registering a calendar clears the caches).
+Lookups are served from a per-calendar index built once from ``exchange_calendars``
+(``core.calendar_types``) and cached in memory and, for the calendars sessiond ships, on disk
+(``SESSIOND_CACHE_DIR``, keyed by the library's version and this code): a process whose
+calendars are cached never imports exchange_calendars or pandas (``sessiond check-config``
+starts fast). A plugin registering a calendar clears the caches; its calendar is never cached
+on disk.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
+import importlib.metadata as metadata
+import os
+import pickle
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import exchange_calendars as xcals
-import pandas as pd
-from exchange_calendars import ExchangeCalendar
-from exchange_calendars.calendar_utils import global_calendar_dispatcher as _dispatcher
-
 from core.errors import CalendarError
+from core.sessions import SessionWindow
 
 __all__ = [
     "EXCHANGE_GROUPS",
     "VN_HOLIDAYS",
-    "SessionBounds",
     "calendar_name_for_group",
     "covered_range",
     "exchange_timezone",
@@ -111,125 +117,39 @@ VN_FIRST_DATE = dt.date(min(VN_HOLIDAYS), 1, 1)
 VN_LAST_DATE = dt.date(max(VN_HOLIDAYS), 12, 31)
 
 
-class _VietnamCalendar(ExchangeCalendar):
-    """Shared holiday table, time zone, lunch break and 2024–2026 bounds of the VN calendars."""
-
-    tz = VN_TZ
-    break_start_times = ((None, dt.time(11, 30)),)
-    break_end_times = ((None, dt.time(13, 0)),)
-
-    @classmethod
-    def bound_min(cls) -> pd.Timestamp:
-        return pd.Timestamp(VN_FIRST_DATE)
-
-    @classmethod
-    def bound_max(cls) -> pd.Timestamp:
-        return pd.Timestamp(VN_LAST_DATE)
-
-    def _bound_min_error_msg(self, start: pd.Timestamp) -> str:
-        return (
-            f"{self.name} knows holidays only from {VN_FIRST_DATE} to {VN_LAST_DATE}; "
-            f"start {start.date()} is earlier"
-        )
-
-    def _bound_max_error_msg(self, end: pd.Timestamp) -> str:
-        return (
-            f"{self.name} knows holidays only from {VN_FIRST_DATE} to {VN_LAST_DATE}; "
-            f"end {end.date()} is later"
-        )
-
-    @property
-    def regular_holidays(self) -> None:
-        return None
-
-    @property
-    def adhoc_holidays(self) -> list[pd.Timestamp]:
-        return [pd.Timestamp(day) for days in VN_HOLIDAYS.values() for day in days]
-
-
-class XSTCExchangeCalendar(_VietnamCalendar):
-    """Ho Chi Minh City Stock Exchange (HOSE): 09:00–14:45 local, lunch 11:30–13:00."""
-
-    name = "XSTC"
-    open_times = ((None, dt.time(9, 0)),)
-    close_times = ((None, dt.time(14, 45)),)
-
-
-class XHNXExchangeCalendar(_VietnamCalendar):
-    """Hanoi Stock Exchange (HNX): 09:00–15:00 local (post-close PLO to 15:00), lunch break."""
-
-    name = "XHNX"
-    open_times = ((None, dt.time(9, 0)),)
-    close_times = ((None, dt.time(15, 0)),)
-
-
-class UPCOMExchangeCalendar(_VietnamCalendar):
-    """UPCoM board: 09:00–15:00 local, continuous matching only, lunch break."""
-
-    name = "UPCOM"
-    open_times = ((None, dt.time(9, 0)),)
-    close_times = ((None, dt.time(15, 0)),)
-
-
-class VN30FExchangeCalendar(_VietnamCalendar):
-    """VN30 index futures (HNX derivatives): 08:45–14:45 local, 15 minutes before stocks."""
-
-    name = "VN30F"
-    open_times = ((None, dt.time(8, 45)),)
-    close_times = ((None, dt.time(14, 45)),)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionBounds:
-    """When one trading session opens, breaks and closes (aware UTC datetimes).
-
-    ``break_start``/``break_end`` are None on calendars without a lunch break.
-    ``is_early_close`` is True when the close is earlier than the calendar's regular close.
-    """
-
-    date: dt.date
-    open: dt.datetime
-    close: dt.datetime
-    break_start: dt.datetime | None
-    break_end: dt.datetime | None
-    is_early_close: bool
-
-    @property
-    def trading_minutes(self) -> int:
-        """Minutes between open and close, less the break."""
-        total = (self.close - self.open) // dt.timedelta(minutes=1)
-        if self.break_start is not None and self.break_end is not None:
-            total -= (self.break_end - self.break_start) // dt.timedelta(minutes=1)
-        return total
-
-
 # ---------------------------------------------------------------------------------------------
 # Registration and lookup
 # ---------------------------------------------------------------------------------------------
 
+_BUILTIN: dict[str, str] = {
+    "XNYS": "XNYS",
+    "NYSE": "XNYS",
+    "XSTC": "XSTC",
+    "HOSE": "XSTC",
+    "XHNX": "XHNX",
+    "HNX": "XHNX",
+    "UPCOM": "UPCOM",
+    "VN30F": "VN30F",
+}
+"""Names and aliases of the calendars sessiond ships (resolved without exchange_calendars)."""
+
 _REGISTERED: dict[str, tuple[str, ...]] = {}
-"""Calendars registered through this module: name -> aliases."""
+"""Calendars registered through :func:`register_calendar` (plugins): name -> aliases."""
 
 generation = 0
 """Bumped whenever a calendar is (re)registered; caches of other modules key on it."""
 
 
-def register_calendar(
-    name: str, cls: type[ExchangeCalendar], aliases: tuple[str, ...] = ()
-) -> None:
-    """Register an ``ExchangeCalendar`` subclass under ``name`` and ``aliases``.
+def register_calendar(name: str, cls: type, aliases: tuple[str, ...] = ()) -> None:
+    """Register an ``exchange_calendars.ExchangeCalendar`` subclass under ``name`` and
+    ``aliases``.
 
-    Called at import for the Vietnamese calendars and by the plugin manager for every calendar a
-    ``register_calendars`` hook returns. Re-registering a name replaces it. Clears the caches.
+    Called by the plugin manager for every calendar a ``register_calendars`` hook returns.
+    Re-registering a name replaces it. Clears the caches.
     """
-    if not (isinstance(cls, type) and issubclass(cls, ExchangeCalendar)):
-        raise CalendarError(
-            f"calendar {name!r} must be an exchange_calendars.ExchangeCalendar subclass, "
-            f"was {cls!r}"
-        )
-    xcals.register_calendar_type(name, cls, force=True)
-    for alias in aliases:
-        xcals.register_calendar_alias(alias, name, force=True)
+    from core import calendar_types
+
+    calendar_types.register(name, cls, tuple(aliases))
     _REGISTERED[name] = tuple(aliases)
     _clear_caches()
 
@@ -260,12 +180,21 @@ def resolve_calendar_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise CalendarError(f"calendar name must be a non-empty string, was {name!r}")
     for candidate in (name.strip(), name.strip().upper()):
-        if candidate in EXCHANGE_GROUPS and not _dispatcher.has_calendar(candidate):
+        for registered, aliases in _REGISTERED.items():
+            if candidate == registered or candidate in aliases:
+                return registered
+        if candidate in _BUILTIN:
+            return _BUILTIN[candidate]
+        if candidate in EXCHANGE_GROUPS:
             return EXCHANGE_GROUPS[candidate]
-        if _dispatcher.has_calendar(candidate):
-            return _dispatcher.resolve_alias(candidate)
+    from core.calendar_types import dispatcher  # another exchange_calendars name
+
+    for candidate in (name.strip(), name.strip().upper()):
+        if dispatcher.has_calendar(candidate):
+            return dispatcher.resolve_alias(candidate)
     known = sorted(
-        {*EXCHANGE_GROUPS.values(), *_REGISTERED, *(a for v in _REGISTERED.values() for a in v)}
+        {*EXCHANGE_GROUPS.values(), "HOSE", "HNX", *_REGISTERED}
+        | {a for v in _REGISTERED.values() for a in v}
     )
     raise CalendarError(
         f"unknown exchange calendar {name!r} (expected one of {', '.join(known)}, "
@@ -273,18 +202,8 @@ def resolve_calendar_name(name: str) -> str:
     )
 
 
-def _construction_range(cls: type[ExchangeCalendar]) -> tuple[dt.date, dt.date]:
-    start, end = DEFAULT_START, DEFAULT_END
-    bound_min, bound_max = cls.bound_min(), cls.bound_max()
-    if bound_min is not None:
-        start = max(start, bound_min.date())
-    if bound_max is not None:
-        end = min(end, bound_max.date())
-    return start, end
-
-
 @lru_cache(maxsize=32)
-def get_calendar(name: str) -> ExchangeCalendar:
+def get_calendar(name: str) -> Any:
     """The ``exchange_calendars`` calendar for a name, alias or group (cached per name).
 
     ``XNYS`` is built for 1990–2030, the Vietnamese calendars for 2024–2026.
@@ -292,20 +211,28 @@ def get_calendar(name: str) -> ExchangeCalendar:
     canonical = resolve_calendar_name(name)
     if canonical != name:
         return get_calendar(canonical)
-    cls = _dispatcher._calendar_factories.get(canonical)  # the registered class
-    if cls is None:  # registered as an instance (exchange_calendars.register_calendar)
-        return xcals.get_calendar(canonical)
-    start, end = _construction_range(cls)
-    try:
-        # built directly: exchange_calendars' own factory cache survives re-registration
-        return cls(start=start.isoformat(), end=end.isoformat())
-    except ValueError as error:
-        raise CalendarError(f"calendar {canonical} cannot be built: {error}") from None
+    from core import calendar_types
+
+    return calendar_types.get_calendar(canonical)
+
+
+def __getattr__(name: str) -> Any:
+    """The Vietnamese calendar classes (``XSTCExchangeCalendar`` ...), defined with
+    exchange_calendars in ``core.calendar_types`` and imported only when asked for."""
+    if name.endswith("ExchangeCalendar"):
+        from core import calendar_types
+
+        return getattr(calendar_types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------------------------
-# The per-calendar index: plain Python lists so hot lookups avoid pandas
+# The per-calendar index: plain Python lists so hot lookups avoid pandas, cached on disk
 # ---------------------------------------------------------------------------------------------
+
+CACHE_DIR_ENV = "SESSIOND_CACHE_DIR"
+"""Where calendar indexes are cached (default ``$XDG_CACHE_HOME/sessiond`` or
+``~/.cache/sessiond``); an unwritable directory just means no cache."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,38 +262,70 @@ class _CalendarIndex:
             )
 
 
-def _utc_list(series: pd.Series) -> tuple[dt.datetime | None, ...]:
-    index = pd.DatetimeIndex(series).tz_convert("UTC")
-    missing = index.isna()
-    values = index.to_pydatetime()
-    return tuple(
-        None if gap else value.replace(tzinfo=dt.UTC)
-        for value, gap in zip(values, missing, strict=True)
+def _cache_file(canonical: str) -> Path | None:
+    """The cache file of a shipped calendar's index, keyed by the exchange_calendars version
+    and the calendar code (None for calendars registered by plugins: never cached)."""
+    if canonical not in _BUILTIN.values() or canonical in _REGISTERED:
+        return None
+    try:
+        version = metadata.version("exchange-calendars")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a dependency
+        return None
+    here = Path(__file__).parent
+    digest = hashlib.blake2b(digest_size=8)
+    for part in (
+        version,
+        (here / "calendars.py").read_bytes(),
+        (here / "calendar_types.py").read_bytes(),
+    ):
+        digest.update(part if isinstance(part, bytes) else part.encode())
+    base = os.environ.get(CACHE_DIR_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sessiond"
     )
+    return Path(base) / f"calendar-{canonical}-{digest.hexdigest()}.pickle"
+
+
+def _index_fields(canonical: str) -> dict[str, Any]:
+    path = _cache_file(canonical)
+    if path is not None:
+        try:
+            with path.open("rb") as handle:
+                fields = pickle.load(handle)
+            if isinstance(fields, dict) and fields.get("name") == canonical:
+                return fields
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+            pass
+    from core import calendar_types
+
+    fields = calendar_types.build_index(get_calendar(canonical), canonical)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+                pickle.dump(fields, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(handle.name, path)  # atomic: parallel processes never read half a file
+        except OSError:
+            pass
+    return fields
 
 
 @lru_cache(maxsize=32)
 def _index(name: str) -> _CalendarIndex:
     canonical = resolve_calendar_name(name)
-    calendar = get_calendar(canonical)
-    schedule = calendar.schedule
-    sessions = tuple(ts.date() for ts in schedule.index)
-    if canonical in _dispatcher._calendar_factories:
-        start, end = _construction_range(type(calendar))
-    else:  # an instance registered with exchange_calendars: whatever range it was built for
-        start, end = sessions[0], sessions[-1]
+    fields = _index_fields(canonical)
+    sessions = fields["sessions"]
     return _CalendarIndex(
         name=canonical,
-        tz=ZoneInfo(str(calendar.tz)),
-        start=start,
-        end=end,
+        tz=ZoneInfo(fields["tz"]),
+        start=fields["start"],
+        end=fields["end"],
         sessions=sessions,
         position={day: i for i, day in enumerate(sessions)},
-        opens=_utc_list(schedule["open"]),  # type: ignore[arg-type]
-        closes=_utc_list(schedule["close"]),  # type: ignore[arg-type]
-        break_starts=_utc_list(schedule["break_start"]),
-        break_ends=_utc_list(schedule["break_end"]),
-        early_closes=frozenset(ts.date() for ts in calendar.early_closes),
+        opens=fields["opens"],
+        closes=fields["closes"],
+        break_starts=fields["break_starts"],
+        break_ends=fields["break_ends"],
+        early_closes=fields["early_closes"],
     )
 
 
@@ -463,15 +422,16 @@ def previous_session(name: str, day: dt.date, n: int = 1) -> dt.date:
 
 
 @lru_cache(maxsize=4096)
-def session_bounds(name: str, day: dt.date) -> SessionBounds:
-    """Open, close and break of one session (aware UTC); CalendarError if ``day`` is no session."""
+def session_bounds(name: str, day: dt.date) -> SessionWindow:
+    """The regular session of ``day``: open, close and break (aware UTC) as a
+    ``core.sessions.SessionWindow``; CalendarError if ``day`` is no session."""
     index = _index(name)
     day = _as_date(day)
     index.check(day)
     position = index.position.get(day)
     if position is None:
         raise CalendarError(f"{day} is not a {index.name} session (weekend or holiday)")
-    return SessionBounds(
+    return SessionWindow(
         date=day,
         open=index.opens[position],
         close=index.closes[position],
@@ -506,9 +466,3 @@ def session_minutes(name: str, day: dt.date) -> list[dt.datetime]:
     (09:00–11:30 and 13:00–14:45 local).
     """
     return list(_session_minutes(name, _as_date(day)))
-
-
-register_calendar("XSTC", XSTCExchangeCalendar, ("HOSE",))
-register_calendar("XHNX", XHNXExchangeCalendar, ("HNX",))
-register_calendar("UPCOM", UPCOMExchangeCalendar)
-register_calendar("VN30F", VN30FExchangeCalendar)

@@ -36,7 +36,12 @@ from pydantic import (
 
 from core import calendars
 from core.errors import CalendarError, ConfigError
-from core.timeframes import SUPPORTED_INTERVALS, parse_interval, parse_period
+from core.timeframes import (
+    INDICATOR_GRANULARITIES,
+    SUPPORTED_INTERVALS,
+    parse_interval,
+    parse_period,
+)
 
 __all__ = [
     "STREAM_KINDS",
@@ -221,15 +226,20 @@ class IndicatorConfig(BaseModel):
     period: Annotated[str | int | None, BeforeValidator(_period)] = None
     """Look-back: trading days "10d" or weeks "52w" (5 trading days each) for trailing
     indicators, or a bar count for streaming ones (default none: the plugin's default)."""
-    granularity: Literal["daily", "intraday"] | None = None
-    """"daily": one value per day; "intraday": one value per minute of the trading day
-    (default none: the plugin's default)."""
+    granularity: Literal["daily", "intraday", "bar"] | None = None
+    """What runs: "daily" (the type's ``compute`` before each day over daily bars: one value),
+    "intraday" (``compute`` over the streamed interval: one value per minute of the day) or
+    "bar" (``update`` on every streamed bar; the day's last value is stored). Default: "daily"
+    for historical types, "bar" for streaming ones; required for types that do both."""
 
     @property
     def params(self) -> dict[str, Any]:
-        """Everything but ``type``, as the keyword arguments of the indicator plugin."""
+        """The config keys passed to the indicator's constructor: everything but ``type`` and
+        ``granularity`` (sessiond passes the granularity in force itself when the constructor
+        declares it; ``plugins.interfaces.Indicator``)."""
         data = self.model_dump(exclude_none=True)
         data.pop("type", None)
+        data.pop("granularity", None)
         return data
 
 
@@ -492,9 +502,11 @@ def load_session_config(
 
     ``data_sources`` / ``classifiers`` / ``indicator_types`` / ``brokers`` / ``strategies`` /
     ``fee_models``: the names the loaded plugins register (``PluginHost.config_names()``
-    gives them all); when given, the config's names must be among them. ``strategies`` and
-    ``fee_models`` may map each name to the parameters its constructor accepts (None: any),
-    and then the config's params are checked too. None skips a check.
+    gives them all); when given, the config's names must be among them. None skips a check.
+    ``indicator_types`` may map each name to its kind (``PluginHost.indicator_kinds``): then
+    each indicator's ``granularity`` is checked too. ``strategies`` and ``fee_models`` may map
+    each name to the parameters its constructor accepts (None: any): then the config's params
+    are checked too.
     """
     source = str(path)
     try:
@@ -625,13 +637,17 @@ def _cross_field_problems(
                 )
     if indicator_types is not None:
         for name, indicator in data_config.historical.indicators.items():
+            where = f"session_data_config.historical.indicators.{name}"
             if indicator.type not in indicator_types:
                 problems.append(
-                    (
-                        f"session_data_config.historical.indicators.{name}.type",
-                        _unknown_name(indicator.type, "indicator type", indicator_types),
-                    )
+                    (f"{where}.type", _unknown_name(indicator.type, "indicator type", indicator_types))
                 )
+            elif isinstance(indicator_types, Mapping):  # name -> kind: check the granularity
+                problem = _granularity_problem(
+                    indicator.type, indicator_types[indicator.type], indicator.granularity
+                )
+                if problem is not None:
+                    problems.append((f"{where}.granularity", problem))
     return problems
 
 
@@ -728,6 +744,21 @@ def _plugin_params(
                 message += f"; did you mean {_show(close[0])}?"
             problems.append((f"{params_path}.{key}", message))
     return problems
+def _granularity_problem(type_name: str, kind: str, granularity: str | None) -> str | None:
+    allowed = INDICATOR_GRANULARITIES.get(kind, ())
+    if granularity is None:
+        if kind == "both":
+            return (
+                f"missing: indicator type {_show(type_name)} computes both historical and "
+                f"streaming values; set one of {', '.join(allowed)}"
+            )
+        return None
+    if granularity not in allowed:
+        return (
+            f"{_show(granularity)} does not fit indicator type {_show(type_name)} "
+            f"({kind}: {', '.join(allowed)})"
+        )
+    return None
 
 
 def _date_problems(

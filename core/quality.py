@@ -1,7 +1,7 @@
 """Bar completeness: which bars a trading day should have, which are missing, quality percent.
 
 The expected bars of a day follow the exchange calendar (``core.calendars``): one bar per
-interval-sized bucket aligned to the session open, restarting at the end of the lunch break and
+interval-sized bucket (``core.resample.bar_buckets``) aligned to the session open, restarting at the end of the lunch break and
 cut at the close (a half-size last bucket is still one expected bar). The lunch break and the
 time after an early close are therefore never gaps.
 
@@ -13,43 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
 
 from core import calendars
 from core.models import QualityResult
-from core.timeframes import parse_interval
-
-
-def session_segments(session: Any) -> tuple[tuple[datetime, datetime], ...]:
-    """The continuous trading spans ``(start, end)`` of a session (one, or two around a break).
-
-    ``session`` is anything with ``open, close, break_start, break_end`` (aware UTC datetimes),
-    e.g. ``core.calendars.SessionBounds``.
-    """
-    if session.break_start is not None and session.break_end is not None:
-        return ((session.open, session.break_start), (session.break_end, session.close))
-    return ((session.open, session.close),)
-
-
-def bar_buckets(session: Any, interval: str) -> list[tuple[datetime, datetime]]:
-    """The ``[start, end)`` buckets of ``interval`` bars in a session, in time order.
-
-    Buckets are aligned to the start of each segment (the open, then the end of the lunch
-    break) and the last bucket of a segment ends at the segment's end. ``1d`` is one bucket
-    spanning the whole session (open to close).
-    """
-    parsed = parse_interval(interval)
-    if parsed.is_daily:
-        return [(session.open, session.close)]
-    step = parsed.timedelta
-    buckets: list[tuple[datetime, datetime]] = []
-    for start, end in session_segments(session):
-        current = start
-        while current < end:
-            stop = current + step
-            buckets.append((current, stop if stop < end else end))
-            current = stop
-    return buckets
+from core.resample import bar_buckets
 
 
 def expected_bar_opens(calendar: str, trading_date: date, interval: str = "1m") -> list[datetime]:
@@ -134,10 +101,8 @@ def _as_utc(ts: datetime) -> datetime:
 
 __all__ = [
     "assess_quality",
-    "bar_buckets",
     "expected_bar_opens",
     "find_gaps",
     "full_quality",
     "quality_pct",
-    "session_segments",
 ]

@@ -1,4 +1,5 @@
-"""Bar intervals (``1s 1m 5m 10m 15m 30m 1h 1d``) and look-back periods (``10d``, ``52w``).
+"""Bar intervals (``1s 1m 5m 10m 15m 30m 1h 1d``), look-back periods (``10d``, ``52w``) and
+indicator granularities.
 
 Parsed once at the edge (config, CLI) into small frozen values the engine compares cheaply.
 """
@@ -14,6 +15,16 @@ from core.errors import ConfigError
 
 SUPPORTED_INTERVALS: tuple[str, ...] = ("1s", "1m", "5m", "10m", "15m", "30m", "1h", "1d")
 """Every interval a session config may name, smallest first."""
+
+INDICATOR_GRANULARITIES: dict[str, tuple[str, ...]] = {
+    "historical": ("daily", "intraday"),
+    "streaming": ("bar",),
+    "both": ("daily", "intraday", "bar"),
+}
+"""Indicator kind -> the granularities it accepts (``daily``/``intraday``: values computed
+before the day from trailing bars; ``bar``: updated on every streamed bar); the first is the
+kind's default (``both`` has none: the config must pick). ``plugins.interfaces.Indicator``
+documents the contract."""
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _INTERVAL_RE = re.compile(r"^(\d+)([smhd])$")
@@ -80,3 +91,15 @@ def parse_period(text: str) -> Period:
     count = int(match.group(1))
     days = count if match.group(2) == "d" else count * 5
     return Period(days, text.strip())
+
+
+def trailing_days(period: object) -> int:
+    """The trading days of history before a day that an indicator's ``period`` asks for:
+    ``"10d"`` 10, ``"52w"`` 260; 1 (the day before) for none or a bar count. The daemon's
+    warm-up, the history fetch plan and Dagster's indicator assets all read it here."""
+    if isinstance(period, str):
+        try:
+            return parse_period(period).trading_days
+        except ConfigError:
+            return 1
+    return 1

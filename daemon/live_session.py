@@ -20,6 +20,8 @@ Wiring (one asyncio loop)::
 - **Memory**: trades and quotes go to the market state and the recorder only (not kept in
   ``SessionData`` for the day, so memory stays flat at thousands of messages a second);
   ``keep_ticks=True`` keeps them there too. Other kinds reach ``coordinator.on_other_event``.
+- **Subscribers** (``subscribers=[...]``, ``daemon.streamer.StreamSubscriber``): the same
+  stream seam as a backtest; trades and quotes reach them as the feed receives them.
 - **Persistence**: every ``flush_interval_seconds`` the recorder writes the events received
   (one batch per kind) and the day's per-phase volumes are upserted (``phase_volumes``) when
   they changed. On start the current statistics day's rows are restored, so a restart
@@ -46,7 +48,7 @@ from datetime import date, datetime
 from typing import Any
 
 from core.config import STREAM_KINDS
-from core.store import PhaseVolume
+from core.models import PhaseVolume
 from daemon.api import (
     DEFAULT_API_HOST,
     DEFAULT_API_PORT,
@@ -70,6 +72,7 @@ from daemon.market_state import (
 )
 from daemon.results import RunObserver, RunSummary
 from daemon.schedule import TradingSchedule
+from daemon.streamer import StreamSubscriber
 from plugins.history import source_for_config
 from plugins.recording import EventRecorder
 
@@ -128,6 +131,7 @@ class LiveSession:
         keep_ticks: bool = False,
         serve_api: bool = True,
         clock_speed: float = 1.0,
+        subscribers: Sequence[StreamSubscriber] = (),
     ) -> None:
         from daemon.coordinator import SessionCoordinator
 
@@ -175,6 +179,7 @@ class LiveSession:
             clock=self.clock,
             config_path=config_path,
             observer=observer,
+            subscribers=subscribers,
         )
         self.recorder = EventRecorder(
             store, clock=self.clock.now, flush_interval_seconds=flush_interval_seconds
@@ -198,6 +203,7 @@ class LiveSession:
         self.feed.on_event = event_router(
             self.state, self.coordinator.on_other_event, self.recorder, keep_ticks=keep_ticks
         )
+        self.feed.tap = self.coordinator.streamer.live_tap
 
     # -- symbols -------------------------------------------------------------------------------
 

@@ -33,9 +33,16 @@ from typing import Any
 
 from core.calendars import exchange_timezone
 from core.config import STREAM_KINDS
-from core.models import ForeignRoom, IndexTick, MarketEvent, Quote, SecurityStatus, Trade
+from core.models import (
+    ForeignRoom,
+    IndexTick,
+    MarketEvent,
+    PhaseVolume,
+    Quote,
+    SecurityStatus,
+    Trade,
+)
 from core.phases import Phase, phase_at, phase_for_trading_session, phase_windows
-from core.store import PhaseVolume
 from daemon.aggregation.foreign import ForeignFlowTracker
 from daemon.aggregation.market import BasisTracker, IndexTracker
 from daemon.aggregation.order_flow import OrderFlowAggregator, VolumeBreakdown

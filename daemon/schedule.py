@@ -19,58 +19,14 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 from core import calendars
-from core.errors import CalendarError
-
-_MINUTE = timedelta(minutes=1)
-
-
-@dataclass(frozen=True, slots=True)
-class TradingSession:
-    """One trading day: open, close and lunch break (aware UTC), and its continuous segments.
-
-    ``segments`` is ``((open, close),)`` or ``((open, break_start), (break_end, close))``.
-    """
-
-    date: date
-    open: datetime
-    close: datetime
-    break_start: datetime | None
-    break_end: datetime | None
-    is_early_close: bool
-    segments: tuple[tuple[datetime, datetime], ...] = field(default=(), compare=False)
-
-    def __post_init__(self) -> None:
-        if not self.segments:
-            segments: tuple[tuple[datetime, datetime], ...]
-            if self.break_start is not None and self.break_end is not None:
-                segments = ((self.open, self.break_start), (self.break_end, self.close))
-            else:
-                segments = ((self.open, self.close),)
-            object.__setattr__(self, "segments", segments)
-
-    def contains(self, ts: datetime) -> bool:
-        """True when ``ts`` lies in a trading segment (``start <= ts < end``; not in the break)."""
-        return any(start <= ts < end for start, end in self.segments)
-
-    def in_break(self, ts: datetime) -> bool:
-        """True when ``ts`` lies in the lunch break."""
-        return self.break_start is not None and self.break_start <= ts < self.break_end  # type: ignore[operator]
-
-    @property
-    def duration_seconds(self) -> float:
-        """Trading time in seconds, the lunch break excluded."""
-        return sum((end - start).total_seconds() for start, end in self.segments)
-
-    def minutes(self) -> list[datetime]:
-        """Bar-open time (aware UTC) of every trading minute, the break excluded."""
-        out: list[datetime] = []
-        for start, end in self.segments:
-            out.extend(start + i * _MINUTE for i in range((end - start) // _MINUTE))
-        return out
+from core.errors import CalendarError, SessionError
+from core.sessions import SessionWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,17 +54,9 @@ class _YearBlock:
         self.last = min(date(year, 12, 31), covered[1])
         days = calendars.sessions_in_range(calendar, self.first, self.last)
         self.sessions: list[date] = days
-        self.by_date: dict[date, TradingSession] = {}
-        for day in days:
-            bounds = calendars.session_bounds(calendar, day)
-            self.by_date[day] = TradingSession(
-                date=day,
-                open=bounds.open,
-                close=bounds.close,
-                break_start=bounds.break_start,
-                break_end=bounds.break_end,
-                is_early_close=bounds.is_early_close,
-            )
+        self.by_date: dict[date, SessionWindow] = {
+            day: calendars.session_bounds(calendar, day) for day in days
+        }
         self.minutes: dict[date, tuple[datetime, ...]] = {}
 
 
@@ -128,7 +76,7 @@ class TradingSchedule:
         self._misses = 0
         self._loaded = False
         self._last_date: date | None = None
-        self._last_session: TradingSession | None = None
+        self._last_session: SessionWindow | None = None
 
     # -- cache --------------------------------------------------------------------------------
 
@@ -186,7 +134,7 @@ class TradingSchedule:
             return self._last_session is not None
         return self.get_trading_session(day) is not None
 
-    def get_trading_session(self, day: date) -> TradingSession | None:
+    def get_trading_session(self, day: date) -> SessionWindow | None:
         """Open/close/break of ``day``; None when ``day`` is not a trading day."""
         if day == self._last_date:
             self._hits += 1
@@ -235,6 +183,29 @@ class TradingSchedule:
         if self.is_trading_day(day):
             return day
         return self.get_next_trading_date(day)
+
+    def backtest_days(self, start: date | None, end: date | None) -> list[date]:
+        """The trading days of a backtest ``[start, end]``; ``SessionError`` naming what is
+        wrong when a date is missing or the range holds no trading day."""
+        if start is None or end is None:
+            raise SessionError(
+                "backtest needs backtest_config.start_date and end_date (or --start/--end)"
+            )
+        days = self.trading_days_between(start, end)
+        if not days:
+            raise SessionError(
+                f"no trading day of {self.calendar} between {start.isoformat()} and "
+                f"{end.isoformat()}: pick a range that contains a session"
+            )
+        return days
+
+    def first_day_ending_after(self, now: datetime, window: Callable[[date], Any]) -> date:
+        """The first trading day whose streamed ``window(day)`` has not ended at ``now`` (a
+        live session starting: today, or the next trading day once today is over)."""
+        first = self.get_first_trading_date(now.astimezone(self.timezone).date())
+        if now >= window(first).end:
+            first = self.get_next_trading_date(first)
+        return first
 
     def trading_days_back(self, day: date, n: int) -> list[date]:
         """The ``n`` trading days strictly before ``day``, oldest first (for trailing history)."""
@@ -299,4 +270,4 @@ class TradingSchedule:
         )
 
 
-__all__ = ["CacheStats", "TradingSchedule", "TradingSession"]
+__all__ = ["CacheStats", "TradingSchedule"]

@@ -2,8 +2,8 @@
 
 Per ``(symbol, key)`` — ``key`` is an interval label (``"1m"``, ``"5m"``) or an event kind
 (``"trades"``, ``"quotes"``) — an append-only :class:`Series` of rows in ``ts_event`` order. A
-row is any object with the attributes the reader needs (``core.models.Bar``, or the cheap
-:class:`BarRow` namedtuple); the store never copies or converts rows, so:
+row is a record (``core.models.Bar`` for bars, the event records for other kinds); the store
+never copies or converts rows, so:
 
 - append is one bound ``list.append`` (~0.03 µs),
 - ``latest()`` is a C-level ``list[-1]`` (~0.03-0.06 µs),
@@ -24,7 +24,7 @@ from datetime import datetime
 from functools import partial
 from itertools import islice
 from operator import attrgetter, getitem
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -33,25 +33,15 @@ from core.models import IndicatorValue, QualityResult
 
 _TS = attrgetter("ts_event")
 
-
-class BarRow(NamedTuple):
-    """A cheap bar record with ``core.models.Bar``'s attribute names (a plain tuple underneath).
-
-    Build many at once with ``map(BarRow._make, rows)``; prices in quote units, volume in
-    shares/contracts, ``ts_event`` the bar open (aware UTC).
-    """
-
-    symbol: str
-    interval: str
-    ts_event: datetime
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    trade_count: int | None = None
-    vwap: float | None = None
-    source: str = ""
+EVENT_KINDS = {
+    "Trade": "trades",
+    "Quote": "quotes",
+    "ForeignRoom": "foreign",
+    "IndexTick": "index",
+    "SecurityStatus": "status",
+    "Bar": "bars",
+}
+"""Record type name -> the key events of that kind are kept under."""
 
 
 class SeriesView(Sequence[Any]):
@@ -188,6 +178,15 @@ class HistoricalIndicator:
         self.values = list(values)
         self.daily: IndicatorValue | None = None
         by_minute: list[IndicatorValue | None] = []
+        values = self.values
+        if (
+            values
+            and values[0].minute_of_day == 0
+            and values[-1].minute_of_day == len(values) - 1
+            and all(v.minute_of_day == i for i, v in enumerate(values))
+        ):  # the usual layout: every minute in order
+            self._by_minute = list(values)
+            return
         for value in self.values:
             if value.minute_of_day is None:
                 self.daily = value
@@ -254,6 +253,13 @@ class SessionData:
         if found is None:
             found = self._day[(symbol, key)] = Series(symbol, key)
         found.append(row)
+
+    def append_event(self, event: Any) -> None:
+        """Keep a market event that is not a streamed bar under its kind (``trades``,
+        ``quotes``, ``foreign``, ``index``, ``status``, ``bars``) and its symbol or index id."""
+        kind = EVENT_KINDS.get(type(event).__name__, type(event).__name__.lower())
+        symbol = getattr(event, "symbol", None) or getattr(event, "index_id", "") or ""
+        self.append(symbol, kind, event)
 
     def latest(self, symbol: str, key: str) -> Any | None:
         """Today's most recent row of ``(symbol, key)``, or None."""
@@ -346,4 +352,4 @@ class SessionData:
         return list(self._indicators.values())
 
 
-__all__ = ["BarRow", "HistoricalIndicator", "Series", "SeriesView", "SessionData"]
+__all__ = ["HistoricalIndicator", "Series", "SeriesView", "SessionData"]

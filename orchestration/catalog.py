@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
-from core.timeframes import is_interval, parse_interval, parse_period
+from core.timeframes import is_interval, parse_interval, trailing_days
 
 if TYPE_CHECKING:
     from core.config import SessionConfig
@@ -101,17 +101,25 @@ class IndicatorSpec:
     source: str
 
     def params_dict(self) -> dict[str, Any]:
+        """The config entry's keys but ``type`` (``granularity`` included when configured)."""
         return dict(self.params)
 
+    def plugin_params(self) -> dict[str, Any]:
+        """What the indicator's constructor receives from the config (``granularity`` is
+        resolved and passed by sessiond itself: ``plugins.interfaces.Indicator``)."""
+        return {k: v for k, v in self.params if k != "granularity"}
+
     @property
-    def granularity(self) -> str:
-        return str(self.params_dict().get("granularity", "daily"))
+    def granularity(self) -> str | None:
+        """The configured granularity (None: the indicator type's default)."""
+        value = self.params_dict().get("granularity")
+        return None if value is None else str(value)
 
     @property
     def trailing_days(self) -> int:
-        """Trading days of history the indicator needs (its period; 1 when it has none)."""
-        period = self.params_dict().get("period")
-        return parse_period(str(period)).trading_days if period else 1
+        """Trading days of history the indicator needs (its period in days or weeks; 1 when it
+        has none or counts bars)."""
+        return trailing_days(self.params_dict().get("period"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +180,7 @@ def _indicator_entries(config: SessionConfig) -> dict[str, dict[str, Any]]:
     return entries
 
 
+
 def _earliest_needed(
     config: SessionConfig, indicators: Mapping[str, dict[str, Any]]
 ) -> date | None:
@@ -180,8 +189,7 @@ def _earliest_needed(
         return None
     trailing = [item.trailing_days for item in config.session_data_config.historical.data]
     for entry in indicators.values():
-        if entry.get("period"):
-            trailing.append(parse_period(str(entry["period"])).trading_days)
+        trailing.append(trailing_days(entry.get("period")))
     days = max(trailing, default=0)
     # trading days -> calendar days, generously (weekends and holidays)
     return backtest.start_date - timedelta(days=days * 7 // 5 + 10)

@@ -43,7 +43,8 @@ from dagster._utils.warnings import PreviewWarning
 from core import calendars
 from core.boards import board_rules, tick_size
 from core.errors import CalendarError
-from core.quality import bar_buckets, find_gaps
+from core.quality import find_gaps
+from core.resample import bar_buckets
 from core.timeframes import parse_interval
 from orchestration.catalog import ExchangeCatalog
 from orchestration.partitions import partition_date

@@ -3,10 +3,11 @@
 The single code path for history: the daemon's historical phase (and backtest queue loading),
 ``sessiond load`` and the Dagster historical-bar assets all call :func:`load_history`.
 
-For each trading day of ``[start, end]`` on the calendar and each interval, it asks the store
-which symbols already have bars of that day (``Store.bar_days``), requests the others from the
-source — one ``request_bars`` call per (day, interval) for all symbols lacking it — and upserts
-what comes back (idempotent, so a crash or a rerun neither duplicates nor loses rows).
+For each interval it asks the store, in one query (``Store.bar_counts``), which symbols already
+have bars of each trading day of ``[start, end]`` on the calendar, requests the others from the
+source — one ``request_bars`` call per (day, interval) for the symbols lacking the same parts
+of the day — and upserts what comes back (idempotent, so a crash or a rerun neither duplicates
+nor loses rows).
 
 A (symbol, interval, day) counts as present when the store holds at least one bar of it from
 ``source_name``; partial days are the quality check's business (gaps), not a reason to refetch.
@@ -15,7 +16,8 @@ With ``only_missing=False`` every day is fetched again and upserted over the sto
 Extended hours (US pre-market 04:00–09:30 ET, post-market 16:00–20:00 ET, 17:00 on early
 closes; ``core.phases``): with ``extended_hours`` (a session config's
 ``session_data_config.extended_hours``, a mapping, or ``(pre, post)``) a day's intraday window
-is :func:`day_segments` — the regular session plus each included extended phase — and each
+is ``core.sessions.session_window`` — the regular session plus each included extended phase —
+and each
 extended segment is checked apart: a symbol with regular bars but none in an included
 pre-market is fetched for the pre-market only. (A symbol that really had no pre-market trade
 is therefore asked again on each load.) Calendars without such phases (Vietnam) are unchanged.
@@ -25,15 +27,15 @@ same flags when its constructor takes ``extended_hours`` (the Alpaca source does
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from core.calendars import exchange_timezone, session_bounds, sessions_in_range
+from core.calendars import exchange_timezone, sessions_in_range
 from core.errors import ConfigError, SessiondError, SourceError
 from core.models import Bar
-from core.phases import phase_windows
+from core.sessions import ExtendedHoursLike, extended_flags, session_window
 
 ProgressCallback = Callable[[int, int], None]
 """``progress(done, total)`` in trading days, called after each day."""
@@ -57,70 +59,13 @@ class LoadReport:
         )
 
 
-ExtendedHoursLike = Any
-"""``None`` (regular hours only), an object or mapping with ``pre_market``/``post_market``
-booleans (``SessionConfig.session_data_config.extended_hours``), or a ``(pre, post)`` pair."""
-
-REGULAR = "regular"
-PRE_MARKET = "pre_market"
-POST_MARKET = "post_market"
-
-
-def extended_flags(extended_hours: ExtendedHoursLike) -> tuple[bool, bool]:
-    """``(pre_market, post_market)`` of any :data:`ExtendedHoursLike` value."""
-    if extended_hours is None:
-        return False, False
-    if isinstance(extended_hours, tuple):
-        pre, post = extended_hours
-        return bool(pre), bool(post)
-    if isinstance(extended_hours, Mapping):
-        return bool(extended_hours.get("pre_market")), bool(extended_hours.get("post_market"))
-    return (
-        bool(getattr(extended_hours, "pre_market", False)),
-        bool(getattr(extended_hours, "post_market", False)),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class DaySegment:
-    """One part of a trading day's window: ``kind`` is ``regular`` (the session, lunch break
-    included), ``pre_market`` or ``post_market``; ``[start, end)`` aware UTC."""
-
-    kind: str
-    start: datetime
-    end: datetime
-
-
-def day_segments(
-    calendar: str, trading_date: date, extended_hours: ExtendedHoursLike = None
-) -> tuple[DaySegment, ...]:
-    """The regular session of ``trading_date`` and, in time order around it, the extended
-    phases ``extended_hours`` includes (``core.phases`` windows: XNYS pre-market 04:00 ET to
-    the open, post-market the close to 20:00 ET, 17:00 on early closes). Calendars without
-    extended phases give the regular session only."""
-    bounds = session_bounds(calendar, trading_date)
-    regular = DaySegment(REGULAR, bounds.open, bounds.close)
-    pre, post = extended_flags(extended_hours)
-    if not (pre or post):
-        return (regular,)
-    before: list[DaySegment] = []
-    after: list[DaySegment] = []
-    for window in phase_windows(calendar, trading_date):
-        kind = str(window.phase)
-        if kind == PRE_MARKET and pre and window.end <= bounds.open:
-            before.append(DaySegment(PRE_MARKET, window.start, window.end))
-        elif kind == POST_MARKET and post and window.start >= bounds.close:
-            after.append(DaySegment(POST_MARKET, window.start, window.end))
-    return (*before, regular, *after)
-
-
 def day_window(
     calendar: str, trading_date: date, interval: str, extended_hours: ExtendedHoursLike = None
 ) -> tuple[datetime, datetime]:
     """The UTC range holding a trading day's bars of ``interval``.
 
     Intraday intervals: ``[open, close)`` of the session, widened to the included extended
-    phases (:func:`day_segments`). ``1d``: the exchange-local calendar day of the trading date
+    phases (``core.sessions.session_window``). ``1d``: the exchange-local calendar day of the trading date
     (daily bars are stamped at the open by some vendors, at local midnight by others).
     """
     if interval == "1d":
@@ -128,11 +73,8 @@ def day_window(
         start = datetime.combine(trading_date, time(0), tzinfo=zone)
         end = datetime.combine(trading_date + timedelta(days=1), time(0), tzinfo=zone)
         return start.astimezone(UTC), end.astimezone(UTC)
-    if extended_hours is None:
-        bounds = session_bounds(calendar, trading_date)
-        return bounds.open, bounds.close
-    segments = day_segments(calendar, trading_date, extended_hours)
-    return segments[0].start, segments[-1].end
+    window = session_window(calendar, trading_date, extended_hours)
+    return window.start, window.end
 
 
 def source_for_config(host: Any, config: Any, **overrides: Any) -> Any:
@@ -156,31 +98,21 @@ def source_for_config(host: Any, config: Any, **overrides: Any) -> Any:
     return host.create_source(name, exchange=config.calendar_name, **options)
 
 
-def _present_symbols(
-    store: Any,
-    symbols: Sequence[str],
-    interval: str,
-    source_name: str,
-    days: Sequence[date],
-    calendar: str,
-) -> dict[date, set[str]]:
-    """For each day, the symbols the store already has bars for (one query per symbol)."""
-    present: dict[date, set[str]] = {d: set() for d in days}
-    if not days:
-        return present
-    first_start, _ = day_window(calendar, days[0], interval)
-    _, last_end = day_window(calendar, days[-1], interval)
-    # The store counts bars per UTC date; every calendar's session (and its daily bar) falls
-    # on the UTC date of its open.
-    keys = {d: session_bounds(calendar, d).open.date() for d in days}
-    for symbol in symbols:
-        counts = store.bar_days(symbol, interval, source_name, first_start, last_end)
-        if not counts:
-            continue
-        for d, key in keys.items():
-            if counts.get(key, 0) > 0:
-                present[d].add(symbol)
-    return present
+def _units(
+    calendar: str, trading_date: date, interval: str, extended_hours: ExtendedHoursLike
+) -> tuple[tuple[datetime, datetime], ...]:
+    """The parts of a day checked and fetched apart: the regular session (the local calendar
+    day for ``1d``), then each included extended segment."""
+    if interval == "1d":
+        return (day_window(calendar, trading_date, interval),)
+    window = session_window(calendar, trading_date, extended_hours)
+    regular = ((window.open, window.close),)
+    return regular + tuple((s.start, s.end) for s in window.extended_segments)
+
+
+Request = tuple[list[date], list[str], tuple[int, ...]]
+"""One ``request_bars`` call to make: its trading days, symbols, and the units (indexes into a
+day's :func:`_units`) it asks for."""
 
 
 def load_history(
@@ -205,78 +137,106 @@ def load_history(
     """
     days = sessions_in_range(calendar, start, end) if start <= end else []
     symbols = sorted(set(symbols))
-    intervals = list(dict.fromkeys(intervals))
     rows_written = fetched = skipped = 0
-    present_by_interval: dict[str, dict[date, set[str]]] = {
-        interval: (
-            _present_symbols(store, symbols, interval, source_name, days, calendar)
-            if only_missing
-            else {d: set() for d in days}
+    plans: list[tuple[str, list[Request]]] = []
+    for interval in dict.fromkeys(intervals):
+        units = [_units(calendar, d, interval, extended_hours) for d in days]
+        flat = [unit for day_units in units for unit in day_units]
+        counts = (
+            store.bar_counts(symbols, interval, flat, source=source_name) if only_missing else {}
         )
-        for interval in intervals
-    }
-    for done, trading_date in enumerate(days, start=1):
-        for interval in intervals:
-            have = present_by_interval[interval][trading_date]
-            segments = (
-                day_segments(calendar, trading_date, extended_hours)
-                if interval != "1d"
-                else (DaySegment(REGULAR, *day_window(calendar, trading_date, interval)),)
-            )
-            # symbol -> the segments it lacks; symbols lacking the same ones share requests
-            wanted: dict[tuple[DaySegment, ...], list[str]] = {}
+        lacking_by_day: list[dict[tuple[int, ...], list[str]]] = []
+        offset = 0
+        for day_units in units:  # per day: symbols grouped by the units they lack
+            wanted: dict[tuple[int, ...], list[str]] = {}
             for symbol in symbols:
                 lacking = tuple(
-                    segment
-                    for segment in segments
-                    if not only_missing
-                    or not (
-                        symbol in have
-                        if segment.kind == REGULAR
-                        else store.count_bars(
-                            symbol, interval, segment.start, segment.end, source=source_name
-                        )
-                    )
+                    i for i in range(len(day_units)) if not counts.get((symbol, offset + i))
                 )
                 if lacking:
                     wanted.setdefault(lacking, []).append(symbol)
-            missing_count = sum(len(group) for group in wanted.values())
-            skipped += len(symbols) - missing_count
-            for lacking, missing in wanted.items():
-                for window_start, window_end in _ranges(lacking):
-                    try:
-                        bars = source.request_bars(missing, window_start, window_end, interval)
-                        rows_written += store.upsert_bars(_stamped(bars, source_name))
-                    except SessiondError:
-                        raise
-                    except Exception as error:  # a plugin bug or vendor failure: name it
-                        raise SourceError(
-                            f"data source {source_name!r} failed for {interval} bars of "
-                            f"{trading_date.isoformat()} ({', '.join(missing)}): {error}"
-                        ) from error
-            fetched += missing_count
+            lacking_by_day.append(wanted)
+            missing = sum(len(group) for group in wanted.values())
+            fetched += missing
+            skipped += len(symbols) - missing
+            offset += len(day_units)
+        plans.append((interval, _requests(days, lacking_by_day)))
+    for position, day in enumerate(days, start=1):  # day by day, every interval
+        for interval, requests in plans:
+            for request in requests:
+                if request[0][0] != day:
+                    continue
+                for window_start, window_end in _request_ranges(
+                    calendar, interval, extended_hours, request
+                ):
+                    rows_written += _fetch(
+                        store, source, source_name, interval, request, window_start, window_end
+                    )
         if progress is not None:
-            progress(done, len(days))
+            progress(position, len(days))
     return LoadReport(rows_written, fetched, skipped, len(days))
 
 
-def _ranges(segments: Sequence[DaySegment]) -> list[tuple[datetime, datetime]]:
-    """Adjacent segments merged into ``[start, end)`` ranges (one request each)."""
+def _requests(
+    days: Sequence[date], lacking_by_day: Sequence[dict[tuple[int, ...], list[str]]]
+) -> list[Request]:
+    """One request per day and group of symbols lacking the same units (a day's request
+    covers only its own session: sources with bars outside it, e.g. extended hours, are never
+    asked for what the config does not stream)."""
+    return [
+        ([day], missing, lacking)
+        for day, wanted in zip(days, lacking_by_day, strict=True)
+        for lacking, missing in wanted.items()
+    ]
+
+
+def _request_ranges(
+    calendar: str, interval: str, extended_hours: ExtendedHoursLike, request: Request
+) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` ranges of one request: the lacking units of its day, adjacent ones
+    merged."""
+    request_days, _, lacking = request
+    units = _units(calendar, request_days[0], interval, extended_hours)
     ranges: list[tuple[datetime, datetime]] = []
-    for segment in segments:
-        if ranges and ranges[-1][1] == segment.start:
-            ranges[-1] = (ranges[-1][0], segment.end)
+    for start, end in sorted(units[i] for i in lacking):
+        if ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], end)
         else:
-            ranges.append((segment.start, segment.end))
+            ranges.append((start, end))
     return ranges
+
+
+def _fetch(
+    store: Any,
+    source: Any,
+    source_name: str,
+    interval: str,
+    request: Request,
+    start: datetime,
+    end: datetime,
+) -> int:
+    """One ``request_bars`` call, upserted; a plugin's failure becomes a ``SourceError``
+    naming the source, interval, day(s) and symbols."""
+    request_days, missing, _ = request
+    try:
+        bars = source.request_bars(list(missing), start, end, interval)
+        return int(store.upsert_bars(_stamped(bars, source_name)))
+    except SessiondError:
+        raise
+    except Exception as error:  # a plugin bug or vendor failure: name it
+        span = request_days[0].isoformat()
+        if len(request_days) > 1:
+            span += f"..{request_days[-1].isoformat()}"
+        raise SourceError(
+            f"data source {source_name!r} failed for {interval} bars of {span} "
+            f"({', '.join(missing)}): {error}"
+        ) from error
 
 
 def _stamped(bars: Iterable[Bar], source_name: str) -> Iterable[Bar]:
     """Bars with ``source`` set to ``source_name`` where the plugin left it empty."""
-    from dataclasses import replace
-
     for bar in bars:
-        yield bar if bar.source else replace(bar, source=source_name)
+        yield bar if bar.source else bar._replace(source=source_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,12 +285,14 @@ def history_plan(config: Any, start: date, end: date) -> list[HistoryNeed]:
         back = previous_session(calendar, first, entry.trailing_days)
         needs.append(HistoryNeed(symbols, tuple(entry.intervals), back, last))
     for spec in historical.indicators.values():
-        params = spec.params if hasattr(spec, "params") else dict(spec)
-        try:  # trailing indicators have a period in trading days/weeks; streaming ones in bars
-            period = parse_period(str(params.get("period")))
+        granularity = spec.granularity or "daily"
+        if granularity == "bar":  # streaming: fed the streamed days, no trailing history
+            continue
+        try:  # trailing indicators have a period in trading days/weeks
+            period = parse_period(str(spec.params.get("period")))
         except ConfigError:
             continue
-        interval = "1d" if params.get("granularity", "daily") == "daily" else streamed
+        interval = "1d" if granularity == "daily" else streamed
         if interval is None:
             continue
         back = previous_session(calendar, first, period.trading_days)

@@ -37,6 +37,7 @@ import pluggy
 
 from core.errors import PluginError, StartupError, UnknownPluginError
 from plugins import hookspecs
+from plugins.interfaces import indicator_kind
 
 PROJECT_NAME = "sessiond"
 """pluggy project name (the ``hookimpl`` marker) and entry-point group."""
@@ -237,9 +238,29 @@ class PluginHost:
         cls = _lookup(self.classifiers, "trade classifier", name)
         return cls()
 
-    def create_indicator(self, type_name: str, *, name: str, **params: Any) -> Any:
-        """Instantiate indicator type ``type_name`` as ``cls(name=name, **params)``."""
+    @property
+    def indicator_kinds(self) -> dict[str, str]:
+        """Indicator type name -> its declared kind (``historical``, ``streaming``, ``both``)."""
+        return {name: indicator_kind(cls) for name, cls in self.indicators.items()}
+
+    def create_indicator(
+        self,
+        type_name: str,
+        *,
+        name: str,
+        calendar: str | None = None,
+        granularity: str | None = None,
+        **params: Any,
+    ) -> Any:
+        """Instantiate indicator type ``type_name`` as ``cls(name=name, **params)``, adding
+        ``calendar`` and ``granularity`` when the constructor declares them (the contract of
+        ``plugins.interfaces.Indicator``)."""
         cls = _lookup(self.indicators, "indicator", type_name)
+        engine = {"calendar": calendar, "granularity": granularity}
+        declared = declared_parameters(cls)
+        for key, value in engine.items():
+            if value is not None and (declared is None or key in declared):
+                params[key] = value
         _check_options(cls, "indicator", type_name, {"name": name, **params})
         return cls(name=name, **params)
 
@@ -267,7 +288,7 @@ class PluginHost:
         return {
             "data_sources": set(self.data_sources),
             "classifiers": set(self.classifiers),
-            "indicator_types": set(self.indicators),
+            "indicator_types": self.indicator_kinds,
             "brokers": set(self.brokers),
             "strategies": {name: accepted_options(cls) for name, cls in self.strategies.items()},
             "fee_models": {name: accepted_options(cls) for name, cls in self.fee_models.items()},
@@ -284,8 +305,20 @@ def _lookup(registry: dict[str, type], kind: str, name: str) -> type:
         raise UnknownPluginError(f"unknown {kind} {name!r} (known: {known}){hint}") from None
 
 
+def declared_parameters(cls: type) -> set[str] | None:
+    """The keyword parameters a constructor declares (None: it takes ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters}
+
+
 def accepted_options(cls: type) -> tuple[str, ...] | None:
-    """The keyword arguments a plugin class's constructor takes (None: any, via ``**kw``)."""
+    """The keyword arguments a plugin class's constructor takes, in order (None: any, via
+    ``**kw``)."""
     try:
         signature = inspect.signature(cls)
     except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
@@ -507,6 +540,11 @@ def _plugin_class(origin: _Origin, hook_name: str, kind: str, methods: str, item
     if not any(callable(getattr(item, method, None)) for method in methods.split("|")):
         needed = " or ".join(methods.split("|"))
         raise StartupError(f"{where}: {kind} {name!r} lacks the method {needed}")
+    if hook_name == "register_indicators":
+        try:
+            indicator_kind(item)
+        except PluginError as error:
+            raise StartupError(f"{where}: {error}") from None
     return name
 
 

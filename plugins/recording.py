@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -37,7 +36,7 @@ import sqlalchemy as sa
 
 from core import tables
 from core.calendars import exchange_timezone
-from core.models import ForeignRoom, IndexTick, Quote, SecurityStatus, Trade
+from core.models import ForeignRoom, IndexTick, Quote, SecurityStatus, Trade, replace
 
 RECORDED_TYPES: tuple[type, ...] = (Trade, Quote, ForeignRoom, IndexTick, SecurityStatus)
 """The event types a recorder keeps, in the order that breaks ties between equal stamps."""

@@ -13,6 +13,13 @@ Each ``check_*`` raises ``AssertionError`` with a message naming the class and w
 ("MySource (mysource): bar 3 of AAPL has ts_event 2024-03-04 14:30:00 without a time zone;
 bars must carry aware UTC datetimes"), and returns what it produced so tests can check more.
 Every built-in plugin passes these checks (``tests/plugins/test_conformance.py``).
+
+:func:`check_indicator_paths` runs an indicator through sessiond's real paths — a two-day
+synthetic backtest of the daemon and an in-process Dagster materialization of its indicator
+asset, each on its own store — and fails when every value is None or when the two store
+different values. It is the one function of ``plugins`` that drives ``daemon`` and
+``orchestration`` (imported when it is called, so the plugin SDK itself depends on ``core``
+only): a test harness, never imported by the engine.
 """
 
 from __future__ import annotations
@@ -25,10 +32,17 @@ from decimal import Decimal
 from typing import Any
 
 from core import calendars
+from core.errors import PluginError
 from core.models import Aggressor, Bar, IndicatorValue, Quote, Trade
 from core.orders import Fill, Order, OrderRequest, OrderSide, OrderUpdate, quantize_money
 from core.timeframes import SUPPORTED_INTERVALS, parse_interval
-from plugins.interfaces import supports
+from plugins.interfaces import (
+    GRANULARITIES,
+    TrailingBars,
+    indicator_granularity,
+    indicator_kind,
+    supports,
+)
 
 __all__ = [
     "check_broker",
@@ -36,6 +50,7 @@ __all__ = [
     "check_fee_model",
     "check_strategy",
     "check_indicator",
+    "check_indicator_paths",
     "check_plugin",
     "check_trade_classifier",
     "default_window",
@@ -43,7 +58,6 @@ __all__ = [
 ]
 
 _UTC_ZERO = dt.timedelta(0)
-_MISSING = object()
 
 
 def _label(cls: type) -> str:
@@ -387,35 +401,51 @@ def check_indicator(
     history: Sequence[Bar] | None = None,
     as_of: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Check an ``Indicator`` class: attributes, ``cls(name=..., calendar=exchange, **params)``
-    (sessiond always passes the session's calendar), ``compute`` (values named ``name`` for
+    """Check an ``Indicator`` class: attributes, a ``kind`` matching its methods,
+    ``cls(name=..., **params)``, ``compute`` when historical (values named ``name`` for
     ``symbol`` at ``as_of``, finite or None, distinct ``minute_of_day``, same answer twice) and
-    ``update`` (finite or None for each bar; the attribute ``value`` holds the latest result,
-    which sessiond stores at each session's end; after ``reset()`` a replay gives the same
-    values). ``history`` defaults to 12 sessions of synthetic 1-minute bars before ``as_of``.
-    Returns ``{"compute": [...], "update": [...]}``."""
+    ``update`` when streaming (finite or None for each bar; after ``reset()`` a replay gives
+    the same values). ``history`` defaults to 12 sessions of synthetic 1-minute bars before
+    ``as_of``. Returns ``{"compute": [...], "update": [...]}``. The contract on sessiond's real
+    paths is :func:`check_indicator_paths`."""
     label = _check_class_attributes(cls, ("compute", "update"), "indicator")
+    try:
+        kind = indicator_kind(cls)
+    except PluginError as error:
+        raise AssertionError(str(error)) from None
     if history is None:
         history, default_as_of = _default_history(exchange, symbol)
         as_of = as_of or default_as_of
-    history = list(history)
+    zone = calendars.exchange_timezone(exchange)
+    history = TrailingBars.from_bars(
+        list(history), lambda bar: bar.ts_event.astimezone(zone).date()
+    )
     as_of = as_of or (
         history[-1].ts_event + dt.timedelta(minutes=1) if history else default_window(exchange)[0]
     )
 
+    arguments = dict(params or {})  # the engine's own arguments, when declared (Indicator)
+    from plugins.manager import declared_parameters
+
+    declared = declared_parameters(cls)
+    if "calendar" not in arguments and (declared is None or "calendar" in declared):
+        arguments["calendar"] = exchange
+    default = GRANULARITIES[kind][0] if kind != "both" else None
+    granular = declared is None or "granularity" in declared
+    if "granularity" not in arguments and default is not None and granular:
+        arguments["granularity"] = default
+
     def make() -> Any:
         try:
-            return cls(name=name, **{"calendar": exchange, **dict(params or {})})
+            return cls(name=name, **arguments)
         except TypeError as error:
             raise AssertionError(
-                f"{label}: cannot be constructed as cls(name=..., calendar=..., **params): "
-                f"{error} (sessiond passes the session's calendar name: accept "
-                "'calendar: str | None = None')"
+                f"{label}: cannot be constructed as cls(name=..., **params): {error}"
             ) from None
 
     indicator = make()
     out: dict[str, Any] = {"compute": [], "update": []}
-    if supports(indicator, "compute"):
+    if kind in ("historical", "both"):
         values = indicator.compute(symbol, history, as_of)
         if not isinstance(values, list):
             raise AssertionError(f"{label}: compute() must return a list, returned {values!r}")
@@ -441,19 +471,13 @@ def check_indicator(
         if make().compute(symbol, history, as_of) != values:
             raise AssertionError(f"{label}: compute() on the same history gave different values")
         out["compute"] = values
-    if supports(indicator, "update"):
+    if kind in ("streaming", "both"):
         streamed = [indicator.update(bar) for bar in history]
         for value in streamed:
             if value is not None and not _finite(value):
                 raise AssertionError(
                     f"{label}: update() must return a finite float or None, returned {value!r}"
                 )
-        if streamed and getattr(indicator, "value", _MISSING) != streamed[-1]:
-            raise AssertionError(
-                f"{label}: a streaming indicator keeps its latest update() result in the "
-                f"attribute 'value' (sessiond stores it at each session's end); it was "
-                f"{getattr(indicator, 'value', 'missing')!r}, update() returned {streamed[-1]!r}"
-            )
         if supports(indicator, "reset"):
             indicator.reset()
             replay = [indicator.update(bar) for bar in history]
@@ -461,6 +485,195 @@ def check_indicator(
                 raise AssertionError(f"{label}: after reset() the same bars gave different values")
         out["update"] = streamed
     return out
+
+
+_GROUPS = {"XNYS": "US_EQUITY", "XSTC": "HOSE", "XHNX": "HNX", "UPCOM": "UPCOM"}
+_AGREE = 1e-9
+"""Relative tolerance of the daemon/Dagster comparison (float noise, not meaning)."""
+
+
+def check_indicator_paths(
+    cls: type,
+    *,
+    params: Mapping[str, Any] | None = None,
+    granularity: str | None = None,
+    exchange: str = "XNYS",
+    symbols: Sequence[str] = ("TEST",),
+    start: dt.date = dt.date(2024, 3, 5),
+    directory: Any = None,
+) -> dict[str, list[IndicatorValue]]:
+    """Run indicator ``cls`` (with the config entry ``params``, at ``granularity``: None is
+    its kind's default) through sessiond's real paths and compare what they store:
+
+    - the daemon: a backtest of the two trading days from ``start`` on the synthetic source
+      (``SessionCoordinator``; historical values computed before each day, streaming ones at
+      each day's end), on a fresh SQLite store;
+    - Dagster: the exchange's assets (``historical_bars``, ``daily_bars`` and the indicator's
+      asset) materialized in process over the partitions those two days need, on another.
+
+    Fails (``AssertionError`` naming the class) when the daemon stored no value or only None,
+    or when the two paths stored different keys or values (relative tolerance 1e-9).
+    ``directory``: where the stores and the config go (created; default: a temporary one).
+    Returns ``{"daemon": values, "dagster": values}``.
+    """
+    import json
+    import tempfile
+    from pathlib import Path
+
+    label = _check_class_attributes(cls, ("compute", "update"), "indicator")
+    try:
+        granularity = indicator_granularity(cls, granularity)
+    except Exception as error:
+        raise AssertionError(f"{label}: {error}") from None
+    host = _host_with(cls)
+    days = calendars.sessions_in_range(exchange, start, start + dt.timedelta(days=10))[:2]
+    name = "checked"
+    entry = {"type": cls.name, "granularity": granularity, **dict(params or {})}
+    config = {
+        "session_name": "conformance",
+        "exchange_group": _GROUPS.get(exchange, exchange),
+        "mode": "backtest",
+        "backtest_config": {"start_date": days[0].isoformat(), "end_date": days[-1].isoformat(),
+                            "speed_multiplier": 0, "prefetch_days": 2},
+        "session_data_config": {
+            "symbols": list(symbols),
+            "streams": ["1m"],
+            "historical": {"enable_quality": False, "indicators": {name: entry}},
+        },
+        "api_config": {"data_api": "synthetic", "data_api_options": {"seed": 1}},
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(directory if directory is not None else scratch)
+        root.mkdir(parents=True, exist_ok=True)
+        path = root / "conformance.json"
+        path.write_text(json.dumps(config))
+        daemon = _daemon_values(path, root / "daemon.db", host, name, days)
+        dagster = _dagster_values(path, root / "dagster.db", host, name, days, granularity)
+    if not daemon or all(v.value is None for v in daemon):
+        raise AssertionError(
+            f"{label}: every value the daemon stored was None ({len(daemon)} values at "
+            f"granularity {granularity!r} over {days[0]}..{days[-1]}); the indicator computes "
+            "nothing from sessiond's bars"
+        )
+    _compare(label, daemon, dagster)
+    return {"daemon": daemon, "dagster": dagster}
+
+
+def _host_with(cls: type) -> Any:
+    """The built-in plugins, with ``cls`` registered like a third-party plugin (unless it is
+    one of them)."""
+    from plugins import hookimpl
+    from plugins.manager import load_plugins
+
+    host = load_plugins(entry_points=False)
+    if host.indicators.get(cls.name) is cls:
+        return host
+
+    class Plugin:
+        @hookimpl
+        def register_indicators(self) -> list[type]:
+            return [cls]
+
+    return load_plugins(entry_points=False, extra=[Plugin()])
+
+
+def _daemon_values(
+    path: Any, db: Any, host: Any, name: str, days: Sequence[dt.date]
+) -> list[IndicatorValue]:
+    from core.config import load_session_config
+    from core.store import Store
+    from daemon.coordinator import SessionCoordinator
+
+    config = load_session_config(path)
+    with Store.from_url(f"sqlite:///{db}") as store:
+        SessionCoordinator.for_config(config, store=store, host=host).run_sync()
+        return _read_values(store, config, name, days)
+
+
+def _dagster_values(
+    path: Any, db: Any, host: Any, name: str, days: Sequence[dt.date], granularity: str
+) -> list[IndicatorValue]:
+    from dagster import DagsterInstance, materialize
+
+    from core.config import load_session_config
+    from core.store import Store
+    from orchestration.assets import build_exchange_definitions
+    from orchestration.catalog import build_catalogs
+    from orchestration.resources import DataSourceResource, StoreResource, source_resource_key
+
+    config = load_session_config(path)
+    (catalog,) = build_catalogs([path]).values()
+    calendar = config.calendar_name
+    if granularity == "bar":  # each day's own values
+        first, last = days[0], days[-1]
+    else:  # partition D computes for the session after D, from its trailing history
+        trailing = catalog.indicators[0].trailing_days
+        first = calendars.previous_session(calendar, days[0], trailing)
+        last = calendars.previous_session(calendar, days[-1])
+    exchange = build_exchange_definitions(catalog, pool=None, host=host)
+    url = f"sqlite:///{db}"
+    result = materialize(
+        exchange.assets,
+        resources={
+            "store": StoreResource(url=url),
+            source_resource_key("synthetic"): DataSourceResource(plugin="synthetic"),
+        },
+        instance=DagsterInstance.ephemeral(),
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        },
+        raise_on_error=False,
+    )
+    if not result.success:
+        failure = next(
+            (e.event_specific_data.error.message for e in result.all_events if e.is_failure
+             and e.event_specific_data is not None and getattr(e.event_specific_data, "error", None)),
+            "see the Dagster run's events",
+        )  # fmt: skip
+        raise AssertionError(f"the Dagster materialization failed: {failure.strip()}")
+    with Store.from_url(url) as store:
+        return _read_values(store, config, name, days)
+
+
+def _read_values(store: Any, config: Any, name: str, days: Sequence[dt.date]) -> list[Any]:
+    calendar = config.calendar_name
+    start = calendars.session_bounds(calendar, days[0]).open
+    end = calendars.session_bounds(calendar, days[-1]).close + dt.timedelta(seconds=1)
+    symbols = list(config.session_data_config.symbols)
+    return store.read_indicator_values(name, symbols, start, end, source="sessiond")
+
+
+def _compare(label: str, daemon: list[Any], dagster: list[Any]) -> None:
+    def key(v: Any) -> tuple[Any, ...]:
+        return (v.symbol, v.as_of, v.minute_of_day)
+
+    theirs = {key(v): v for v in dagster}
+    for mine in daemon:
+        other = theirs.pop(key(mine), None)
+        where = f"{mine.symbol} as of {mine.as_of.isoformat()}" + (
+            f" minute {mine.minute_of_day}" if mine.minute_of_day is not None else ""
+        )
+        if other is None:
+            raise AssertionError(f"{label}: the daemon stored a value for {where}, Dagster none")
+        same = (mine.value is None and other.value is None) or (
+            mine.value is not None
+            and other.value is not None
+            and math.isclose(mine.value, other.value, rel_tol=_AGREE, abs_tol=1e-12)
+        )
+        if not same or (mine.complete, mine.observations) != (other.complete, other.observations):
+            raise AssertionError(
+                f"{label}: the daemon and Dagster disagree for {where}: daemon "
+                f"{mine.value!r} ({mine.observations} observations), Dagster {other.value!r} "
+                f"({other.observations} observations); a value must depend only on the bars "
+                "it is given, not on call order or instance state"
+            )
+    if theirs:
+        first = next(iter(theirs.values()))
+        raise AssertionError(
+            f"{label}: Dagster stored a value the daemon did not, for {first.symbol} as of "
+            f"{first.as_of.isoformat()}"
+        )
 
 
 # --------------------------------------------------------------------------------------------

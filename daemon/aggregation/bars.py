@@ -1,42 +1,42 @@
-"""Larger bars (5m, 10m, 15m, 30m, 1h, 1d) built from the streamed smallest interval.
+"""Generated bars (5m, 10m, 15m, 30m, 1h, 1d) of a streamed day, incremental or vectorised.
 
-Buckets come from :func:`core.quality.bar_buckets`: aligned to the session open, restarted at
-the end of the lunch break, cut at the close (the last bar of a segment may be shorter), and
-``1d`` is the whole session. A generated bar is
+The bars themselves are defined once, in ``core.resample`` (buckets along the session window,
+OHLC, summed volume, trade count and vwap rules). Here they are produced while a day streams,
+in two ways that give equal bars **and** equal emission points (tests prove both):
 
-- ``open`` of the first source bar, ``close`` of the last, ``high``/``low`` the max/min,
-- ``volume`` the sum, ``trade_count`` the sum of the known counts (None when none is known),
-- ``vwap = sum(w_i * volume_i) / sum(volume_i)`` with ``w_i`` the source bar's vwap, or its
-  close when it has none (None when the volume is 0),
-- ``ts_event`` the bucket start; ``interval`` the target label; ``source`` the source bars'
-  (or the one given).
+- incremental (live): :class:`BarBuilder` (one symbol, one interval) and :class:`BarAggregator`
+  (many) fold one streamed bar at a time; a bucket is emitted as soon as the bar filling its
+  last slot arrives, or when a bar of a later bucket arrives; :meth:`BarBuilder.close_day`
+  emits the last partial bar. :class:`IncrementalDay` runs them over a day's aggregation
+  groups.
+- vectorised (backtest): :class:`VectorisedDay` resamples the day's columns when the day is
+  loaded (``core.resample``) and computes, for each generated bar, the streamed bar after
+  which the incremental path would have emitted it (or that it is flushed when its group ends).
 
-Two paths give identical bars (a test proves it):
+A day's **aggregation groups** (:func:`aggregation_groups`): the regular session (lunch break
+inside: its buckets restart after the break), and each included extended segment on its own
+(buckets aligned to the segment's start, cut at its end, intraday intervals only), so no
+generated bar spans the regular open or close. Bars emitted at one point are in canonical
+order (:func:`canonical`): symbol, interval length, bucket start.
 
-- incremental: :class:`BarBuilder` (one symbol, one interval) and :class:`BarAggregator` (many)
-  fold one source row at a time; a bucket is emitted as soon as the row filling its last slot
-  arrives (or when a row of a later bucket arrives); :meth:`BarBuilder.close_day` emits the
-  last partial bar at the close. Rows outside the session's segments are ignored (``dropped``).
-- batch: :func:`aggregate_frame` / :func:`aggregate_bars` (numpy ``reduceat`` per bucket).
-
-Rows are anything with ``Bar``'s attribute names (``Bar``, ``daemon.session_data.BarRow``).
+Rows are ``core.models.Bar`` records (anything ``BarLike``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from core.columns import BarColumns, datetime_to_ns
 from core.errors import ConfigError
 from core.models import Bar
-from core.quality import bar_buckets
-from core.store import FRAME_COLUMNS  # the frames aggregate_frame reads and writes
+from core.resample import bar_buckets, bucket_bounds_ns, resample
+from core.sessions import SessionWindow
 from core.timeframes import parse_interval
 
 _FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,15 +53,16 @@ def _bucket_table(
 ) -> tuple[tuple[datetime, datetime, datetime], ...]:
     """``(start, end, last source slot)`` of each bucket; shared read-only by every builder of
     the same session and interval (computed once per day, not once per symbol)."""
-    session = SimpleNamespace(open=open_, close=close, break_start=break_start, break_end=break_end)
-    return tuple((start, end, end - source_step) for start, end in bar_buckets(session, interval))
+    window = SessionWindow(open_.date(), open_, close, break_start, break_end)
+    return tuple((start, end, end - source_step) for start, end in bar_buckets(window, interval))
 
 
 class BarBuilder:
     """Builds ``interval`` bars of one symbol from source rows of a smaller interval.
 
-    Call :meth:`start_day` with the day's session (anything with ``open, close, break_start,
-    break_end``), then :meth:`update` per source row in time order, then :meth:`close_day`.
+    Call :meth:`start_day` with the day's ``SessionWindow`` (anything with ``open, close,
+    break_start, break_end``), then :meth:`update` per source row in time order, then
+    :meth:`close_day`.
     ``update`` returns None, or a list of the bars it completed.
     """
 
@@ -97,7 +98,6 @@ class BarBuilder:
         *,
         source_interval: str = "1m",
         source: str | None = None,
-        row_type: Callable[..., Any] = Bar,
     ) -> None:
         target = parse_interval(interval)
         step = parse_interval(source_interval)
@@ -111,7 +111,7 @@ class BarBuilder:
         self.source = source
         self.dropped = 0
         """Rows ignored because they fell outside the session's segments."""
-        self._make = row_type
+        self._make = Bar
         self._source_step: timedelta = step.timedelta
         self._buckets: tuple[tuple[datetime, datetime, datetime], ...] = ()
         self._index = 0
@@ -288,16 +288,22 @@ class BarBuilder:
         return f"BarBuilder({self.symbol!r}, {self.interval!r})"
 
 
-def feeder_plan(intervals: Sequence[str], source_interval: str = "1m") -> dict[str, str]:
+def feeder_plan(
+    intervals: Sequence[str], source_interval: str = "1m", *, chained: bool = True
+) -> dict[str, str]:
     """For each target interval, the interval it is built from: the largest other target that
     divides it (its buckets nest exactly, being aligned to the same segment starts and cut at
     the same segment ends), else the streamed ``source_interval``. ``1d`` is fed by the largest
     intraday target. E.g. ``["5m", "15m", "1h"]`` -> ``{"5m": "1m", "15m": "5m", "1h": "15m"}``.
+    ``chained=False``: every target from ``source_interval``.
     """
     parsed = sorted({parse_interval(i) for i in intervals})
     plan: dict[str, str] = {}
     for position, target in enumerate(parsed):
         feeder = source_interval
+        if not chained:
+            plan[target.label] = feeder
+            continue
         for smaller in reversed(parsed[:position]):
             if target.is_daily or target.seconds % smaller.seconds == 0:
                 feeder = smaller.label
@@ -324,18 +330,19 @@ class _SymbolChain:
 class BarAggregator:
     """Bar builders for every symbol and every target interval of a session.
 
-    ``update(row)`` dispatches by ``row.symbol`` (builders are created on first sight). Larger
-    intervals are built from smaller generated ones when they nest (:func:`feeder_plan`), so
-    per source event only the smallest target does work; the bars are the same as building
-    each interval from the source (a test proves it; vwap may differ in the last ulp).
-    ``row_type`` is the class of the emitted bars (``Bar``, or the cheaper ``BarRow``).
+    ``update(row)`` dispatches by ``row.symbol`` (builders are created on first sight). With
+    ``chained`` (the default) larger intervals are built from smaller generated ones when they
+    nest (:func:`feeder_plan`), so per source event only the smallest target does work; the
+    bars are the same as building each interval from the source (a test proves it; vwap may
+    differ in the last ulp, and a bar may be emitted later when its last smaller bucket is
+    empty). ``chained=False`` builds each interval straight from the source rows: the
+    emission points of ``core.resample``'s vectorised counterpart (:class:`VectorisedDay`).
     """
 
     __slots__ = (
         "intervals",
         "source_interval",
         "source",
-        "row_type",
         "plan",
         "_chains",
         "_session",
@@ -347,27 +354,20 @@ class BarAggregator:
         *,
         source_interval: str = "1m",
         source: str | None = None,
-        row_type: Callable[..., Any] = Bar,
+        chained: bool = True,
     ) -> None:
         self.intervals = tuple(intervals)
         for interval in self.intervals:  # validate early
             BarBuilder("_", interval, source_interval=source_interval)
         self.source_interval = source_interval
         self.source = source
-        self.row_type = row_type
-        self.plan = feeder_plan(self.intervals, source_interval)
+        self.plan = feeder_plan(self.intervals, source_interval, chained=chained)
         self._chains: dict[str, _SymbolChain] = {}
         self._session: Any = None
 
     def _chain(self, symbol: str) -> _SymbolChain:
         builders = {
-            label: BarBuilder(
-                symbol,
-                label,
-                source_interval=feeder,
-                source=self.source,
-                row_type=self.row_type,
-            )
+            label: BarBuilder(symbol, label, source_interval=feeder, source=self.source)
             for label, feeder in self.plan.items()
         }
         chain = _SymbolChain(builders, self.plan, self.source_interval)
@@ -471,163 +471,244 @@ class BarAggregator:
 
 
 # ---------------------------------------------------------------------------------------------
-# Batch path
+# A streamed day's generated bars: groups, canonical order, incremental and vectorised days
 # ---------------------------------------------------------------------------------------------
 
 
-def _to_ns(values: Any) -> np.ndarray:
-    return pd.DatetimeIndex(pd.to_datetime(values, utc=True)).asi8
+@dataclass(frozen=True, slots=True)
+class AggregationGroup:
+    """A span of the day whose bars are bucketed together: ``window`` gives the buckets
+    (``core.resample.bar_buckets``), ``intervals`` the generated intervals built in it."""
+
+    start: datetime
+    end: datetime
+    window: SessionWindow
+    intervals: tuple[str, ...]
 
 
-def _bucket_arrays(sessions: Iterable[Any], interval: str) -> tuple[np.ndarray, np.ndarray]:
-    starts: list[datetime] = []
-    ends: list[datetime] = []
-    for session in sorted(sessions, key=lambda s: s.open):
-        for start, end in bar_buckets(session, interval):
-            starts.append(start)
-            ends.append(end)
-    if not starts:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return _to_ns(starts), _to_ns(ends)
+def aggregation_groups(window: SessionWindow, intervals: Sequence[str]) -> list[AggregationGroup]:
+    """The regular session (every interval) and each extended segment (intraday intervals
+    only, buckets aligned to the segment's start), in time order; groups without an interval
+    are left out."""
+    intraday = tuple(i for i in intervals if not parse_interval(i).is_daily)
+    groups = []
+    regular = window.regular
+    for segment in window.extended_segments:
+        if segment.end <= window.open and intraday:
+            sub = SessionWindow(window.date, segment.start, segment.end)
+            groups.append(AggregationGroup(segment.start, segment.end, sub, intraday))
+    if intervals:
+        groups.append(AggregationGroup(window.open, window.close, regular, tuple(intervals)))
+    for segment in window.extended_segments:
+        if segment.start >= window.close and intraday:
+            sub = SessionWindow(window.date, segment.start, segment.end)
+            groups.append(AggregationGroup(segment.start, segment.end, sub, intraday))
+    return groups
 
 
-def aggregate_frame(
-    frame: pd.DataFrame, interval: str, sessions: Iterable[Any], *, source: str | None = None
-) -> pd.DataFrame:
-    """Aggregate a frame of source bars (columns of :data:`FRAME_COLUMNS`, ``ts`` = bar open,
-    any number of symbols and sessions) into ``interval`` bars of the given sessions.
-
-    Rows outside every session's segments are dropped. The result has :data:`FRAME_COLUMNS`,
-    ordered by (symbol, ts); ``trade_count`` is a nullable Int64 column, ``vwap`` float (NaN
-    when volume is 0).
-    """
-    bucket_starts, bucket_ends = _bucket_arrays(sessions, interval)
-    if frame.empty or bucket_starts.size == 0:
-        return _empty_frame()
-    codes, symbols = pd.factorize(frame["symbol"], sort=True)
-    ts = _to_ns(frame["ts"])
-    order = np.lexsort((ts, codes))  # by symbol, then time; stable for equal keys
-    ts = ts[order]
-    position = np.searchsorted(bucket_starts, ts, side="right") - 1
-    inside = (position >= 0) & (ts < bucket_ends[np.clip(position, 0, None)])
-    if not inside.any():
-        return _empty_frame()
-    rows = order[inside]
-    position = position[inside]
-    codes = codes[rows]
-
-    def column(name: str) -> np.ndarray:
-        if name not in frame:
-            return np.full(len(rows), np.nan)
-        return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)[rows]
-
-    close = column("close")
-    volume = column("volume")
-    vwap = column("vwap")
-    counts = column("trade_count")
-    weight = np.where(np.isnan(vwap), close, vwap)
-    starts_group = np.r_[True, (position[1:] != position[:-1]) | (codes[1:] != codes[:-1])]
-    first = np.flatnonzero(starts_group)
-    last = np.r_[first[1:] - 1, len(position) - 1]
-    total_volume = np.add.reduceat(volume, first)
-    pv = np.add.reduceat(weight * volume, first)
-    known = ~np.isnan(counts)
-    count_sum = np.add.reduceat(np.where(known, counts, 0.0), first)
-    count_known = np.logical_or.reduceat(known, first)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bar_vwap = np.where(total_volume > 0, pv / total_volume, np.nan)
-    if source is not None:
-        sources: Any = source
-    elif "source" in frame:
-        sources = frame["source"].to_numpy()[rows][first]
-    else:
-        sources = ""
-    result = pd.DataFrame(
-        {
-            "symbol": np.asarray(symbols)[codes[first]],
-            "ts": pd.to_datetime(bucket_starts[position[first]], utc=True),
-            "open": column("open")[first],
-            "high": np.maximum.reduceat(column("high"), first),
-            "low": np.minimum.reduceat(column("low"), first),
-            "close": close[last],
-            "volume": total_volume,
-            "trade_count": pd.array(
-                np.where(count_known, count_sum, np.nan), dtype="Float64"
-            ).astype("Int64"),
-            "vwap": bar_vwap,
-            "source": sources,
-        }
-    )
-    return result[list(FRAME_COLUMNS)]
+def _canonical_key(bar: Bar) -> tuple[str, int, datetime]:
+    return bar.symbol, parse_interval(bar.interval).seconds, bar.ts_event
 
 
-def _empty_frame() -> pd.DataFrame:
-    return pd.DataFrame({column: [] for column in FRAME_COLUMNS})
-
-
-def rows_to_frame(rows: Iterable[Any]) -> pd.DataFrame:
-    """Source rows (Bar-like) as a frame with :data:`FRAME_COLUMNS`."""
-    records = [
-        (
-            row.symbol,
-            row.ts_event,
-            row.open,
-            row.high,
-            row.low,
-            row.close,
-            row.volume,
-            row.trade_count,
-            row.vwap,
-            getattr(row, "source", ""),
-        )
-        for row in rows
-    ]
-    frame = pd.DataFrame.from_records(records, columns=list(FRAME_COLUMNS))
-    frame["vwap"] = pd.to_numeric(frame["vwap"], errors="coerce").astype(float)
-    return frame
-
-
-def frame_to_bars(frame: pd.DataFrame, interval: str) -> list[Bar]:
-    """Turn an :func:`aggregate_frame` result into ``Bar`` records."""
-    bars: list[Bar] = []
-    for row in frame.itertuples(index=False):
-        count = row.trade_count
-        vwap = row.vwap
-        bars.append(
-            Bar(
-                symbol=row.symbol,
-                interval=interval,
-                ts_event=row.ts.to_pydatetime(),
-                open=float(row.open),
-                high=float(row.high),
-                low=float(row.low),
-                close=float(row.close),
-                volume=float(row.volume),
-                trade_count=None if count is pd.NA or count is None else int(count),
-                vwap=None if vwap != vwap else float(vwap),
-                source=row.source,
-            )
-        )
+def canonical(bars: list[Bar]) -> list[Bar]:
+    """Bars emitted at one point of the stream in their canonical order: symbol, interval
+    length, bucket start."""
+    if len(bars) > 1:
+        bars.sort(key=_canonical_key)
     return bars
 
 
-def aggregate_bars(
-    rows: Iterable[Any], interval: str, sessions: Iterable[Any], *, source: str | None = None
-) -> list[Bar]:
-    """Batch (vectorised) aggregation of Bar-like rows; the same bars the incremental path
-    builds, ordered by (symbol, ts_event)."""
-    return frame_to_bars(
-        aggregate_frame(rows_to_frame(rows), interval, sessions, source=source), interval
-    )
+@dataclass(frozen=True, slots=True)
+class GeneratedBars:
+    """What a session generates: ``intervals`` from the streamed ``source_interval``, stored
+    under ``source``; makes each day's :class:`IncrementalDay` or :class:`VectorisedDay`."""
+
+    intervals: tuple[str, ...]
+    source_interval: str
+    source: str
+
+    def incremental(self) -> IncrementalDay | None:
+        if not self.intervals:
+            return None
+        return IncrementalDay(
+            self.intervals, source_interval=self.source_interval, source=self.source
+        )
+
+    def vectorised(
+        self, window: SessionWindow, columns: dict[str, BarColumns], bars: Sequence[Bar] | None
+    ) -> VectorisedDay | None:
+        """The day's bars from its ``columns``; with the day's records ``bars`` also the
+        emission points (subscribers need them)."""
+        if not self.intervals:
+            return None
+        rows: dict[str, list[Bar]] | None = None
+        if bars is not None:
+            rows = {symbol: [] for symbol in columns}
+            for bar in bars:
+                found = rows.get(bar.symbol)
+                if found is not None:
+                    found.append(bar)
+        return VectorisedDay(
+            aggregation_groups(window, self.intervals),
+            columns,
+            rows,
+            step=parse_interval(self.source_interval).timedelta,
+            source=self.source,
+        )
 
 
-__all__ = [
-    "FRAME_COLUMNS",
-    "feeder_plan",
-    "BarAggregator",
-    "BarBuilder",
-    "aggregate_bars",
-    "aggregate_frame",
-    "frame_to_bars",
-    "rows_to_frame",
-]
+class IncrementalDay:
+    """The live path: builders fed bar by bar, one aggregator per aggregation group (built
+    straight from the streamed interval: ``chained=False``).
+
+    :meth:`enter` starts a group, :meth:`updater` gives a symbol's per-bar callable for it
+    (returning the bars it completed, canonical order, or None), :meth:`flush` ends the group
+    (its partial bars, canonical order). ``bars`` collects everything emitted.
+    """
+
+    def __init__(self, intervals: Sequence[str], *, source_interval: str, source: str) -> None:
+        self.intervals = tuple(intervals)
+        self.source_interval = source_interval
+        self.source = source
+        self.bars: list[Bar] = []
+        self._aggregators: dict[tuple[str, ...], BarAggregator] = {}
+        self._active: BarAggregator | None = None
+
+    def _aggregator(self, intervals: tuple[str, ...]) -> BarAggregator:
+        found = self._aggregators.get(intervals)
+        if found is None:
+            found = self._aggregators[intervals] = BarAggregator(
+                intervals, source_interval=self.source_interval, source=self.source, chained=False
+            )
+        return found
+
+    def enter(self, group: AggregationGroup) -> None:
+        self._active = self._aggregator(group.intervals)
+        self._active.start_day(group.window)
+
+    def updater(self, symbol: str) -> Callable[[Any], list[Bar] | None]:
+        assert self._active is not None
+        update = self._active.updater(symbol)
+        collect = self.bars.extend
+
+        def emit(row: Any) -> list[Bar] | None:
+            done = update(row)
+            if done:
+                collect(canonical(done))
+            return done
+
+        return emit
+
+    def flush(self) -> list[Bar]:
+        if self._active is None:
+            return []
+        done = canonical(self._active.close_day())
+        self._active = None
+        self.bars.extend(done)
+        return done
+
+    def start(self) -> None:
+        """A new day: nothing emitted yet."""
+        self.bars = []
+        self._active = None
+
+
+class VectorisedDay:
+    """The backtest path: a day's generated bars resampled from its columns when the day is
+    loaded (``core.resample``), with the emission point of each, as the incremental path would
+    emit it: after the streamed bar that completes it (``triggers``: ``id(bar)`` -> the bars
+    emitted after it, canonical order) or when its group ends (``flushes[group]``).
+
+    ``columns``: the streamed interval's columns per symbol; ``rows``: each symbol's records
+    in time order (the very objects the stream delivers); ``step``: the streamed interval.
+    """
+
+    def __init__(
+        self,
+        groups: Sequence[AggregationGroup],
+        columns: dict[str, BarColumns],
+        rows: dict[str, list[Bar]] | None,
+        *,
+        step: timedelta,
+        source: str,
+    ) -> None:
+        self.groups = tuple(groups)
+        self.columns = columns
+        self.rows = rows
+        self.step = step
+        self.source = source
+        self.bars: list[Bar] = []
+        self.triggers: dict[int, list[Bar]] = {}
+        """``id(streamed bar)`` -> the generated bars emitted after it (only with ``rows``)."""
+        self.flushes: list[list[Bar]] = [[] for _ in groups]
+        step_ns = int(step.total_seconds() * 1_000_000_000)
+        symbols = sorted(columns)
+        for index, group in enumerate(groups):
+            lo, hi = datetime_to_ns(group.start), datetime_to_ns(group.end)
+            blocks, offsets = [], []
+            for symbol in symbols:
+                block = columns[symbol]
+                a, b = np.searchsorted(block.ts_ns, [lo, hi], side="left").tolist()
+                blocks.append(block.slice(a, b))
+                offsets.append(a)
+            for interval in group.intervals:
+                starts, ends = bucket_bounds_ns(group.window, interval)
+                outs = resample(blocks, interval, group.window, source=source)
+                every = BarColumns.records(outs)  # one bulk conversion for all symbols
+                self.bars.extend(every)
+                if rows is None:
+                    continue
+                cut = 0
+                for out in outs:
+                    generated, cut = every[cut : cut + len(out)], cut + len(out)
+                    k = symbols.index(out.symbol)
+                    block = blocks[k]
+                    emit_after = _completing_rows(block.ts_ns, out.ts_ns, starts, ends, step_ns)
+                    symbol_rows = rows[out.symbol]
+                    for bar, position in zip(generated, emit_after.tolist(), strict=True):
+                        if position < len(block):
+                            row = symbol_rows[offsets[k] + position]
+                            self.triggers.setdefault(id(row), []).append(bar)
+                        else:
+                            self.flushes[index].append(bar)
+        for emitted in self.triggers.values():
+            canonical(emitted)
+        for flushed in self.flushes:
+            canonical(flushed)
+
+    def until(self, end: datetime) -> VectorisedDay:
+        """The same day as if its stream had stopped before ``end`` (a stop request): built from
+        the bars before ``end`` only, so its last bars are partial like the incremental ones."""
+        cut = datetime_to_ns(end)
+        columns = {}
+        rows = None if self.rows is None else {}
+        for symbol, block in self.columns.items():
+            n = int(np.searchsorted(block.ts_ns, cut, side="left"))
+            columns[symbol] = block.slice(0, n)
+            if rows is not None and self.rows is not None:
+                rows[symbol] = self.rows[symbol][:n]
+        return VectorisedDay(self.groups, columns, rows, step=self.step, source=self.source)
+
+
+def _completing_rows(
+    rows_ns: np.ndarray,
+    bars_ns: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    step_ns: int,
+) -> np.ndarray:
+    """For each generated bar (bucket start in ``bars_ns``), the index of the streamed row that
+    completes it: the first row in the bucket's last slot or in a later bucket; ``len(rows)``
+    when no row does (the bar is flushed when its group ends). Rows outside every bucket (the
+    break) never reach the builders and are ignored."""
+    position = np.searchsorted(starts, rows_ns, side="right") - 1
+    inside = (position >= 0) & (rows_ns < ends[np.clip(position, 0, None)])
+    index = np.flatnonzero(inside)
+    if not index.size:
+        return np.full(len(bars_ns), len(rows_ns))
+    position = position[inside]
+    last_slot = ends[position] - step_ns
+    key = 2 * position + (rows_ns[index] >= last_slot)
+    buckets = np.searchsorted(starts, bars_ns, side="left")
+    found = np.searchsorted(key, 2 * buckets + 1, side="left")
+    return np.where(found < len(index), index[np.minimum(found, len(index) - 1)], len(rows_ns))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -24,10 +24,12 @@ from rich.table import Table
 
 from core import calendars
 from core.errors import CalendarError, SessionError
-from core.store import Store
 from daemon.display import TZ_HELP, display_zone, iso_time, show_time, zone_label
 from daemon.metrics import format_duration
-from daemon.run_results import RunResults, load_run
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by the commands that open it
+    from core.store import Store
+    from daemon.run_results import RunResults
 
 DB_HELP = "Store URL (default: SESSIOND_DB_URL, else sqlite:///var/sessiond.db)."
 PHASES = ("ato", "continuous", "atc")
@@ -74,6 +76,8 @@ def runs_list(
 ) -> None:
     """List stored runs, newest first: id, session, dates, status, events, wall time."""
     zone_for(tz, None)  # a bad --tz fails before the store is opened
+    from core.store import Store
+
     with Store.from_url(db) as store:
         runs = store.read_session_runs(session_name=session, limit=limit)
         url = store.url
@@ -339,6 +343,9 @@ def runs_show(
 ) -> None:
     """Show one run: its config, totals, per-day results, order flow, trading and metrics."""
     zone_for(tz, None)
+    from core.store import Store
+    from daemon.run_results import load_run
+
     with Store.from_url(db) as store:
         results = load_run(store, run)
         view = RunView(results, store, zone_for(tz, results.calendar))
@@ -444,6 +451,8 @@ def indicators_command(
     first, last = _date_option(start, "--start"), _date_option(end, "--end")
     zone_for(tz, None)
     symbols = [s.strip() for s in (symbol or "").split(",") if s.strip()] or None
+    from core.store import Store
+
     with Store.from_url(db) as store:
         if name is None:
             series = store.read_indicator_series(symbols=symbols)
@@ -577,6 +586,8 @@ def flow_command(
     assert trading_date is not None
     name = symbol.strip().upper()
     zone_for(tz, None)
+    from core.store import Store
+
     with Store.from_url(db) as store:
         rows = store.read_phase_volumes(
             session_name=session, symbols=name, start_date=trading_date, end_date=trading_date
@@ -698,6 +709,9 @@ def report_command(
     from daemon.report import ReportContext, write_report
 
     zone_for(tz, None)
+    from core.store import Store
+    from daemon.run_results import load_run
+
     with Store.from_url(db) as store:
         results = load_run(store, run)
         context = ReportContext(results, store, zone_for(tz, results.calendar))

@@ -161,13 +161,15 @@ from core.models import Bar, IndicatorValue
 
 
 class {cls}:
-    """Mean close of the last ``period`` bars: ``update`` streams it (keeping ``value``, which
-    sessiond stores when each session ends), ``compute`` gives it from a history."""
+    """Mean close of the last ``period`` bars, of kind ``"both"``: ``compute`` gives it from a
+    history (``granularity`` daily or intraday), ``update`` streams it (``bar``: what it
+    returns for the day's last bar is what sessiond stores)."""
 
     name = "{name}"
+    kind = "both"
     description = "Mean close of the last N bars"
 
-    def __init__(self, name: str, period: int = 20, calendar: str | None = None) -> None:
+    def __init__(self, name: str, period: int = 20) -> None:
         if period < 1:
             raise ValueError(f"indicator {{name!r}}: period must be >= 1, was {{period}}")
         self.instance_name = name
@@ -176,13 +178,10 @@ class {cls}:
 
     def reset(self) -> None:
         self.closes: deque[float] = deque(maxlen=self.period)
-        self.value: float | None = None
 
     def update(self, bar: Bar) -> float | None:
         self.closes.append(bar.close)
-        full = len(self.closes) == self.period
-        self.value = sum(self.closes) / self.period if full else None
-        return self.value
+        return sum(self.closes) / self.period if len(self.closes) == self.period else None
 
     def compute(
         self, symbol: str, history: Sequence[Bar], as_of: dt.datetime
@@ -196,7 +195,8 @@ class {cls}:
     out = check_indicator({cls}, params={{"period": 5}})
     assert out["update"][4] is not None and out["compute"][0].value is not None""",
         'Use it in a session config: `"historical": {{"indicators": {{"my_{name}": '
-        '{{"type": "{name}", "period": 20}}}}}}`.',
+        '{{"type": "{name}", "granularity": "daily", "period": 20}}}}}}` (`"bar"`: '
+        "streamed).",
     ),
 }
 

@@ -77,7 +77,7 @@ def run_vn_live_demo(
         config_path(),
         data_sources=set(host.data_sources),
         classifiers=set(host.classifiers),
-        indicator_types=set(host.indicators),
+        indicator_types=host.indicator_kinds,
     )
     zone = calendars.exchange_timezone(calendar)
     clock_start = datetime.combine(options.day, options.start, zone)

@@ -6,13 +6,14 @@ yields, for one trading day, *lists* of the streamed interval's bars as they arr
 is queued is drained at once, so a burst costs one await, not one per event) until the clock
 reaches the window's end, the subscription finishes or ``should_stop()`` says so.
 
-Bars of the streamed interval for the session's symbols are what the coordinator's hot loop
-consumes (``core.models.Bar`` has the attribute names of ``BarRow``, so it goes in as is).
+Bars of the streamed interval for the session's symbols are what the streamer's hot loop
+consumes (``core.models.Bar`` records, as the replay path streams them).
 Every other event (trades, quotes, foreign room, index ticks, statuses, bars of another
 interval) goes to ``on_event`` if one was given, else it is counted in ``other_events`` — as
 it arrives, from the pump, whether or not a day is streaming: pre-open messages, the ATC print
 published just after the close and put-through deals reach it in real time (a consumer's
-exception is logged and counted in ``handler_errors``).
+exception is logged and counted in ``handler_errors``). Then ``tap`` (when set) sees it too:
+the streamer's stream subscribers get their trades and quotes there.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 
 from core.errors import SourceError
 from core.models import Bar
+from daemon.aggregation.bars import GeneratedBars
+from daemon.feeds.replay import OpenDay
 from plugins.interfaces import supports
 
 logger = logging.getLogger(__name__)
@@ -56,6 +59,8 @@ class LiveFeed:
         self.interval = interval
         self.channels = tuple(channels)
         self.on_event = on_event
+        self.tap: Callable[[Any], None] | None = None
+        """Called with every non-bar event after ``on_event`` (the stream subscribers')."""
         self.max_batch = max_batch
         self.other_events = 0
         self.handler_errors = 0
@@ -117,14 +122,19 @@ class LiveFeed:
                 self.received += 1
                 if type(event) is Bar and event.interval == interval and event.symbol in wanted:
                     queue.put_nowait(event)
-                elif self.on_event is not None:
-                    try:
-                        self.on_event(event)
-                    except Exception:  # a consumer's bug never stops the stream
-                        self.handler_errors += 1
-                        logger.exception("live event handler failed on a %s", type(event).__name__)
                 else:
-                    self.other_events += 1
+                    if self.on_event is not None:
+                        try:
+                            self.on_event(event)
+                        except Exception:  # a consumer's bug never stops the stream
+                            self.handler_errors += 1
+                            logger.exception(
+                                "live event handler failed on a %s", type(event).__name__
+                            )
+                    else:
+                        self.other_events += 1
+                    if self.tap is not None:
+                        self.tap(event)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # surfaced to the consumer, which raises it
@@ -191,6 +201,28 @@ class LiveFeed:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
         self._queue = None
+
+    async def wait_until(self, ts: Any, clock: Any, should_stop: Callable[[], bool]) -> None:
+        """Wait (short sleeps, so that a stop request is honoured) until ``clock`` reaches
+        ``ts`` (the open)."""
+        while not should_stop():
+            until = getattr(clock, "seconds_until", None)  # wall seconds (a demo clock is faster)
+            remaining = until(ts) if until is not None else (ts - clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(remaining, 0.5))
+
+    async def open_day(
+        self,
+        window: Any,
+        generated: GeneratedBars,
+        clock: Any,
+        should_stop: Callable[[], bool],
+    ) -> OpenDay:
+        """The day to stream: the live stream (started now, before the open, so pre-open
+        messages reach ``on_event``) until the window's end, bars generated as they come."""
+        await self.start()
+        return OpenDay(self.stream(window, clock, should_stop), None, generated.incremental())
 
     # Replay-compatible no-ops so the coordinator needs no mode checks at the end of a day.
     def release(self, trading_date: Any) -> None:

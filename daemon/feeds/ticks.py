@@ -30,11 +30,20 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from daemon.feeds.replay import DayWindow
+from core.errors import SessiondError
+from core.sessions import SessionWindow
+from daemon.market_state import (
+    STREAM_TYPES,
+    event_router,
+    market_setup,
+    phase_volume_rows,
+    resolve_symbols,
+    tick_streams,
+)
 from plugins.recording import recorded_events
 
 TICK_SINK = "\x00ticks"
@@ -63,7 +72,7 @@ class TickDay:
     ``delivered`` counts them: ``streamed`` by the loop, ``after_loop`` by ``finish``.
     """
 
-    window: DayWindow
+    window: SessionWindow
     rows: list[TickRow]
     late: list[Any]
     dropped: int
@@ -107,7 +116,7 @@ class TickDay:
 
 def split_day(
     events: Sequence[Any],
-    window: DayWindow,
+    window: SessionWindow,
     *,
     break_start: datetime | None,
     break_end: datetime | None,
@@ -149,7 +158,7 @@ class TickReplay:
 
     def load(
         self,
-        window: DayWindow,
+        window: SessionWindow,
         *,
         symbols: Sequence[str],
         since: datetime,
@@ -173,4 +182,91 @@ class TickReplay:
         )
 
 
-__all__ = ["TICK_SINK", "TickDay", "TickReplay", "TickRow", "split_day"]
+class RecordedTicks:
+    """A backtest's recorded ticks, day by day, into the market state the live session uses
+    (built the same way: ``daemon.market_state.market_setup`` at the first day, reset per day,
+    the basis contract resolved per day). ``on_other_event`` receives the low-rate kinds as in
+    live (``daemon.market_state.event_router``)."""
+
+    def __init__(
+        self,
+        config: Any,
+        *,
+        store: Any,
+        host: Any,
+        source: Any,
+        source_name: str,
+        schedule: Any,
+        kinds: Sequence[type],
+        on_other_event: Callable[[Any], None],
+    ) -> None:
+        self.config = config
+        self.host = host
+        self.source = source
+        self.schedule = schedule
+        self.on_other_event = on_other_event
+        self.replay = TickReplay(store, source=source_name, kinds=kinds)
+        self.market: Any = None
+        self._handler: Any = None
+        self._counts = (0, 0)  # the market state's (events, stale_events) at the day start
+
+    @classmethod
+    def for_config(cls, config: Any, **kwargs: Any) -> RecordedTicks | None:
+        """The recorded ticks a backtest of ``config`` replays; None when it streams no
+        non-bar kind (``trades``, ``quotes``, ``foreign``, ``index``, ``status``)."""
+        kinds = tick_streams(config)
+        if not kinds:
+            return None
+        return cls(config, kinds=[STREAM_TYPES[k] for k in kinds], **kwargs)
+
+    def load(self, window: SessionWindow) -> TickDay:
+        """The day's recorded events, and the market state reset for the day."""
+        day = window.date
+        if self.market is None:
+            self.market = market_setup(
+                self.config, host=self.host, source=self.source, trading_date=day
+            )
+            self._handler = event_router(self.market.state, self.on_other_event)
+        state = self.market.state
+        state.set_futures_contract(self.market.contract_on(self.source, day))
+        state.reset(day)
+        try:
+            previous = self.schedule.get_previous_trading_date(day)
+        except SessiondError:  # the calendar's first day
+            previous = day - timedelta(days=1)
+        tick_day = self.replay.load(
+            window,
+            symbols=resolve_symbols(self.source, self.market.symbols, day),
+            since=state.roll_instant(previous),
+            until=state.roll_instant(day),
+            break_start=window.break_start,
+            break_end=window.break_end,
+            handler=self._handler,
+        )
+        self._counts = (state.events, state.stale_events)
+        return tick_day
+
+    def order_flow(self, tick_day: TickDay) -> dict[str, Any]:
+        """The replayed day's market state (``MarketState.snapshot`` without ``version``;
+        ``events`` and ``stale_events`` of this day) with the delivery counts: ``ticks``
+        delivered, ``after_close`` of them after the streaming loop (arrived at/after the
+        window's end), ``dropped_after_roll`` not delivered (arrived after the day's roll)."""
+        state = self.market.state
+        events_before, stale_before = self._counts
+        snapshot = state.snapshot()
+        snapshot.pop("version", None)
+        snapshot["events"] = state.events - events_before
+        return {
+            "ticks": tick_day.delivered,
+            "after_close": tick_day.after_loop,
+            "dropped_after_roll": tick_day.dropped,
+            "stale_events": state.stale_events - stale_before,
+            **snapshot,
+        }
+
+    def phase_volumes(self, session_name: str) -> list[Any]:
+        """The day's per-phase volumes as store rows."""
+        return phase_volume_rows(self.market.state, session_name)
+
+
+__all__ = ["TICK_SINK", "RecordedTicks", "TickDay", "TickReplay", "TickRow", "split_day"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from dagster import AssetChecksDefinition, AssetsDefinition, ScheduleDefinition
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -33,18 +34,21 @@ class ExchangeDefinitions:
     schedule: ScheduleDefinition
 
 
-def build_exchange_definitions(catalog: ExchangeCatalog, pool: str | None) -> ExchangeDefinitions:
+def build_exchange_definitions(
+    catalog: ExchangeCatalog, pool: str | None, host: Any = None
+) -> ExchangeDefinitions:
     """Assets, checks, job and schedule of ``catalog``'s exchange.
 
     ``pool`` is the Dagster concurrency pool of every asset that writes to the store (``None``
-    for a store that takes concurrent writers).
+    for a store that takes concurrent writers); ``host`` the plugins the indicator assets use
+    (default: loaded when they run; the conformance kit passes one with the plugin it checks).
     """
     partitions_def = trading_day_partitions(catalog.calendar, catalog.earliest_needed)
     with warnings.catch_warnings():
         # single-run backfill policies (what `--partition-range` needs) are "beta" in 1.13
         warnings.simplefilter("ignore", BetaWarning)
         historical_bars, daily_bars = build_bar_assets(catalog, partitions_def, pool)
-        indicators = build_indicator_assets(catalog, partitions_def, [daily_bars.key], pool)
+        indicators = build_indicator_assets(catalog, partitions_def, [daily_bars.key], pool, host)
     checks = build_bar_checks(catalog, historical_bars.key, partitions_def)
     job = build_history_job(catalog)
     schedule = build_history_schedule(catalog.calendar, job)

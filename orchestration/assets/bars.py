@@ -10,9 +10,10 @@
   is created with those phases when its plugin takes ``extended_hours`` (Alpaca), as the
   daemon's ``plugins.history.source_for_config`` does.
 - ``daily_bars``: one session-aligned ``1d`` bar per symbol and source, built from that day's
-  smallest-interval bars of the regular session (extended-hours bars are left out; open of
-  the first, max high, min low, close of the last, summed volume and trade count,
-  volume-weighted vwap), stamped at the session open (a bar's
+  smallest-interval bars of the regular session by ``core.resample`` — the rule the daemon's
+  generated ``1d`` bars follow (extended-hours bars are left out; open of the first, max high,
+  min low, close of the last, summed volume, the sum of the known trade counts, volume-weighted
+  vwap) — stamped at the session open (a bar's
   ``ts_event`` is its open; it falls on the trading date both in UTC, where
   ``plugins.history.day_window`` looks for daily bars, and in exchange time, where indicators
   assign bars to days). A stored ``1d`` bar of the same source is replaced.
@@ -42,8 +43,8 @@ from dagster import (
 
 from core import calendars
 from core.errors import SessiondError, SourceError
-from core.models import Bar
-from core.store import Store
+from core.resample import resample
+from core.store import Store, bars_frame
 from orchestration.catalog import ExchangeCatalog
 from orchestration.partitions import partition_date
 from orchestration.previews import BAR_COLUMNS, preview_table, timestamp
@@ -180,59 +181,20 @@ def load_historical_bars(
     )
 
 
-def daily_bars_from_frame(frame: pd.DataFrame, stamp: datetime, source: str) -> list[Bar]:
-    """One ``1d`` bar per symbol of ``frame`` (one trading day of intraday bars) at ``stamp``."""
-    if frame.empty:
-        return []
-    bars: list[Bar] = []
-    for symbol, group in frame.sort_values("ts").groupby("symbol", sort=True):
-        volume = float(group["volume"].sum())
-        prices = group["vwap"].fillna(group["close"]) if "vwap" in group else group["close"]
-        vwap = float((prices * group["volume"]).sum() / volume) if volume > 0 else None
-        counts = group["trade_count"] if "trade_count" in group else pd.Series(dtype=float)
-        trade_count = int(counts.sum()) if len(counts) and counts.notna().all() else None
-        bars.append(
-            Bar(
-                symbol=str(symbol),
-                interval="1d",
-                ts_event=stamp,
-                open=float(group["open"].iloc[0]),
-                high=float(group["high"].max()),
-                low=float(group["low"].min()),
-                close=float(group["close"].iloc[-1]),
-                volume=volume,
-                trade_count=trade_count,
-                vwap=vwap,
-                source=source,
-            )
-        )
-    return bars
-
-
 def build_daily_bars(store: Store, catalog: ExchangeCatalog, trading_date: date) -> BarsSummary:
-    """Build and upsert the ``1d`` bars of ``trading_date`` from the stored intraday bars."""
-    bounds = calendars.session_bounds(catalog.calendar, trading_date)
+    """Build and upsert the ``1d`` bars of ``trading_date`` from the stored intraday bars: the
+    regular session's smallest-interval bars resampled by ``core.resample`` (the daemon's
+    rule for a generated ``1d`` bar, ``trade_count`` included)."""
+    window = calendars.session_bounds(catalog.calendar, trading_date)
     rows = 0
     frames: list[pd.DataFrame] = []
     for load in catalog.loads:
-        intraday = store.read_bars_frame(
-            list(load.symbols), load.base_interval, bounds.open, bounds.close, source=load.name
+        intraday = store.read_bar_columns(
+            list(load.symbols), load.base_interval, window.open, window.close, source=load.name
         )
-        bars = daily_bars_from_frame(intraday, bounds.open, load.name)
-        rows += store.upsert_bars(bars)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "symbol": [b.symbol for b in bars],
-                    "ts": pd.to_datetime([b.ts_event for b in bars], utc=True),
-                    "open": [b.open for b in bars],
-                    "high": [b.high for b in bars],
-                    "low": [b.low for b in bars],
-                    "close": [b.close for b in bars],
-                    "volume": [b.volume for b in bars],
-                }
-            )
-        )
+        daily = resample(intraday, "1d", window)
+        rows += store.upsert_bars(bar for block in daily for bar in block.to_bars())
+        frames.append(bars_frame(daily))
     return _summary(
         rows,
         frames,

@@ -1,9 +1,10 @@
 """Streaming indicators updated once per bar: SMA, EMA and session VWAP.
 
-Each reads its bar fields by attribute only (``close``, ``volume``, ``vwap``, ``high``,
-``low``), so any Bar-like row works. ``update(row)`` returns the current value, or None while
-warming up; ``value`` holds the last one; ``reset()`` starts over (the coordinator calls it at
-the start of each trading day for VWAP; SMA/EMA may carry across days or be reset likewise).
+``kind = "streaming"``: sessiond calls ``update`` on every streamed bar (granularity ``bar``)
+and stores what it returns. Each reads its bar fields by attribute only (``close``,
+``volume``, ``vwap``, ``high``, ``low``), so any ``BarLike`` works. ``update(bar)`` returns the
+current value, or None while warming up; ``reset()`` starts over (sessiond calls it at the
+start of each trading day).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class SimpleMovingAverage:
     """Mean of ``field`` over the last ``period`` bars (None until ``period`` bars were seen)."""
 
     name: ClassVar[str] = "sma"
+    kind: ClassVar[str] = "streaming"
     description: ClassVar[str] = "simple moving average of a bar field over the last N bars"
 
     __slots__ = (
@@ -49,9 +51,7 @@ class SimpleMovingAverage:
         "_full",
     )
 
-    def __init__(
-        self, name: str, period: int = 20, field: str = "close", calendar: str | None = None
-    ) -> None:
+    def __init__(self, name: str, period: int = 20, field: str = "close") -> None:
         _check(name, period, field)
         self.indicator_name = name
         self.period = period
@@ -93,13 +93,12 @@ class ExponentialMovingAverage:
     ``period`` bars (None before that)."""
 
     name: ClassVar[str] = "ema"
+    kind: ClassVar[str] = "streaming"
     description: ClassVar[str] = "exponential moving average (alpha 2/(N+1), SMA-seeded)"
 
     __slots__ = ("indicator_name", "period", "field", "alpha", "value", "_get", "_seed")
 
-    def __init__(
-        self, name: str, period: int = 20, field: str = "close", calendar: str | None = None
-    ) -> None:
+    def __init__(self, name: str, period: int = 20, field: str = "close") -> None:
         _check(name, period, field)
         self.indicator_name = name
         self.period = period
@@ -132,11 +131,12 @@ class VolumeWeightedAveragePrice:
     none. None until some volume traded."""
 
     name: ClassVar[str] = "vwap"
+    kind: ClassVar[str] = "streaming"
     description: ClassVar[str] = "cumulative volume-weighted average price since the session start"
 
     __slots__ = ("indicator_name", "value", "_pv", "_volume")
 
-    def __init__(self, name: str, calendar: str | None = None) -> None:
+    def __init__(self, name: str) -> None:
         self.indicator_name = name
         self.reset()
 

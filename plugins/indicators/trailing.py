@@ -1,8 +1,9 @@
 """Historical trailing indicators: average, max and min of a bar field over N trading days.
 
 Configured in a session config as ``{"type": "trailing_average", "period": "10d",
-"granularity": "daily", "field": "volume"}``; the coordinator constructs them with the
-session's ``calendar`` (``cls(name=..., calendar="XNYS", **params)``).
+"granularity": "daily", "field": "volume"}``; ``kind = "historical"``: sessiond calls
+``compute`` (never ``update``) and constructs them as ``cls(name=..., calendar="XNYS",
+granularity=..., **params)`` (``plugins.interfaces.Indicator``).
 
 - ``period``: trading days (``"10d"``) or weeks of five trading days (``"52w"`` = 260 days).
 - ``granularity="daily"``: one value. Each trading day of the window is reduced to one number
@@ -19,6 +20,12 @@ The window is the ``period`` trading days strictly before the trading date of ``
 calendar when given; otherwise the last ``period`` dates present in the history). A value whose
 window had fewer observations than ``period`` is marked ``complete=False`` with
 ``observations`` saying how many there were; with no observation at all ``value`` is None.
+
+Incremental: when ``history`` is a ``plugins.interfaces.TrailingBars`` (what the engine
+passes), each trading day's bars are reduced once — to the day's value (daily) or its row of
+per-minute values (intraday) — and kept while the day's bars object stays in the window, so a
+day's value costs one day of work however long the period (per-symbol caches, same results as
+reducing the whole history each time; a test compares them).
 """
 
 from __future__ import annotations
@@ -26,14 +33,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from core import calendars, phases
 from core.errors import CalendarError, ConfigError
 from core.models import IndicatorValue
 from core.timeframes import parse_period
+
+if TYPE_CHECKING:  # numpy is imported when values are computed, not when plugins load
+    import numpy as np
 
 FIELDS = ("open", "high", "low", "close", "volume", "vwap", "trade_count")
 GRANULARITIES = ("daily", "intraday")
@@ -66,6 +74,7 @@ class _TrailingIndicator:
 
     name: ClassVar[str]
     description: ClassVar[str]
+    kind: ClassVar[str] = "historical"
 
     def __init__(
         self,
@@ -103,6 +112,9 @@ class _TrailingIndicator:
         self.calendar = calendars.resolve_calendar_name(calendar) if calendar else None
         self.minutes = minutes
         self._tz: tzinfo = calendars.exchange_timezone(self.calendar) if self.calendar else UTC
+        self._cache: dict[str, dict[tuple[int, str], tuple[Any, Any]]] = {}
+        """symbol -> (id(day bars), what) -> (day bars, their reduction): the per-day work
+        kept (the bars are held, so their id cannot be reused while the entry lives)."""
 
     # -- subclass hook ------------------------------------------------------------------------
 
@@ -160,26 +172,69 @@ class _TrailingIndicator:
     def compute(self, symbol: str, history: Sequence[Any], as_of: datetime) -> list[IndicatorValue]:
         """Values as of ``as_of`` from ``history`` (Bar-like rows, oldest first)."""
         trading_date = self._local_date(as_of)
+        days = getattr(history, "days", None)
+        blocks: Sequence[tuple[Any, Sequence[Any]]] = (
+            days if days is not None else ((None, history),)
+        )
+        previous = self._cache.get(symbol, {})
+        used: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+        def reduced(bars: Sequence[Any], work: Any, tag: str) -> Any:
+            key = (id(bars), tag)
+            entry = previous.get(key)
+            if entry is None or entry[0] is not bars or days is None:
+                entry = (bars, work(bars))
+            used[key] = entry
+            return entry[1]
+
         if self.granularity == "daily":
-            return [self._compute_daily(symbol, history, as_of, trading_date)]
-        return self._compute_intraday(symbol, history, as_of, trading_date)
+            values = [self._compute_daily(symbol, blocks, reduced, as_of, trading_date)]
+        else:
+            values = self._compute_intraday(symbol, blocks, reduced, as_of, trading_date)
+        self._cache[symbol] = used
+        return values
+
+    def _day_values(self, bars: Sequence[Any], daily_bars: bool) -> dict[date, list[Any]]:
+        """Bars of one block grouped by the trading date they count for."""
+        day_of = self._daily_bar_date if daily_bars else self._local_date
+        groups: dict[date, list[Any]] = {}
+        for bar in bars:
+            if (bar.interval == "1d") == daily_bars:
+                groups.setdefault(day_of(bar.ts_event), []).append(bar)
+        return groups
 
     def _compute_daily(
-        self, symbol: str, history: Sequence[Any], as_of: datetime, trading_date: date
+        self,
+        symbol: str,
+        blocks: Sequence[tuple[Any, Sequence[Any]]],
+        reduced: Any,
+        as_of: datetime,
+        trading_date: date,
     ) -> IndicatorValue:
-        daily = [b for b in history if b.interval == "1d"]
-        source = daily if daily else [b for b in history if b.interval != "1d"]
+        daily_bars = any(reduced(bars, _has_daily_bar, "has_1d") for _, bars in blocks)
+        key = "1d" if daily_bars else "intraday"
         by_day: dict[date, list[Any]] = {}
-        day_of = self._daily_bar_date if daily else self._local_date
-        for bar in source:
-            by_day.setdefault(day_of(bar.ts_event), []).append(bar)
+        values_by_day: dict[date, float] = {}
+        split: set[date] = set()
+        for _, bars in blocks:
+            groups, values = reduced(bars, lambda b: self._reduce_block(b, daily_bars), key)
+            for d, group in groups.items():
+                if d in by_day:  # one trading date's bars in two blocks: reduce them together
+                    by_day[d] = by_day[d] + group
+                    split.add(d)
+                else:
+                    by_day[d] = group
+                    values_by_day[d] = values[d]
+        for d in split:
+            values_by_day[d] = self._daily_value(by_day[d])
         window = self._window(trading_date, list(by_day))
-        values = np.array(
-            [[self._daily_value(by_day[d]) if d in by_day else np.nan] for d in window],
-            dtype=float,
-        ).reshape(len(window), 1)
-        observations = int(np.count_nonzero(~np.isnan(values)))
-        value = float(self._reduce(values)[0]) if observations else None
+        import numpy as np
+
+        column = np.array([[values_by_day.get(d, np.nan)] for d in window], dtype=float).reshape(
+            len(window), 1
+        )
+        observations = int(np.count_nonzero(~np.isnan(column)))
+        value = float(self._reduce(column)[0]) if observations else None
         return IndicatorValue(
             name=self.indicator_name,
             symbol=symbol,
@@ -190,8 +245,19 @@ class _TrailingIndicator:
             minute_of_day=None,
         )
 
+    def _reduce_block(
+        self, bars: Sequence[Any], daily_bars: bool
+    ) -> tuple[dict[date, list[Any]], dict[date, float]]:
+        groups = self._day_values(bars, daily_bars)
+        return groups, {d: self._daily_value(group) for d, group in groups.items()}
+
     def _compute_intraday(
-        self, symbol: str, history: Sequence[Any], as_of: datetime, trading_date: date
+        self,
+        symbol: str,
+        blocks: Sequence[tuple[Any, Sequence[Any]]],
+        reduced: Any,
+        as_of: datetime,
+        trading_date: date,
     ) -> list[IndicatorValue]:
         assert self.calendar is not None
         target_day = trading_date
@@ -199,37 +265,74 @@ class _TrailingIndicator:
             target_day = calendars.next_session(self.calendar, target_day)
         slots = len(minute_grid(self.calendar, target_day, self.minutes))
         window = self._window(trading_date, [])  # intraday always has a calendar
-        cell: dict[datetime, tuple[int, int]] = {}
-        for row, day in enumerate(window):
-            for slot, minute in enumerate(_minute_grid(self.calendar, day, self.minutes)):
-                if slot < slots:
-                    cell[minute] = (row, slot)
+        import numpy as np
+
         matrix = np.full((len(window), slots), np.nan)
+        rows = {day: i for i, day in enumerate(window)}
+        for _, bars in blocks:
+            for day, row in reduced(bars, self._minute_rows, "minutes").items():
+                i = rows.get(day)
+                if i is not None:
+                    width = min(slots, len(row))
+                    present = ~np.isnan(row[:width])
+                    matrix[i, :width][present] = row[:width][present]
+        observations = np.count_nonzero(~np.isnan(matrix), axis=0)
+        reduced_values = self._reduce(matrix) if len(window) else np.full(slots, np.nan)
+        needed = self.period.trading_days
+        name, seen = self.indicator_name, observations.tolist()
+        values = reduced_values.tolist()
+        details = IndicatorValue._field_defaults["details"]
+        return [  # the records built in C: hundreds of thousands a run
+            _new(
+                IndicatorValue, (name, symbol, as_of, v if n else None, n >= needed, n, i, details)
+            )
+            for i, (v, n) in enumerate(zip(values, seen, strict=True))
+        ]
+
+    def _minute_rows(self, bars: Sequence[Any]) -> dict[date, np.ndarray]:
+        """Per trading date of the block, the field at each minute of the day's grid (NaN
+        where no bar is)."""
+        import numpy as np
+
+        assert self.calendar is not None
         field = self.field
         fallback_close = field == "vwap"
-        for bar in history:
-            position = cell.get(bar.ts_event)
-            if position is None or bar.interval == "1d":
+        rows: dict[date, np.ndarray] = {}
+        positions: dict[date, dict[datetime, int]] = {}
+        # a block of one trading day (what the engine passes): its date read once
+        single = (
+            self._local_date(bars[0].ts_event)
+            if len(bars)
+            and self._local_date(bars[0].ts_event) == self._local_date(bars[-1].ts_event)
+            else None
+        )
+        for bar in bars:
+            if bar.interval == "1d":
+                continue
+            day = single if single is not None else self._local_date(bar.ts_event)
+            position = positions.get(day)
+            if position is None:
+                try:
+                    grid = _minute_grid(self.calendar, day, self.minutes)
+                except CalendarError:
+                    grid = ()
+                position = positions[day] = {minute: i for i, minute in enumerate(grid)}
+                rows[day] = np.full(len(grid), np.nan)
+            slot = position.get(bar.ts_event)
+            if slot is None:
                 continue
             raw = getattr(bar, field)
             if raw is None or raw != raw:
                 raw = bar.close if fallback_close else np.nan
-            matrix[position] = raw
-        observations = np.count_nonzero(~np.isnan(matrix), axis=0)
-        reduced = self._reduce(matrix) if len(window) else np.full(slots, np.nan)
-        needed = self.period.trading_days
-        return [
-            IndicatorValue(
-                name=self.indicator_name,
-                symbol=symbol,
-                as_of=as_of,
-                value=float(reduced[i]) if observations[i] else None,
-                complete=int(observations[i]) >= needed,
-                observations=int(observations[i]),
-                minute_of_day=i,
-            )
-            for i in range(slots)
-        ]
+            rows[day][slot] = raw
+        return rows
+
+
+_new = tuple.__new__
+
+
+def _has_daily_bar(bars: Sequence[Any]) -> bool:
+    return any(bar.interval == "1d" for bar in bars)
 
 
 def _number(value: Any, default: float = 0.0) -> float:
@@ -238,12 +341,15 @@ def _number(value: Any, default: float = 0.0) -> float:
     return float(value)
 
 
-def _nan_reduce(function: Any, matrix: np.ndarray) -> np.ndarray:
-    """Apply a NaN-ignoring reduction along days without warnings for all-NaN columns."""
+def _nan_reduce(function: str, matrix: np.ndarray) -> np.ndarray:
+    """Apply numpy's NaN-ignoring reduction ``function`` (``"nanmean"`` ...) along days without
+    warnings for all-NaN columns."""
+    import numpy as np
+
     result = np.full(matrix.shape[1], np.nan)
     present = ~np.isnan(matrix).all(axis=0)
     if present.any():
-        result[present] = function(matrix[:, present], axis=0)
+        result[present] = getattr(np, function)(matrix[:, present], axis=0)
     return result
 
 
@@ -257,7 +363,7 @@ class TrailingAverage(_TrailingIndicator):
 
     @staticmethod
     def _reduce(matrix: np.ndarray) -> np.ndarray:
-        return _nan_reduce(np.nanmean, matrix)
+        return _nan_reduce("nanmean", matrix)
 
 
 class TrailingMax(_TrailingIndicator):
@@ -268,7 +374,7 @@ class TrailingMax(_TrailingIndicator):
 
     @staticmethod
     def _reduce(matrix: np.ndarray) -> np.ndarray:
-        return _nan_reduce(np.nanmax, matrix)
+        return _nan_reduce("nanmax", matrix)
 
 
 class TrailingMin(_TrailingIndicator):
@@ -279,7 +385,7 @@ class TrailingMin(_TrailingIndicator):
 
     @staticmethod
     def _reduce(matrix: np.ndarray) -> np.ndarray:
-        return _nan_reduce(np.nanmin, matrix)
+        return _nan_reduce("nanmin", matrix)
 
 
 __all__ = ["TrailingAverage", "TrailingMax", "TrailingMin", "minute_grid"]

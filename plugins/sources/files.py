@@ -32,16 +32,16 @@ import glob
 import gzip
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import numpy as np
-import pandas as pd
 
 from core.errors import ConfigError, SourceError
 from core.models import Bar
 from core.timeframes import parse_interval
 from plugins import hookimpl
+
+if TYPE_CHECKING:  # pandas, numpy: imported when files are read, not when plugins load
+    import pandas as pd
 
 _FIELDS = ("ts", "date", "time", "open", "high", "low", "close", "volume", "symbol")
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -77,6 +77,7 @@ class FilesSource:
         symbol: str | None = None,
         interval: str = "1m",
     ) -> None:
+
         if path is None or str(path) == "":
             raise ConfigError("files source: option 'path' is required (a file, directory or glob)")
         if format is not None and format not in ("csv", "parquet"):
@@ -109,6 +110,8 @@ class FilesSource:
         self, symbols: Sequence[str], start: dt.datetime, end: dt.datetime, interval: str
     ) -> Iterator[Bar]:
         """Bars of ``symbols`` with ``start <= ts_event < end``, ordered by (symbol, ts_event)."""
+        import pandas as pd
+
         label = parse_interval(interval).label
         if label != self.interval:
             raise SourceError(
@@ -148,6 +151,8 @@ class FilesSource:
     def frame(self) -> pd.DataFrame:
         """All bars as a DataFrame: symbol, ts (UTC), open, high, low, close, volume; sorted by
         (symbol, ts), duplicates (same symbol and ts) dropped keeping the last. Cached."""
+        import pandas as pd
+
         if self._frame is None:
             files = self._files()
             parts = [self._read(path) for path in files]
@@ -171,6 +176,10 @@ class FilesSource:
         return files
 
     def _read(self, path: Path) -> pd.DataFrame:
+
+        import numpy as np
+        import pandas as pd
+
         fmt = self.format or ("parquet" if path.suffix in (".parquet", ".pq") else "csv")
         try:
             if fmt == "parquet":
@@ -209,6 +218,9 @@ class FilesSource:
         return out
 
     def _read_csv(self, path: Path) -> pd.DataFrame:
+
+        import pandas as pd
+
         if self.names is not None:
             return pd.read_csv(
                 path, header=0, names=self.names, index_col=False, float_precision="round_trip"
@@ -256,6 +268,9 @@ class FilesSource:
         return mapping
 
     def _timestamps(self, path: Path, raw: pd.DataFrame, mapping: dict[str, str]) -> pd.Series:
+
+        import pandas as pd
+
         if "ts" in mapping:
             text = raw[mapping["ts"]].astype(str)
         elif "time" in mapping:
@@ -282,6 +297,8 @@ class FilesSource:
         """Daily rows given by date only are stamped at the session open on the exchange's
         calendar (sessiond's convention for ``1d`` bars); a date that is no session there, or
         outside the calendar, keeps local midnight in ``timezone``."""
+        import pandas as pd
+
         from core import calendars
         from core.errors import CalendarError
 

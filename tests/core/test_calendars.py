@@ -295,3 +295,43 @@ def test_session_minutes_are_one_minute_apart_inside_the_bounds(case: tuple[str,
         assert steps == {one, bounds.break_end - bounds.break_start + one}
         assert all(not (bounds.break_start <= m < bounds.break_end) for m in minutes)
     assert all(m.tzinfo is UTC for m in minutes)
+
+
+def test_a_cached_calendar_index_answers_without_importing_exchange_calendars(tmp_path) -> None:
+    """The shipped calendars' indexes are cached on disk: a second process answers from the
+    cache (same answers) without importing exchange_calendars or pandas (fast start-up)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys, datetime as dt\n"
+        "from core import calendars as c\n"
+        "days = c.sessions_in_range('HOSE', dt.date(2025, 1, 20), dt.date(2025, 2, 7))\n"
+        "b = c.session_bounds('XNYS', dt.date(2024, 7, 3))\n"
+        "print(json.dumps({'days': [d.isoformat() for d in days], 'close': b.close.isoformat(),"
+        " 'early': b.is_early_close, 'tz': str(c.exchange_timezone('XSTC')),"
+        " 'loaded': [m for m in ('exchange_calendars', 'pandas') if m in sys.modules]}))\n"
+    )
+    env = {**os.environ, "SESSIOND_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run() -> dict:
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+        )
+        return json.loads(done.stdout)
+
+    first = run()
+    assert first["loaded"] == ["exchange_calendars", "pandas"]  # built, then cached
+    assert len(list((tmp_path / "cache").glob("calendar-*.pickle"))) == 2
+    second = run()
+    assert second["loaded"] == []
+    assert {k: v for k, v in first.items() if k != "loaded"} == {
+        k: v for k, v in second.items() if k != "loaded"
+    }
+    assert "2025-01-27" not in second["days"] and second["early"] is True  # Tet; 07-03
+    env["SESSIOND_CACHE_DIR"] = "/proc/no/such/dir"  # unwritable: still answers, uncached
+    assert {k: v for k, v in run().items() if k != "loaded"} == {
+        k: v for k, v in first.items() if k != "loaded"
+    }

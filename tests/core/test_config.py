@@ -103,7 +103,8 @@ def test_example_session_is_a_short_offline_us_backtest_over_independence_day() 
     assert config.generated_intervals == ["5m", "15m"]
     indicators = config.session_data_config.historical.indicators
     assert indicators["avg_volume"].type == "trailing_average"
-    assert indicators["avg_volume"].params == {"period": "10d", "granularity": "daily"}
+    assert indicators["avg_volume"].params == {"period": "10d"}
+    assert indicators["avg_volume"].granularity == "daily"
     assert {i.granularity for i in indicators.values()} == {"daily", "intraday"}
 
 

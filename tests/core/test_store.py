@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,12 +20,14 @@ from core.models import (
     ForeignRoom,
     IndexTick,
     IndicatorValue,
+    PhaseVolume,
     QualityResult,
     Quote,
     SecurityStatus,
     Trade,
+    replace,
 )
-from core.store import PhaseVolume, Store, normalize_url
+from core.store import Store, normalize_url
 
 T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
 ICT = timezone(timedelta(hours=7))

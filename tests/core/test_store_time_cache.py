@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core import store as store_module
 from core.models import Trade
 from core.store import DATETIME_CACHE_SIZE, Store
+from core.store import writer as store_module
 
 T0 = datetime(2026, 2, 3, 3, 0, tzinfo=UTC)
 
 
 def test_time_cache_never_exceeds_its_bound_after_many_unique_instants() -> None:
-    convert = store_module._cached_datetime(None, "t.ts", size=1_000)
+    convert = store_module.cached_datetime(None, "t.ts", size=1_000)
     largest = 0
     for k in range(25_000):
         assert convert(T0 + timedelta(microseconds=k)) == T0 + timedelta(microseconds=k)
@@ -22,7 +22,7 @@ def test_time_cache_never_exceeds_its_bound_after_many_unique_instants() -> None
 
 
 def test_time_cache_returns_the_cached_conversion_for_a_repeated_instant() -> None:
-    convert = store_module._cached_datetime(lambda ts: ts.isoformat(), "t.ts", size=10)
+    convert = store_module.cached_datetime(lambda ts: ts.isoformat(), "t.ts", size=10)
     first = convert(T0)
     assert convert(T0) is first
     assert first == "2026-02-03T03:00:00+00:00"

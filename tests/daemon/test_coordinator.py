@@ -17,17 +17,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.calendars import session_bounds
+from core.columns import BarColumns
 from core.config import validate_session_config
 from core.errors import InvalidTransition, SessionError
 from core.models import Bar, IndicatorValue
 from core.phases import phase_windows
+from core.sessions import SessionWindow
 from core.store import Store
 from daemon.aggregation.bars import BarAggregator
 from daemon.clock import SimulatedClock
 from daemon.coordinator import GENERATED_SOURCE, SessionCoordinator
-from daemon.feeds.replay import DayWindow
+from daemon.feeds.replay import ReplayFeed
 from daemon.lifecycle import RunState
-from daemon.session_data import BarRow
+from daemon.results import RunObserver
 from plugins import hookimpl
 from plugins.history import day_window, load_history
 from plugins.manager import load_plugins
@@ -42,6 +44,7 @@ class RecordingIndicator:
 
     name: ClassVar[str] = "recording"
     description: ClassVar[str] = "records streamed rows (tests)"
+    kind: ClassVar[str] = "streaming"
     log: ClassVar[list[tuple[datetime, str, datetime]]] = []
     clock: ClassVar[Any] = None
     stop_after: ClassVar[int | None] = None
@@ -334,7 +337,7 @@ def test_paced_clock_streams_only_trading_time_and_skips_the_break(store: Store,
     )
     progress: list[int] = []
 
-    class Progress:
+    class Progress(RunObserver):
         def progressed(self, trading_date: date, events: int) -> None:
             progress.append(events)
 
@@ -366,12 +369,11 @@ def test_data_exhaustion_jumps_the_clock_to_the_close(store: Store, host: Any) -
     assert summary.days[0].quality["1m"] == pytest.approx(100 * 100 / 390)
 
 
-class ListFeed:
+class ListFeed(ReplayFeed):
     """A feed serving fixed rows (to put events where the store never would)."""
 
-    merge = "heap"
-
-    def __init__(self, rows: list[BarRow]) -> None:
+    def __init__(self, rows: list[Bar]) -> None:
+        super().__init__(lambda *_: [], symbols=[], interval="1m")
         self._rows = rows
         self.released: list[date] = []
 
@@ -381,14 +383,14 @@ class ListFeed:
     def prefetch(self, windows: Any) -> int:
         return 0
 
-    def day(self, window: DayWindow) -> Any:
+    def day(self, window: SessionWindow) -> Any:
         fixed = self._rows
 
         class Day:
-            event_count = len(fixed)
+            columns = BarColumns.from_bars(fixed)
 
-            def rows(self, merge: str) -> Iterator[BarRow]:
-                return iter(fixed)
+            def bars(self) -> list[Bar]:
+                return list(fixed)
 
         return Day()
 
@@ -402,8 +404,8 @@ def test_an_event_at_or_after_the_close_ends_the_day_with_the_clock_at_the_close
     day = date(2025, 7, 2)
     bounds = session_bounds("XNYS", day)
 
-    def row(symbol: str, ts: datetime) -> BarRow:
-        return BarRow(symbol, "1m", ts, 1.0, 2.0, 0.5, 1.5, 10.0, 1, 1.2, "synthetic")
+    def row(symbol: str, ts: datetime) -> Bar:
+        return Bar(symbol, "1m", ts, 1.0, 2.0, 0.5, 1.5, 10.0, 1, 1.2, "synthetic")
 
     rows = [
         row("AAPL", bounds.open - timedelta(minutes=1)),  # before the open: dropped
@@ -601,6 +603,7 @@ class SlowIndicator:
 
     name: ClassVar[str] = "slow_on_one_symbol"
     description: ClassVar[str] = "sleeps 1 ms per bar of symbol `slow` (tests)"
+    kind: ClassVar[str] = "streaming"
 
     def __init__(self, name: str, slow: str = "", calendar: str | None = None) -> None:
         self.indicator_name = name
@@ -714,16 +717,6 @@ def test_vectorised_prefetch_and_event_by_event_paths_give_identical_aggregates(
                     g.trade_count,
                 ) == (w.symbol, w.ts_event, w.open, w.high, w.low, w.close, w.volume, w.trade_count)
                 assert g.vwap == pytest.approx(w.vwap)
-
-
-def test_both_merge_strategies_stream_the_same_sequence(store: Store, host: Any) -> None:
-    config = make_config(symbols=("MSFT", "AAPL", "TSLA"))
-    coordinator(config, store, host, merge="heap").run_sync()
-    heap = list(RecordingIndicator.log)
-    RecordingIndicator.log = []
-    coordinator(config, store, host, merge="sorted").run_sync()
-    assert [r[:2] for r in RecordingIndicator.log] == [r[:2] for r in heap]
-    assert len(heap) == 3 * 390
 
 
 def test_plugin_hook_errors_do_not_stop_the_session(store: Store, plugin: RecordingPlugin) -> None:
@@ -969,7 +962,7 @@ def test_streaming_rules_hold_for_any_event_layout(
     RecordingIndicator.log = []
     rows = sorted(
         (
-            BarRow(s, "1m", _HOSE.open + timedelta(minutes=m), 1.0, 1.0, 1.0, 1.0, 1.0, 1, 1.0, "x")
+            Bar(s, "1m", _HOSE.open + timedelta(minutes=m), 1.0, 1.0, 1.0, 1.0, 1.0, 1, 1.0, "x")
             for s, m in events
         ),
         key=lambda r: (r.ts_event, r.symbol),

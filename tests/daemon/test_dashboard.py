@@ -249,7 +249,9 @@ async def test_dashboard_of_the_live_daemon_fed_by_the_fake_ssi_server(tmp_path:
             acb_buy = (
                 "document.querySelector('#volumes tr[data-symbol=ACB] td:nth-child(5)').textContent"
             )
-            assert await browser.evaluate(acb_buy) == "1,000"
+            # the trades and the futures are sent at once: ACB's (the last trade) may land after
+            # the basis reached 4
+            await browser.wait_for(f"{acb_buy} === '1,000'", timeout_seconds=20)
 
             gate.set()  # the fake now sends ACB's next trade: buy 2,500 more
             await browser.wait_for(f"{acb_buy} === '3,500'", timeout_seconds=20)

@@ -18,10 +18,11 @@ import pytest
 
 from core.calendars import session_bounds
 from core.config import validate_session_config
+from core.sessions import session_window
 from core.store import Store
 from daemon.clock import LiveClock, SimulatedClock
 from daemon.coordinator import GENERATED_SOURCE, RunObserver, SessionCoordinator
-from plugins.history import day_segments, day_window
+from plugins.history import day_window
 from plugins.manager import load_plugins
 from tests.fakes.alpaca_server import KEY, SECRET, FakeAlpacaData, FakeAlpacaStream
 from tests.plugins.sources.alpaca.conftest import ET, minute_bars
@@ -189,7 +190,8 @@ def test_post_market_runs_until_17_00_et_on_an_early_close(
 ) -> None:
     config = config_for(BLACK_FRIDAY, pre=False, post=True, options={"data_url": fake.url})
     assert [
-        (s.kind, s.start, s.end) for s in day_segments("XNYS", BLACK_FRIDAY, (False, True))
+        (s.kind, s.start, s.end)
+        for s in session_window("XNYS", BLACK_FRIDAY, (False, True)).segments
     ] == [
         ("regular", et(BLACK_FRIDAY, 9, 30), et(BLACK_FRIDAY, 13)),
         ("post_market", et(BLACK_FRIDAY, 13), et(BLACK_FRIDAY, 17)),

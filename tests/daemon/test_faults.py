@@ -230,9 +230,9 @@ async def test_http_429_and_5xx_storm_on_reconnect(fake: FakeSsiServer, tmp_path
 async def test_sqlite_busy_while_another_connection_holds_the_write_lock(
     fake: FakeSsiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import core.store
+    import core.store.engine
 
-    monkeypatch.setattr(core.store, "SQLITE_BUSY_TIMEOUT_MS", 200)  # give up waiting quickly
+    monkeypatch.setattr(core.store.engine, "SQLITE_BUSY_TIMEOUT_MS", 200)  # give up waiting quickly
     path = tmp_path / "busy.db"
     Store.from_url(f"sqlite:///{path}").upgrade()
 

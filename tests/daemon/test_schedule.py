@@ -27,12 +27,18 @@ def test_trading_session_of_an_early_close_and_of_a_hose_day_with_a_lunch_break(
     assert early.is_early_close
     assert early.open == datetime(2024, 7, 3, 13, 30, tzinfo=UTC)
     assert early.close == datetime(2024, 7, 3, 17, 0, tzinfo=UTC)
-    assert early.segments == ((early.open, early.close),)
+    assert early.trading_spans == ((early.open, early.close),)
+    assert [s.kind for s in early.segments] == ["regular"]
     assert len(schedule.session_minutes(date(2024, 7, 3))) == 210
     hose = TradingSchedule("HOSE").get_trading_session(date(2024, 11, 29))
     assert hose.break_start == datetime(2024, 11, 29, 4, 30, tzinfo=UTC)
     assert hose.break_end == datetime(2024, 11, 29, 6, 0, tzinfo=UTC)
     assert hose.duration_seconds == 255 * 60
+    assert [s.kind for s in hose.segments] == ["regular", "break", "regular"]
+    assert hose.trading_spans == (
+        (hose.open, hose.break_start),
+        (hose.break_end, hose.close),
+    )
     assert hose.contains(datetime(2024, 11, 29, 4, 29, tzinfo=UTC))
     assert not hose.contains(datetime(2024, 11, 29, 5, 0, tzinfo=UTC))
     assert hose.in_break(datetime(2024, 11, 29, 5, 0, tzinfo=UTC))

@@ -9,13 +9,13 @@ import pytest
 
 from core.errors import SessionError
 from core.models import Bar, IndicatorValue, QualityResult
-from daemon.session_data import BarRow, SessionData
+from daemon.session_data import SessionData
 
 T0 = datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
 
 
-def row(i: int, symbol: str = "AAPL") -> BarRow:
-    return BarRow(
+def row(i: int, symbol: str = "AAPL") -> Bar:
+    return Bar(
         symbol, "1m", T0 + timedelta(minutes=i), 10.0 + i, 11.0 + i, 9.0 + i, 10.5 + i, 100.0 * i
     )
 

@@ -20,7 +20,6 @@ arrival stamps, as a live session would have recorded them (source ``synthetic``
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from core.calendars import session_bounds
 from core.config import validate_session_config
-from core.models import Aggressor, ForeignRoom, IndexTick, Quote, Trade
+from core.models import Aggressor, ForeignRoom, IndexTick, Quote, Trade, replace
+from core.sessions import SessionWindow
 from core.store import Store
 from daemon.cli import app
 from daemon.coordinator import SessionCoordinator
-from daemon.feeds.replay import DayWindow
 from daemon.feeds.ticks import TICK_SINK, split_day
 from plugins.manager import load_plugins
 from plugins.recording import EventRecorder
@@ -169,7 +169,8 @@ def test_a_backtest_replays_the_recorded_ticks_into_the_market_state(recorded_st
     assert day.clock_end == CLOSE
     assert day.generated["5m"] > 0
     # built as in a live session: the default chain, no futures alias, the group = symbols
-    market = coordinator.market
+    assert coordinator.ticks is not None
+    market = coordinator.ticks.market
     assert market.group_symbols == ["ACB", "FPT"] and market.futures_contract is None
     assert market.classifiers == ("vendor_side", "quote_rule", "tick_rule")
 
@@ -195,7 +196,7 @@ def test_a_bar_only_backtest_of_the_same_day_has_no_order_flow(recorded_store: S
     coordinator, summary = run_backtest(recorded_store, ["1m", "5m"])
     (day,) = summary.days
     assert day.order_flow is None and "order_flow" not in day.to_dict()
-    assert coordinator.market is None
+    assert coordinator.ticks is None
     assert recorded_store.read_phase_volumes("ticks_backtest") == []
     _, ticks = run_backtest(recorded_store)
     assert ticks.days[0].events == day.events  # the same bars either way
@@ -229,7 +230,7 @@ def test_sessiond_run_prints_the_order_flow_of_the_replayed_day(
 
 # --- placing events on the day's timeline ------------------------------------------------------
 
-WINDOW = DayWindow(DAY, OPEN, CLOSE)
+WINDOW = SessionWindow(DAY, OPEN, CLOSE)
 
 
 def placed(arrivals: list[datetime]) -> Any:
@@ -304,9 +305,9 @@ def test_merged_bars_and_ticks_are_in_time_order_with_every_tick_once(
 
 
 def replace_ts(ts: datetime) -> Any:
-    from daemon.session_data import BarRow
+    from core.models import Bar
 
-    return BarRow("ACB", "1m", ts, 1.0, 1.0, 1.0, 1.0, 1.0, None, None, "synthetic")
+    return Bar("ACB", "1m", ts, 1.0, 1.0, 1.0, 1.0, 1.0, None, None, "synthetic")
 
 
 # --- the live session's source ---------------------------------------------------------------
@@ -344,3 +345,51 @@ def test_the_live_session_passes_the_configs_extended_hours_to_the_source(
         assert session.source.exchange == "XNYS"
     finally:
         store.dispose()
+
+
+def test_stream_subscribers_get_the_recorded_trades_and_quotes_in_stream_order(
+    recorded_store: Store,
+) -> None:
+    from daemon.streamer import Subscriber
+
+    class Ticks(Subscriber):
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, Any]] = []
+
+        def on_bar(self, bar: Any) -> None:
+            if bar.interval == "1m":  # the streamed bars (generated ones come at their close)
+                self.seen.append(("bar", bar.ts_event))
+
+        def on_trade(self, trade: Any) -> None:
+            self.seen.append(("trade", trade))
+
+        def on_quote(self, quote: Any) -> None:
+            self.seen.append(("quote", quote))
+
+    ticks = Ticks()
+    config = validate_session_config(config_data(TICK_STREAMS))
+    SessionCoordinator.for_config(
+        config, store=recorded_store, host=load_plugins(), subscribers=[ticks]
+    ).run_sync()
+    recorded = [(e, arrival) for e, arrival in tape() if arrival < local(15, 0)]  # before the roll
+    got = [(kind, item) for kind, item in ticks.seen if kind != "bar"]
+    expected = [
+        ("trade" if type(e) is Trade else "quote", replace(e, ts_received=arrival))
+        for e, arrival in recorded
+        if type(e) in (Trade, Quote)
+    ]
+    assert got == expected  # every trade and quote, once, in arrival order
+    # each is streamed at its arrival time (into the window, out of the break), after the bars
+    # of that instant and before any later bar; those arriving after the close come last
+    bounds = session_bounds("XSTC", DAY)
+    for position, (kind, item) in enumerate(ticks.seen):
+        if kind == "bar":
+            continue
+        at = max(item.ts_received, OPEN)
+        if bounds.break_start <= at < bounds.break_end:
+            at = bounds.break_end
+        before = [ts for k, ts in ticks.seen[:position] if k == "bar"]
+        after = [ts for k, ts in ticks.seen[position:] if k == "bar"]
+        assert all(ts <= at for ts in before) and all(ts > at for ts in after)
+        if at >= CLOSE:
+            assert after == []

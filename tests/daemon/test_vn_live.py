@@ -30,7 +30,6 @@ import json
 import math
 import shutil
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from core.models import Aggressor, Quote, Trade
+from core.models import Aggressor, Quote, Trade, replace
 from core.store import Store
 from daemon.cli import app
 from daemon.demo.ssi_server import FakeSsiServer

@@ -4,7 +4,6 @@ idempotence, blocking checks, gap_filler retries and the indicator values the da
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from dagster import (
 )
 
 from core import calendars
-from core.models import Bar
+from core.models import Bar, replace
 from core.store import Store
 from orchestration.assets import build_exchange_definitions
 from orchestration.assets.indicators import DERIVED_SOURCE
@@ -383,4 +382,62 @@ def test_the_daemon_historical_phase_reads_the_indicator_values_these_assets_wro
         assert after == values
     altered_value = altered["avg_volume"]
     assert coordinator.session_data.indicator_value("avg_volume", altered_value.symbol) == -123.0
+    store.dispose()
+
+
+def test_daily_bars_from_dagster_equal_the_daemons_generated_daily_bars_field_by_field(
+    tmp_path: Path, sqlite_url: str
+):
+    """One rule for a 1d bar: the daily_bars asset and a backtest generating 1d agree on every
+    field, ``trade_count`` included (the sum of the known counts, None when none is known)."""
+    from core.config import load_session_config
+    from daemon.coordinator import GENERATED_SOURCE, SessionCoordinator
+    from orchestration.assets.bars import build_daily_bars
+    from plugins.manager import load_plugins
+
+    day = date(2024, 7, 5)
+    config_path = write_config(
+        tmp_path, "us", exchange_group="US_EQUITY", symbols=US_SYMBOLS, start=day.isoformat(),
+        end=day.isoformat(), streams=("1m", "5m", "1d"),
+    )  # fmt: skip
+    catalog = catalog_for(config_path)
+    resources = {
+        "store": StoreResource(url=sqlite_url),
+        "synthetic_source": DataSourceResource(plugin="synthetic"),
+    }
+    exchange = build_exchange_definitions(catalog, pool=None)
+    historical = next(a for a in exchange.assets if a.key.path[-1] == "historical_bars")
+    assert materialize([historical], partition_key=day.isoformat(), resources=resources).success
+    store = Store.from_url(sqlite_url)
+    open_, close = _window(day)
+    minutes = store.read_bars(list(US_SYMBOLS), "1m", open_, close, source="synthetic")
+    # unknown trade counts: all of MSFT's afternoon, and every other RIVN minute
+    unknown = [
+        replace(b, trade_count=None)
+        for i, b in enumerate(minutes)
+        if (b.symbol == "MSFT" and b.ts_event.hour >= 17) or (b.symbol == "RIVN" and i % 2)
+    ]
+    unknown += [replace(b, trade_count=None) for b in minutes if b.symbol == "AAPL"]
+    store.upsert_bars(unknown)
+    assert build_daily_bars(store, catalog, day).rows_written == 3
+
+    config = load_session_config(config_path)
+    config = config.model_copy(
+        update={
+            "session_data_config": config.session_data_config.model_copy(
+                update={"historical": config.session_data_config.historical.model_copy(
+                    update={"data": []})}
+            )
+        }
+    )  # fmt: skip
+    SessionCoordinator.for_config(config, store=store, host=load_plugins()).run_sync()
+    dagster = store.read_bars(list(US_SYMBOLS), "1d", open_, close, source="synthetic")
+    daemon = store.read_bars(list(US_SYMBOLS), "1d", open_, close, source=GENERATED_SOURCE)
+    assert len(dagster) == len(daemon) == 3
+    for a, b in zip(dagster, daemon, strict=True):
+        assert a._replace(source="") == b._replace(source="")  # every other field equal
+    by_symbol = {b.symbol: b for b in daemon}
+    assert by_symbol["AAPL"].trade_count is None  # no count known
+    msft = [b for b in minutes if b.symbol == "MSFT" and b.ts_event.hour < 17]
+    assert by_symbol["MSFT"].trade_count == sum(b.trade_count for b in msft)  # the known ones
     store.dispose()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from core import calendars
+from core.models import replace
 from core.store import Store
 from orchestration.assets.bars import load_historical_bars
 from orchestration.checks import (

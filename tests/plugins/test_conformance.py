@@ -221,6 +221,7 @@ def test_kit_rejects_an_indicator_that_mislabels_its_values() -> None:
     class Mislabelled:
         name = "mislabelled"
         description = "wrong symbol"
+        kind = "historical"
 
         def __init__(self, name, calendar=None):
             self.instance = name
@@ -232,6 +233,21 @@ def test_kit_rejects_an_indicator_that_mislabels_its_values() -> None:
         AssertionError, match=r"value must carry name 'test_indicator', symbol 'TEST'"
     ):
         check_indicator(Mislabelled)
+
+
+def test_kit_rejects_an_indicator_without_a_kind_naming_it() -> None:
+    class Unsaid:
+        name = "unsaid"
+        description = "no kind"
+
+        def __init__(self, name):
+            pass
+
+        def update(self, bar):
+            return 1.0
+
+    with pytest.raises(AssertionError, match=r"indicator 'unsaid' .*kind must be 'historical'"):
+        check_indicator(Unsaid)
 
 
 def test_default_window_is_one_full_session() -> None:

@@ -71,6 +71,7 @@ class AlwaysSell:
 class Constant:
     name = "constant"
     description = "Always the same value"
+    kind = "streaming"
 
     def __init__(self, name: str, value: float = 1.5) -> None:
         self.value = value

@@ -19,6 +19,7 @@ from plugins.manager import load_plugins
 from plugins.testing import (
     check_data_source,
     check_indicator,
+    check_indicator_paths,
     check_plugin,
     check_trade_classifier,
     sample_trades,
@@ -70,6 +71,19 @@ def test_rsi_passes_the_kit_with_a_history_and_params() -> None:
     assert out["update"][:5] == [None] * 5 and out["update"][5] is not None
 
 
+def test_rsi_stores_the_same_values_from_the_daemon_and_dagster(tmp_path: Path) -> None:
+    for granularity in ("intraday", "bar"):  # a bar-count period: the day before
+        out = check_indicator_paths(
+            RsiIndicator,
+            params={"period": 5},
+            granularity=granularity,
+            exchange="XSTC",
+            symbols=["ACB"],
+            directory=tmp_path / granularity,
+        )
+        assert any(v.value is not None for v in out["daemon"])
+
+
 def test_a_backtest_on_random_walk_stores_rsi_values(tmp_path: Path) -> None:
     config = {
         "session_name": "vn_extras_backtest",
@@ -85,7 +99,7 @@ def test_a_backtest_on_random_walk_stores_rsi_values(tmp_path: Path) -> None:
             "streams": ["1m", "15m"],
             "historical": {
                 "data": [{"trailing_days": 2, "intervals": ["1m"], "apply_to": "all"}],
-                "indicators": {"rsi_14": {"type": "rsi", "period": 14}},
+                "indicators": {"rsi_14": {"type": "rsi", "granularity": "bar", "period": 14}},
             },
         },
         "api_config": {"data_api": "random_walk", "data_api_options": {"seed": 9}},

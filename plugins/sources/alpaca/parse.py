@@ -16,22 +16,22 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
-
 from core.errors import SourceError
 from core.models import Bar, Quote, SecurityStatus, Trade
 
 SOURCE_NAME = "alpaca"
 
-_TIMEFRAMES: dict[str, tuple[int, TimeFrameUnit]] = {
-    "1m": (1, TimeFrameUnit.Minute),
-    "5m": (5, TimeFrameUnit.Minute),
-    "10m": (10, TimeFrameUnit.Minute),
-    "15m": (15, TimeFrameUnit.Minute),
-    "30m": (30, TimeFrameUnit.Minute),
-    "1h": (1, TimeFrameUnit.Hour),
-    "1d": (1, TimeFrameUnit.Day),
+_TIMEFRAMES: dict[str, tuple[int, str]] = {
+    "1m": (1, "Min"),
+    "5m": (5, "Min"),
+    "10m": (10, "Min"),
+    "15m": (15, "Min"),
+    "30m": (30, "Min"),
+    "1h": (1, "Hour"),
+    "1d": (1, "Day"),
 }
+"""Our interval label -> (amount, alpaca-py ``TimeFrameUnit`` value); alpaca-py itself is
+imported when a timeframe is built (start-up stays light)."""
 
 ALPACA_INTERVALS: tuple[str, ...] = tuple(_TIMEFRAMES)
 """Interval labels this source can request, smallest first."""
@@ -42,8 +42,10 @@ CLOSING_CONDITIONS = frozenset({"6", "M"})
 """SIP sale conditions of closing-cross prints (closing trade, official close)."""
 
 
-def timeframe_for(interval: str) -> TimeFrame:
+def timeframe_for(interval: str) -> Any:
     """The alpaca-py ``TimeFrame`` for one of our interval labels (``SourceError`` otherwise)."""
+    from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+
     try:
         amount, unit = _TIMEFRAMES[interval]
     except KeyError:
@@ -51,13 +53,13 @@ def timeframe_for(interval: str) -> TimeFrame:
             f"interval {interval!r} is not available from alpaca "
             f"(expected one of {', '.join(ALPACA_INTERVALS)})"
         ) from None
-    return TimeFrame(amount, unit)
+    return TimeFrame(amount, TimeFrameUnit(unit))
 
 
 def interval_for(timeframe: str) -> str:
     """Our interval label for an Alpaca timeframe string such as ``"5Min"``."""
     for label, (amount, unit) in _TIMEFRAMES.items():
-        if f"{amount}{unit.value}" == timeframe:
+        if f"{amount}{unit}" == timeframe:
             return label
     raise SourceError(f"alpaca timeframe {timeframe!r} has no sessiond interval")
 

@@ -27,13 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from core.calendars import exchange_timezone, session_bounds
 from core.errors import CalendarError, SourceError
 from core.models import Bar, Quote, Trade
 from core.timeframes import parse_interval
-from plugins.sources.alpaca.client import AlpacaHistoricalClient, Chunk
 from plugins.sources.alpaca.hours import TradingHours
 from plugins.sources.alpaca.parse import (
     SOURCE_NAME,
@@ -43,8 +42,11 @@ from plugins.sources.alpaca.parse import (
     timeframe_for,
     trade_from_wire,
 )
-from plugins.sources.alpaca.settings import AlpacaSettings, load_alpaca_settings
-from plugins.sources.alpaca.stream import AlpacaLiveSubscription
+
+if TYPE_CHECKING:  # alpaca-py, requests, pydantic-settings: imported on first use
+    from plugins.sources.alpaca.client import AlpacaHistoricalClient, Chunk
+    from plugins.sources.alpaca.settings import AlpacaSettings
+    from plugins.sources.alpaca.stream import AlpacaLiveSubscription
 
 US_CALENDARS = frozenset({"XNYS", "XNAS", "NYSE", "NASDAQ", "US_EQUITY"})
 
@@ -129,6 +131,8 @@ class AlpacaSource:
     @property
     def settings(self) -> AlpacaSettings:
         if self._settings is None:
+            from plugins.sources.alpaca.settings import load_alpaca_settings
+
             self._settings = load_alpaca_settings(**self._overrides)
         return self._settings
 
@@ -136,6 +140,8 @@ class AlpacaSource:
     def client(self) -> AlpacaHistoricalClient:
         if self._client is None:
             key, secret = self.settings.credentials()
+            from plugins.sources.alpaca.client import AlpacaHistoricalClient
+
             self._client = AlpacaHistoricalClient(
                 key,
                 secret,
@@ -230,6 +236,8 @@ class AlpacaSource:
         ``updated_bars``, ``daily_bars``/``1d``, ``status``) for ``symbols``; larger intervals
         are ignored (the session engine builds them from 1m bars)."""
         key, secret = self.settings.credentials()
+        from plugins.sources.alpaca.stream import AlpacaLiveSubscription
+
         return AlpacaLiveSubscription(
             api_key=key,
             secret_key=secret,

@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from core.models import replace
 from plugins.sources.ssi import parse
 from plugins.sources.ssi.redaction import REDACTOR, redacted_logger
 

@@ -17,10 +17,10 @@ Raw frames (before parsing) are journaled apart by ``frames.FrameJournal``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+from core.models import replace
 from plugins import recording
 from plugins.recording import RECORDED_TYPES, EventRecorder, recorded_day
 from plugins.sources.ssi.parse import SOURCE

@@ -15,16 +15,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from core.errors import SourceError
 from core.models import Bar, ForeignRoom, IndexTick, Quote, SecurityStatus, Trade
 from core.timeframes import SUPPORTED_INTERVALS, parse_interval
 from plugins.sources.ssi import futures, parse
 from plugins.sources.ssi.bars import MinuteBarBuilder
-from plugins.sources.ssi.client import SsiRestClient
-from plugins.sources.ssi.settings import SsiSettings, load_ssi_settings
-from plugins.sources.ssi.stream import SsiStream
+
+if TYPE_CHECKING:  # ssi-fc-data, requests, httpx, websockets, pydantic-settings: on first use
+    from plugins.sources.ssi.client import SsiRestClient
+    from plugins.sources.ssi.settings import SsiSettings
+    from plugins.sources.ssi.stream import SsiStream
 
 GENERIC_CHANNELS = {
     "trades": "X-TRADE",
@@ -154,6 +156,8 @@ class SsiSource:
     @property
     def settings(self) -> SsiSettings:
         if self._settings is None:
+            from plugins.sources.ssi.settings import SsiSettings, load_ssi_settings
+
             overrides = {k: v for k, v in self._options.items() if k in SsiSettings.model_fields}
             self._settings = load_ssi_settings(**overrides)
         return self._settings
@@ -161,6 +165,8 @@ class SsiSource:
     @property
     def client(self) -> SsiRestClient:
         if self._client is None:
+            from plugins.sources.ssi.client import SsiRestClient
+
             self._client = SsiRestClient(self.settings)
         return self._client
 
@@ -274,6 +280,8 @@ class SsiSource:
             if futures.is_vn30_futures(symbol):
                 for alias in futures.aliases(symbol):
                     symbol_map[alias] = symbol
+        from plugins.sources.ssi.stream import SsiStream
+
         return SsiStream(
             self.settings,
             channel_strings(symbols, source_channels, index_ids),

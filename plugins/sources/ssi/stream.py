@@ -38,7 +38,6 @@ import contextlib
 import json
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlparse
@@ -49,6 +48,7 @@ from ssi_fc_data.model import api
 from websockets.typing import Origin
 
 from core.errors import SourceAuthError, SourceError
+from core.models import replace
 from plugins.sources.ssi.frames import FrameDecoder, StreamStats
 from plugins.sources.ssi.redaction import REDACTOR, redacted_logger
 from plugins.sources.ssi.settings import SsiSettings

@@ -11,9 +11,9 @@ import pytest
 
 from core.errors import SourceError
 from core.models import Bar, Trade
+from core.sessions import SessionWindow
 from daemon.clock import LiveClock
 from daemon.feeds.live import LiveFeed
-from daemon.feeds.replay import DayWindow
 
 T0 = datetime(2025, 7, 2, 13, 30, tzinfo=UTC)
 
@@ -64,13 +64,13 @@ class FakeLiveSource:
         return self.subscription
 
 
-def window_from_now(clock: LiveClock, seconds: float) -> DayWindow:
+def window_from_now(clock: LiveClock, seconds: float) -> SessionWindow:
     now = clock.now()
-    return DayWindow(date(2025, 7, 2), now - timedelta(hours=1), now + timedelta(seconds=seconds))
+    return SessionWindow(date(2025, 7, 2), now - timedelta(hours=1), now + timedelta(seconds=seconds))
 
 
 async def collect(
-    feed: LiveFeed, window: DayWindow, clock: LiveClock, **kw: Any
+    feed: LiveFeed, window: SessionWindow, clock: LiveClock, **kw: Any
 ) -> list[list[Bar]]:
     return [chunk async for chunk in feed.stream(window, clock, **kw)]
 

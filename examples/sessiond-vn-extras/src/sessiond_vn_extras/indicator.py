@@ -9,15 +9,16 @@ from core.models import Bar, IndicatorValue
 
 
 class RsiIndicator:
-    """RSI over ``period`` bars (0-100): ``compute`` gives one daily value from the history
-    before ``as_of``; ``update`` one value per streamed bar (None until ``period`` changes).
-    ``calendar`` (the session's exchange calendar, passed by sessiond) is not needed here."""
+    """RSI over ``period`` bars (0-100), of kind ``"both"`` (a config entry says which with
+    ``granularity``): ``compute`` gives one value from the history before ``as_of`` (``daily``
+    or ``intraday``); ``update`` one value per streamed bar (``bar``; None until ``period``
+    changes), the day's last one being what sessiond stores."""
 
     name = "rsi"
-    kind = "both"  # compute (historical) and update (streaming)
+    kind = "both"
     description = "Wilder's RSI of closes over the last N bars (0-100)"
 
-    def __init__(self, name: str, period: int = 14, calendar: str | None = None) -> None:
+    def __init__(self, name: str, period: int = 14) -> None:
         if period < 2:
             raise ValueError(f"indicator {name!r}: period must be >= 2, was {period}")
         self.indicator_name = name
@@ -25,7 +26,6 @@ class RsiIndicator:
         self.reset()
 
     def reset(self) -> None:
-        self.value: float | None = None
         self._last: float | None = None
         self._gain = self._loss = 0.0
         self._seen = 0
@@ -50,8 +50,7 @@ class RsiIndicator:
         return 100.0 - 100.0 / (1.0 + self._gain / self._loss)
 
     def update(self, bar: Bar) -> float | None:
-        self.value = self._step(bar.close)
-        return self.value
+        return self._step(bar.close)
 
     def compute(
         self, symbol: str, history: Sequence[Bar], as_of: dt.datetime

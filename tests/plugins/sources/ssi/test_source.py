@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from core.models import (
     Quote,
     SecurityStatus,
     Trade,
+    replace,
 )
 from core.phases import phase_for_trading_session
 from core.store import Store

@@ -57,8 +57,13 @@ class UptickOnlyClassifier:
 
 
 class BarRangeIndicator:
+    """Both kinds: historical (``compute``: the range of the latest bar of the trailing
+    history) and streaming (``update``: the range of the bar just streamed); a config picks one
+    with ``granularity`` ("daily", "intraday" or "bar")."""
+
     name = "bar_range"
     description = "High minus low of the latest bar"
+    kind = "both"
 
     def __init__(self, name: str, calendar: str | None = None) -> None:
         self.instance_name = name
