@@ -497,6 +497,11 @@ def _summary_table(summary: Any) -> Any:
     for day in summary.days:
         if day.order_flow is not None:
             _order_flow_rows(table, day.trading_date.isoformat(), day.order_flow)
+    if summary.trading is not None:
+        from daemon.trading.statistics import TradingResults
+
+        for measure, value in TradingResults.from_dict(summary.trading).rows():
+            table.add_row(measure, value)
     return table
 
 
@@ -584,14 +589,6 @@ def run_session(
     )
     try:
         config, host = _load_run_config(config_path, start_date, end_date, speed)
-        if config.strategy is not None:  # until the streamer dispatches to the trading engine
-            err_console.print(
-                f"note: strategy {config.strategy.type!r} is validated but not executed by "
-                "`sessiond run` yet; the trading engine runs it through its API "
-                "(daemon.trading.engine.TradingEngine.for_config)",
-                highlight=False,
-                soft_wrap=True,
-            )
         store = Store.from_url(db)
         try:
             if config.mode == "live":

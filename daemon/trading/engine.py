@@ -103,6 +103,17 @@ def _window_end(window: Any) -> datetime | None:
     return None
 
 
+class DeferredClock:
+    """The clock of an owner that makes it later (the coordinator creates its clock when the
+    first day opens): ``now()`` asks the owner's ``clock`` at call time."""
+
+    def __init__(self, owner: Any) -> None:
+        self._owner = owner
+
+    def now(self) -> datetime:
+        return self._owner.clock.now()  # type: ignore[no-any-return]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class EquityPoint:
     """Account value at ``ts`` (a streamed bar's close, or the day's end)."""
@@ -210,6 +221,7 @@ class TradingEngine:
         self._reference: dict[str, float] = {}
         self._day_last: dict[str, float] = {}
         self._trip_fees: dict[str, Decimal] = {}
+        self._run_of: Callable[[], int | None] | None = None
 
     @classmethod
     def for_config(
@@ -287,6 +299,30 @@ class TradingEngine:
             guard=guard,
         )
 
+    @classmethod
+    def for_run(cls, coordinator: Any, store: Any = None) -> TradingEngine | None:
+        """The engine of a ``SessionCoordinator``'s config (None without a strategy): the
+        clock, run id, session data and streaming indicators are the coordinator's, looked up
+        when used (its clock and run exist only once the run starts)."""
+        config = coordinator.config
+        if config.strategy is None:
+            return None
+        engine = cls.for_config(
+            config,
+            coordinator.host,
+            clock=DeferredClock(coordinator),
+            store=store,
+            indicators=lambda name, symbol: coordinator.streamer.indicator_value(name, symbol),
+            session_data=coordinator.session_data,
+        )
+        assert engine is not None
+        engine._run_of = lambda: coordinator.run_id
+        return engine
+
+    def summary(self) -> dict[str, Any] | None:
+        """The run's trading results as JSON-able data (None before the engine started)."""
+        return self.results().to_dict() if self.started else None
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _order_prefix(self) -> str:
@@ -361,6 +397,8 @@ class TradingEngine:
     # -- events (the stream subscriber seam) --------------------------------------------------
 
     def on_day_start(self, window: Any) -> None:
+        if not self.started:  # the first day: the clock and the run exist now
+            self.start(self._run_of() if self._run_of is not None else None)
         trading_date = _trading_date(window)
         self.trading_date = trading_date
         self._points_today = 0
