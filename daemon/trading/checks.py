@@ -1,7 +1,8 @@
 """Pre-trade checks: every order passes them before it reaches a broker.
 
-:func:`check_order` returns None or ``(RejectReason, message)``; the engine stores a rejected
-order with both and reports it to the strategy (``on_order``). In order:
+:func:`check_order` returns the buying power an accepted order holds, or raises
+:class:`OrderRejected` with a ``RejectReason`` and a message; the engine stores a rejected order
+with both and reports it to the strategy (``on_order``). In order:
 
 1. ``invalid_order``: quantity not a whole number > 0, a price missing for the order type or
    not > 0, a symbol the session does not trade (``unknown_symbol``), no price known yet to
@@ -39,10 +40,7 @@ from daemon.trading.orders import OrderBook
 from daemon.trading.portfolio import Portfolio
 from daemon.trading.rules import ORDER_PHASES, MarketRules
 
-Rejection = tuple[RejectReason, str]
-Verdict = tuple[Rejection | None, Decimal]
-"""``(None, reservation)`` for an accepted order (the buying power a buy holds while open:
-its value plus estimated fees), ``(rejection, 0)`` otherwise."""
+_NONE = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +70,15 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{amount:,.2f} {currency}" if currency == "USD" else f"{amount:,.0f} {currency}"
 
 
+class OrderRejected(Exception):
+    """An order failed a pre-trade check: ``reason`` (a ``RejectReason``) and ``message``."""
+
+    def __init__(self, reason: RejectReason, message: str) -> None:
+        super().__init__(f"{reason.value}: {message}")
+        self.reason = reason
+        self.message = message
+
+
 def check_order(
     request: OrderRequest,
     *,
@@ -83,41 +90,9 @@ def check_order(
     phase: str | None,
     reference: float | None,
     fee_model: object,
-) -> Verdict:
-    """``(None, reservation)`` when ``request`` may go to the broker, else ``(why not, 0)``
-    (see the module docstring)."""
-    try:
-        needed = _needed(
-            request, rules, limits, portfolio, book, symbols, phase, reference, fee_model
-        )
-    except _Rejected as rejected:
-        return (rejected.reason, rejected.message), _NONE
-    if request.side is not OrderSide.BUY or needed is None:
-        return None, _NONE
-    return None, needed
-
-
-_NONE = Decimal(0)
-
-
-class _Rejected(Exception):
-    def __init__(self, reason: RejectReason, message: str) -> None:
-        self.reason = reason
-        self.message = message
-
-
-def _needed(
-    request: OrderRequest,
-    rules: MarketRules,
-    limits: TradingLimits,
-    portfolio: Portfolio,
-    book: OrderBook,
-    symbols: frozenset[str],
-    phase: str | None,
-    reference: float | None,
-    fee_model: object,
-) -> Decimal | None:
-    """What the order costs with fees (None for a sale that opens nothing); raises _Rejected."""
+) -> Decimal:
+    """The buying power ``request`` holds while open (a buy's value plus estimated fees; 0 for
+    sales), or ``OrderRejected`` naming the first check it fails (see the module docstring)."""
     symbol, side, quantity, kind = (
         request.symbol,
         request.side,
@@ -125,9 +100,11 @@ def _needed(
         request.order_type,
     )
     if symbol not in symbols:
-        raise _Rejected(RejectReason.UNKNOWN_SYMBOL, f"{symbol!r} is not a symbol of this session")
+        raise OrderRejected(
+            RejectReason.UNKNOWN_SYMBOL, f"{symbol!r} is not a symbol of this session"
+        )
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise _Rejected(
+        raise OrderRejected(
             RejectReason.INVALID_ORDER, f"quantity must be a whole number > 0, was {quantity!r}"
         )
     needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
@@ -137,26 +114,28 @@ def _needed(
         (needs_stop, request.stop_price, "stop_price"),
     ):
         if needed and (price is None or not price > 0):
-            raise _Rejected(
+            raise OrderRejected(
                 RejectReason.INVALID_ORDER,
                 f"a {kind.value} order needs {label} > 0, was {price}",
             )
         if not needed and price is not None:
-            raise _Rejected(RejectReason.INVALID_ORDER, f"a {kind.value} order takes no {label}")
+            raise OrderRejected(
+                RejectReason.INVALID_ORDER, f"a {kind.value} order takes no {label}"
+            )
 
     if kind not in rules.order_types:
         allowed = ", ".join(sorted(t.value for t in rules.order_types))
-        raise _Rejected(
+        raise OrderRejected(
             RejectReason.ORDER_TYPE, f"{rules.exchange} takes no {kind.value} orders ({allowed})"
         )
     phases = ORDER_PHASES.get(kind)
     if phases is not None and phase not in phases:
-        raise _Rejected(
+        raise OrderRejected(
             RejectReason.MARKET_PHASE, f"{kind.value} orders are not accepted in phase {phase}"
         )
 
     if quantity % rules.lot_size:
-        raise _Rejected(
+        raise OrderRejected(
             RejectReason.LOT_SIZE,
             f"quantity {quantity} is not a multiple of the {rules.exchange} lot {rules.lot_size}",
         )
@@ -166,12 +145,12 @@ def _needed(
         if price is None:
             continue
         if not rules.on_tick_grid(price):
-            raise _Rejected(
+            raise OrderRejected(
                 RejectReason.TICK_SIZE,
                 f"{label} price {price} is off the {rules.exchange} tick grid",
             )
         if band is not None and not band[0] <= price <= band[1]:
-            raise _Rejected(
+            raise OrderRejected(
                 RejectReason.PRICE_BAND,
                 f"{label} price {price} is outside today's band {band[0]}..{band[1]}",
             )
@@ -180,7 +159,7 @@ def _needed(
     if price is None:
         price = portfolio.mark(symbol)
         if price is None:
-            raise _Rejected(
+            raise OrderRejected(
                 RejectReason.INVALID_ORDER,
                 f"no price seen yet for {symbol}: cannot value the order",
             )
@@ -192,28 +171,28 @@ def _needed(
         pending_sells = book.pending_quantity(symbol, OrderSide.SELL)
         available = position - pending_sells
         if quantity > available and not rules.short_selling:
-            raise _Rejected(
+            raise OrderRejected(
                 RejectReason.SHORT_SELLING,
                 f"selling {quantity} {symbol} with {max(available, 0)} available (held "
                 f"{position}, open sells {pending_sells}); short selling is not allowed",
             )
         sellable = (held.sellable if held is not None else 0) - pending_sells
         if quantity > sellable and (not rules.short_selling or quantity <= available):
-            raise _Rejected(
+            raise OrderRejected(
                 RejectReason.UNSETTLED,
                 f"selling {quantity} {symbol} with {max(sellable, 0)} settled shares available "
                 f"(bought shares settle T+{rules.settlement_days})",
             )
         opening = max(0, quantity - max(position, 0))  # the part that opens a short
         if not opening:
-            return None
+            return _NONE
         cost = price * opening
     else:
         cost = notional
 
     currency = portfolio.currency
     if limits.max_per_trade is not None and notional > limits.max_per_trade:
-        raise _Rejected(
+        raise OrderRejected(
             RejectReason.MAX_PER_TRADE,
             f"order notional {_money(notional, currency)} exceeds max_per_trade "
             f"{_money(limits.max_per_trade, currency)}",
@@ -221,7 +200,7 @@ def _needed(
     needed = cost + estimated_fees(fee_model, request, price)
     available_cash = portfolio.cash - portfolio.reserved
     if needed > available_cash:
-        raise _Rejected(
+        raise OrderRejected(
             RejectReason.BUYING_POWER,
             f"order needs {_money(needed, currency)} with {_money(max(available_cash, Decimal(0)), currency)} "
             "buying power",
@@ -229,7 +208,7 @@ def _needed(
     if limits.max_buying_power is not None:
         deployed = portfolio.invested + portfolio.reserved + cost
         if deployed > limits.max_buying_power:
-            raise _Rejected(
+            raise OrderRejected(
                 RejectReason.MAX_BUYING_POWER,
                 f"deploying {_money(deployed, currency)} exceeds max_buying_power "
                 f"{_money(limits.max_buying_power, currency)}",
@@ -238,7 +217,7 @@ def _needed(
         same_side = book.pending_quantity(symbol, side)
         exposure = (abs(position) + same_side + quantity) * price
         if exposure > limits.max_per_symbol:
-            raise _Rejected(
+            raise OrderRejected(
                 RejectReason.MAX_PER_SYMBOL,
                 f"{symbol} exposure {_money(exposure, currency)} exceeds max_per_symbol "
                 f"{_money(limits.max_per_symbol, currency)}",
@@ -247,12 +226,12 @@ def _needed(
         busy = {p.symbol for p in portfolio.open_positions()}
         busy |= {m.order.symbol for m in book.open_orders()}
         if symbol not in busy and len(busy) >= limits.max_open_positions:
-            raise _Rejected(
+            raise OrderRejected(
                 RejectReason.MAX_OPEN_POSITIONS,
                 f"{len(busy)} symbols held or being traded; max_open_positions is "
                 f"{limits.max_open_positions}",
             )
-    return needed
+    return needed if side is OrderSide.BUY else _NONE
 
 
 def estimated_fees(fee_model: object, request: OrderRequest, price: Decimal) -> Decimal:

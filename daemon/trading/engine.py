@@ -62,7 +62,7 @@ from core.orders import (
 )
 from core.timeframes import SUPPORTED_INTERVALS, parse_interval
 from daemon.risk import RiskLimits, TradingSessionGuard
-from daemon.trading.checks import TradingLimits, check_order
+from daemon.trading.checks import OrderRejected, TradingLimits, check_order
 from daemon.trading.context import BrokerContextImpl, StrategyContextImpl
 from daemon.trading.ledger import TradingLedger
 from daemon.trading.orders import ManagedOrder, OrderBook
@@ -631,18 +631,23 @@ class TradingEngine:
             )
         self._strategy_intervals = frozenset(wanted)
 
-    def _check(self, request: OrderRequest) -> Any:
-        return check_order(
-            request,
-            rules=self.rules,
-            limits=self.limits,
-            portfolio=self.portfolio,
-            book=self.book,
-            symbols=self._symbol_set,
-            phase=self.phase,
-            reference=self._reference.get(request.symbol),
-            fee_model=self.fee_model,
-        )
+    def _check(self, request: OrderRequest) -> tuple[tuple[RejectReason, str] | None, Decimal]:
+        """``(None, reservation)`` for an order that may go, ``((reason, message), 0)`` else."""
+        try:
+            reserved = check_order(
+                request,
+                rules=self.rules,
+                limits=self.limits,
+                portfolio=self.portfolio,
+                book=self.book,
+                symbols=self._symbol_set,
+                phase=self.phase,
+                reference=self._reference.get(request.symbol),
+                fee_model=self.fee_model,
+            )
+        except OrderRejected as rejected:
+            return (rejected.reason, rejected.message), ZERO
+        return None, reserved
 
     def _call(self, function: Callable[..., Any] | None, *args: Any) -> Any:
         if function is None:
