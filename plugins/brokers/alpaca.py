@@ -16,8 +16,8 @@ orders whose client id the engine knows (``ctx.known_orders()``) are ours and ar
 the snapshot, others are counted and left alone; known orders that closed while sessiond was
 away are fetched and their fills and final status reported.
 
-Reconnects: alpaca-py reconnects the stream by itself; after every reconnect this broker
-fetches each of its open orders again and reports what the stream missed — a fill as the
+Reconnects: alpaca-py reconnects the stream by itself; after every reconnect (and at stop) this
+broker fetches each of its open orders again and reports what the stream missed — a fill as the
 difference between Alpaca's cumulative ``filled_qty`` / ``filled_avg_price`` and what was
 reported, then the final status. Every fill report carries the order's cumulative quantity, so
 the engine drops anything it has already booked: no fill is counted twice.
@@ -175,6 +175,13 @@ class AlpacaPaperBroker(BrokerBase):
         )
 
     def stop(self) -> None:
+        """Fetch every order still open (what the stream had not delivered yet is reported),
+        then close the stream."""
+        if self._client is not None and self._ctx is not None:
+            with self._lock:
+                open_ids = [cid for cid in self._orders if cid not in self._closed]
+            for client_id in open_ids:
+                self._refresh(client_id)
         stream, thread = self._stream, self._thread
         self._stream = self._thread = None
         if stream is not None:

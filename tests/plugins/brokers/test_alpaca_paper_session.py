@@ -104,7 +104,7 @@ async def _live(tmp_path: Path, host: Any, stream_url: str) -> tuple[list[tuple]
             live_config, store=live_store, host=host, observer=observer
         )
         observer.coordinator = live
-        live.clock = LiveClock(start_at=EARLY_CLOSE - timedelta(seconds=3))
+        live.clock = LiveClock(start_at=EARLY_CLOSE - timedelta(seconds=8))
         summary = await live.run()
         live_orders = [
             (r.symbol, r.side, r.quantity, r.order_type, r.status, r.broker_order_id is not None)
@@ -126,7 +126,9 @@ async def test_the_same_strategy_sends_the_same_orders_in_a_backtest_and_live_on
         for symbol in ("AAPL", "MSFT")
     ]
     host = load_plugins(entry_points=False)
-    with FakeAlpacaStream(script) as stream:
+    # a bar every 0.15 s: the venue's fill reaches the engine before the next bar, as it would
+    # with bars a minute apart (the strategy's decisions depend on the position)
+    with FakeAlpacaStream(script, pace_seconds=0.15) as stream:
         live_orders, at_alpaca, summary = await _live(tmp_path, host, stream.url)
 
     # backtest: the same bars from the store, the simulated broker
