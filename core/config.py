@@ -54,6 +54,8 @@ __all__ = [
     "IndicatorConfig",
     "SessionConfig",
     "SessionDataConfig",
+    "StrategyConfig",
+    "FeesConfig",
     "TradingConfig",
     "load_session_config",
     "session_config_json_schema",
@@ -292,8 +294,38 @@ class SessionDataConfig(_Model):
     """US pre-/post-market inclusion (default: regular hours only)."""
 
 
+class FeesConfig(BaseModel):
+    """The fee model of the account. Keys besides ``type`` are passed to the fee-model plugin
+    (e.g. ``commission_rate`` for ``vn_default``, ``regulatory_fees`` for ``us_default``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
+
+    type: NonEmptyText
+    """Fee-model plugin (required; built-ins "vn_default", "us_default", "zero")."""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Everything but ``type``, as keyword arguments of the fee model."""
+        data = self.model_dump()
+        data.pop("type", None)
+        return data
+
+
 class TradingConfig(_Model):
-    """Limits of the trading session (all optional; none means no limit)."""
+    """The trading account and its limits (all optional; a limit of none means no limit)."""
+
+    starting_cash: float | None = Field(default=None, gt=0)
+    """Cash a simulated account starts with (default none: 100,000 USD in the US, 1,000,000,000
+    VND in Vietnam; unit: account currency). Live brokers report their own."""
+    settlement_days: int | None = Field(default=None, ge=0)
+    """Trading days after which bought shares become sellable (default none: 2 on Vietnamese
+    boards, T+2; 0 in the US)."""
+    allow_short: bool = False
+    """Allow short sales where the market permits them (default false; never on Vietnamese
+    boards)."""
+    fees: FeesConfig | None = None
+    """Fee model (default none: {"type": "vn_default"} in Vietnam, {"type": "us_default"} in
+    the US)."""
 
     max_buying_power: float | None = Field(default=None, gt=0)
     """Capital the session may deploy (default none; unit: account currency)."""
@@ -312,16 +344,30 @@ class TradingConfig(_Model):
     """Stop the session after this long (default none; unit: minutes)."""
 
 
+class StrategyConfig(_Model):
+    """The trading strategy of the session (a strategy plugin and its parameters)."""
+
+    type: NonEmptyText
+    """Strategy plugin (required; built-ins "sma_crossover", "vn_order_flow")."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword parameters of the strategy (default none: the plugin's defaults), e.g.
+    {"fast": 10, "slow": 30} for "sma_crossover"."""
+
+
 class ApiConfig(_Model):
-    """Where data comes from and where orders would go."""
+    """Where data comes from and where orders go."""
 
     data_api: NonEmptyText
     """Data source plugin name (required; built-ins "synthetic", "files", "ssi", "alpaca")."""
     trade_api: NonEmptyText | None = None
-    """Broker plugin name for orders (default none: no order routing)."""
+    """Broker plugin for the strategy's orders (default none: "simulated" when a strategy is
+    set; built-ins "simulated", "alpaca_paper")."""
     data_api_options: dict[str, Any] = Field(default_factory=dict)
     """Keyword options passed to the data source (default none), e.g. {"seed": 7} for
     "synthetic"."""
+    trade_api_options: dict[str, Any] = Field(default_factory=dict)
+    """Keyword options passed to the broker (default none), e.g. {"slippage_ticks": 1,
+    "volume_participation": 0.1} for "simulated"."""
 
 
 class SessionConfig(_Model):
@@ -341,8 +387,11 @@ class SessionConfig(_Model):
     """Dates and pace of a backtest (required when mode is "backtest")."""
     session_data_config: SessionDataConfig
     """Symbols, streams, history, indicators (required)."""
+    strategy: StrategyConfig | None = None
+    """The strategy that trades the session (default none: the session only streams and
+    aggregates)."""
     trading_config: TradingConfig = Field(default_factory=TradingConfig)
-    """Trading limits (default: none)."""
+    """Trading account and limits (default: no limits)."""
     api_config: ApiConfig
     """Data source and broker (required)."""
     metadata: dict[str, Any] | None = None
@@ -371,6 +420,32 @@ class SessionConfig(_Model):
     def generated_intervals(self) -> list[str]:
         """The larger stream intervals, built from the streamed one (smallest first)."""
         return self.stream_intervals[1:]
+
+    @property
+    def broker_name(self) -> str | None:
+        """The broker orders go to: ``trade_api``, else "simulated" when a strategy is set."""
+        if self.api_config.trade_api is not None:
+            return self.api_config.trade_api
+        return "simulated" if self.strategy is not None else None
+
+    @property
+    def currency(self) -> str:
+        """The account currency: "USD" for US_EQUITY, "VND" for the Vietnamese groups."""
+        return "USD" if self.exchange_group == "US_EQUITY" else "VND"
+
+    @property
+    def fees(self) -> FeesConfig:
+        """The fee model: ``trading_config.fees`` or the market's default."""
+        if self.trading_config.fees is not None:
+            return self.trading_config.fees
+        return FeesConfig(type="us_default" if self.currency == "USD" else "vn_default")
+
+    @property
+    def starting_cash(self) -> float:
+        """``trading_config.starting_cash`` or the market's default (100,000 USD / 1e9 VND)."""
+        if self.trading_config.starting_cash is not None:
+            return self.trading_config.starting_cash
+        return 100_000.0 if self.currency == "USD" else 1_000_000_000.0
 
     @property
     def symbols(self) -> list[str]:
@@ -419,13 +494,19 @@ def load_session_config(
     data_sources: Collection[str] | None = None,
     classifiers: Collection[str] | None = None,
     indicator_types: Collection[str] | None = None,
+    brokers: Collection[str] | None = None,
+    strategies: Mapping[str, Collection[str] | None] | Collection[str] | None = None,
+    fee_models: Mapping[str, Collection[str] | None] | Collection[str] | None = None,
 ) -> SessionConfig:
     """Read and validate a session config file; ConfigError with one line per problem.
 
-    ``data_sources`` / ``classifiers`` / ``indicator_types``: the names the loaded plugins
-    register (``PluginHost.data_sources`` ...); when given, the config's names must be among
-    them. None skips that check. ``indicator_types`` may map each name to its kind
-    (``PluginHost.indicator_kinds``): then each indicator's ``granularity`` is checked too.
+    ``data_sources`` / ``classifiers`` / ``indicator_types`` / ``brokers`` / ``strategies`` /
+    ``fee_models``: the names the loaded plugins register (``PluginHost.config_names()``
+    gives them all); when given, the config's names must be among them. None skips a check.
+    ``indicator_types`` may map each name to its kind (``PluginHost.indicator_kinds``): then
+    each indicator's ``granularity`` is checked too. ``strategies`` and ``fee_models`` may map
+    each name to the parameters its constructor accepts (None: any): then the config's params
+    are checked too.
     """
     source = str(path)
     try:
@@ -463,6 +544,9 @@ def load_session_config(
         data_sources=data_sources,
         classifiers=classifiers,
         indicator_types=indicator_types,
+        brokers=brokers,
+        strategies=strategies,
+        fee_models=fee_models,
     )
 
 
@@ -473,6 +557,9 @@ def validate_session_config(
     data_sources: Collection[str] | None = None,
     classifiers: Collection[str] | None = None,
     indicator_types: Collection[str] | None = None,
+    brokers: Collection[str] | None = None,
+    strategies: Mapping[str, Collection[str] | None] | Collection[str] | None = None,
+    fee_models: Mapping[str, Collection[str] | None] | Collection[str] | None = None,
 ) -> SessionConfig:
     """Validate an already parsed config (a dict); ``source`` names it in error lines."""
     if not isinstance(data, Mapping):
@@ -484,6 +571,7 @@ def validate_session_config(
         problems = [_format_error(item) for item in error.errors()]
     else:
         problems = _cross_field_problems(config, data_sources, classifiers, indicator_types)
+        problems += _trading_problems(config, brokers, strategies, fee_models)
     if problems:
         lines = [f"{source}: {path}: {message}" for path, message in problems]
         lines = list(dict.fromkeys(lines))
@@ -531,13 +619,13 @@ def _cross_field_problems(
                     )
                 )
 
-    if data_sources is not None:
-        for key in ("data_api", "trade_api"):
-            name = getattr(config.api_config, key)
-            if name is not None and name not in data_sources:
-                problems.append(
-                    (f"api_config.{key}", _unknown_name(name, "data source", data_sources))
-                )
+    if data_sources is not None and config.api_config.data_api not in data_sources:
+        problems.append(
+            (
+                "api_config.data_api",
+                _unknown_name(config.api_config.data_api, "data source", data_sources),
+            )
+        )
     if classifiers is not None and data_config.classifiers is not None:
         for i, name in enumerate(data_config.classifiers):
             if name not in classifiers:
@@ -563,6 +651,99 @@ def _cross_field_problems(
     return problems
 
 
+def _trading_problems(
+    config: SessionConfig,
+    brokers: Collection[str] | None,
+    strategies: Mapping[str, Collection[str] | None] | Collection[str] | None,
+    fee_models: Mapping[str, Collection[str] | None] | Collection[str] | None,
+) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    broker = config.api_config.trade_api
+    if brokers is not None and broker is not None and broker not in brokers:
+        problems.append(("api_config.trade_api", _unknown_name(broker, "broker", brokers)))
+    if broker == "alpaca_paper":
+        if config.exchange_group != "US_EQUITY":
+            problems.append(
+                (
+                    "api_config.trade_api",
+                    f"'alpaca_paper' trades US equities only, not {config.exchange_group}; use "
+                    '"simulated"',
+                )
+            )
+        if config.mode == "backtest":
+            problems.append(
+                (
+                    "api_config.trade_api",
+                    "'alpaca_paper' sends real paper orders and cannot run a backtest; use "
+                    '"simulated" (the default) or mode "live"',
+                )
+            )
+    if config.strategy is not None:
+        if config.exchange_group == "VN_DERIVATIVES":
+            problems.append(
+                (
+                    "strategy",
+                    "trading VN30 futures (VN_DERIVATIVES) is not supported yet; use a stock "
+                    "board (HOSE, HNX, UPCOM) or US_EQUITY",
+                )
+            )
+        problems += _plugin_params(
+            "strategy.type",
+            "strategy.params",
+            "strategy",
+            config.strategy.type,
+            config.strategy.params,
+            strategies,
+        )
+    fees = config.trading_config.fees
+    if fees is not None:
+        problems += _plugin_params(
+            "trading_config.fees.type",
+            "trading_config.fees",
+            "fee model",
+            fees.type,
+            fees.params,
+            fee_models,
+        )
+    if config.trading_config.allow_short and config.exchange_group != "US_EQUITY":
+        problems.append(
+            (
+                "trading_config.allow_short",
+                f"true, but {config.exchange_group} forbids short selling; remove it",
+            )
+        )
+    return problems
+
+
+def _plugin_params(
+    type_path: str,
+    params_path: str,
+    kind: str,
+    name: str,
+    params: Mapping[str, Any],
+    registry: Mapping[str, Collection[str] | None] | Collection[str] | None,
+) -> list[tuple[str, str]]:
+    """Unknown plugin name or parameters (when the registry knows the accepted ones)."""
+    if registry is None:
+        return []
+    if name not in registry:
+        return [(type_path, _unknown_name(name, kind, registry))]
+    accepted = registry.get(name) if isinstance(registry, Mapping) else None
+    if accepted is None:
+        return []
+    own = [p for p in accepted if p not in ("exchange", "currency", "name")]
+    problems = []
+    for key in params:
+        if key not in own:
+            message = (
+                f"{_show(key)} is not a parameter of {kind} {_show(name)} "
+                f"(accepted: {', '.join(own) or 'none'})"
+            )
+            close = difflib.get_close_matches(key, own, n=1)
+            if close:
+                message += f"; did you mean {_show(close[0])}?"
+            problems.append((f"{params_path}.{key}", message))
+    return problems
 def _granularity_problem(type_name: str, kind: str, granularity: str | None) -> str | None:
     allowed = INDICATOR_GRANULARITIES.get(kind, ())
     if granularity is None:

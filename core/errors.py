@@ -17,6 +17,8 @@ bug and keeps its traceback.
     │   └── SourceAuthError    credentials rejected
     ├── InvalidTransition      a lifecycle state machine was asked for an illegal move
     ├── SessionError           a session cannot run or continue (e.g. no trading day in range)
+    │   └── StrategyError      a strategy raised (the session stops, the daemon does not)
+    ├── BrokerError            a broker failed: connection, auth, a refused request
     └── RiskLimitError         a trading-session guard was breached
 
 Messages say what failed, the offending value, and what to do next, e.g.
@@ -83,6 +85,14 @@ class InvalidTransition(SessiondError):
 
 class SessionError(SessiondError):
     """A session cannot start or continue."""
+
+
+class StrategyError(SessionError):
+    """A strategy raised inside a callback; its session stops and its run is marked failed."""
+
+
+class BrokerError(SessiondError):
+    """A broker failed (network, auth, a refused request). Never carries secrets."""
 
 
 class RiskLimitError(SessiondError):

@@ -17,6 +17,10 @@ Market-data tables are keyed by their natural key so every write is an idempoten
 - ``quality_results``: (symbol, interval, trading_date, source).
 - ``session_runs``: surrogate integer id.
 - ``session_leases``: session_name (one row per session a daemon is running; ``core.leases``).
+- trading (``daemon.trading.ledger``): ``trading_orders`` (run_id, order_id),
+  ``trading_order_events`` (run_id, order_id, seq), ``trading_fills`` (run_id, fill_id),
+  ``trading_positions`` (run_id, trading_date, symbol), ``trading_equity`` (run_id, ts);
+  money and prices as exact decimal text (:class:`DecimalText`).
 
 On SQLite the market-data tables are ``WITHOUT ROWID`` (one b-tree per table: faster upserts).
 The primary keys start with the symbol so reads by symbol and time range use them with or
@@ -27,6 +31,7 @@ migrations create exactly this metadata. Key text columns are :data:`KEY_STRING`
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -316,4 +321,139 @@ MARKET_TABLES: tuple[type[SQLModel], ...] = (
     ForeignRoomRow,
     IndexTickRow,
     SecurityStatusRow,
+)
+
+
+# --- trading (daemon.trading.ledger) ------------------------------------------------------------
+
+
+class DecimalText(sa.types.TypeDecorator[Decimal]):
+    """An exact decimal stored as its text (``"187.35"``) on every dialect; reads ``Decimal``.
+
+    Money and prices of the trading tables: SQLite has no exact decimal type, and one text
+    form keeps both databases identical. Amounts are already quantized by the engine.
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise StoreError(f"expected a Decimal amount, got {value!r}")
+        return str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+def _money(*, nullable: bool = False) -> Any:
+    return Field(default=None if nullable else Decimal(0), sa_type=DecimalText, nullable=nullable)
+
+
+class TradingOrderRow(SQLModel, table=True):
+    """One order of a run in its latest state (``status``: ``core.orders.OrderStatus``).
+
+    ``order_id`` is sessiond's id (the broker's client order id); ``broker_order_id`` the
+    broker's own; ``reject_reason`` a ``core.orders.RejectReason`` code with ``reason`` the
+    text; prices are exact decimals.
+    """
+
+    __tablename__ = "trading_orders"
+
+    run_id: int = Field(primary_key=True)
+    order_id: str = _key()
+    broker_order_id: str | None = None
+    trading_date: date | None = None
+    symbol: str
+    side: str
+    order_type: str
+    time_in_force: str
+    quantity: int
+    limit_price: Decimal | None = _money(nullable=True)
+    stop_price: Decimal | None = _money(nullable=True)
+    status: str
+    filled_quantity: int = 0
+    average_fill_price: Decimal | None = _money(nullable=True)
+    reject_reason: str | None = None
+    reason: str = ""
+    replaces: str | None = None
+    tag: str = ""
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class TradingOrderEventRow(SQLModel, table=True):
+    """Every status an order went through, in order (``seq`` from 0: its first status)."""
+
+    __tablename__ = "trading_order_events"
+
+    run_id: int = Field(primary_key=True)
+    order_id: str = _key()
+    seq: int = Field(primary_key=True)
+    status: str
+    ts: datetime = _ts()
+    reason: str = ""
+
+
+class TradingFillRow(SQLModel, table=True):
+    """One execution: quantity (shares) at ``price``; commission, tax and the realized P&L it
+    booked (before fees) in account currency."""
+
+    __tablename__ = "trading_fills"
+
+    run_id: int = Field(primary_key=True)
+    fill_id: str = _key()
+    order_id: str = Field(sa_type=KEY_STRING)
+    symbol: str
+    side: str
+    quantity: int
+    price: Decimal = _money()
+    commission: Decimal = _money()
+    tax: Decimal = _money()
+    realized_pnl: Decimal = _money()
+    ts_event: datetime = _ts()
+    trading_date: date | None = None
+
+
+class TradingPositionRow(SQLModel, table=True):
+    """A position at the end of a trading day, marked at the day's last price."""
+
+    __tablename__ = "trading_positions"
+
+    run_id: int = Field(primary_key=True)
+    trading_date: date = Field(primary_key=True)
+    symbol: str = _key()
+    quantity: int
+    sellable: int
+    average_price: Decimal = _money()
+    cost_basis: Decimal = _money()
+    mark: Decimal | None = _money(nullable=True)
+    market_value: Decimal = _money()
+    unrealized_pnl: Decimal = _money()
+    realized_pnl: Decimal = _money()
+
+
+class TradingEquityRow(SQLModel, table=True):
+    """The account at one instant of a run (a streamed bar's close, or a day's end):
+    ``equity = cash + positions at their marks``; realized P&L and fees so far."""
+
+    __tablename__ = "trading_equity"
+
+    run_id: int = Field(primary_key=True)
+    ts: datetime = _ts(primary_key=True)
+    trading_date: date | None = None
+    cash: Decimal = _money()
+    equity: Decimal = _money()
+    realized_pnl: Decimal = _money()
+    fees: Decimal = _money()
+
+
+TRADING_TABLES: tuple[type[SQLModel], ...] = (
+    TradingOrderRow,
+    TradingOrderEventRow,
+    TradingFillRow,
+    TradingPositionRow,
+    TradingEquityRow,
 )

@@ -93,11 +93,7 @@ def check_config(
         note = "plugins not loaded: data_api not checked against registered sources"
     else:
         host = load_plugins()
-        names = {
-            "data_sources": set(host.data_sources),
-            "classifiers": set(host.classifiers),
-            "indicator_types": host.indicator_kinds,
-        }
+        names = host.config_names()
         note = ""
     try:
         config = load_session_config(file, **names)  # type: ignore[arg-type]
@@ -111,12 +107,20 @@ def check_config(
         f"OK {file}",
         f"  session   {config.session_name}",
         f"  exchange  {config.exchange_group} -> {calendar} ({calendars.exchange_timezone(calendar)})",
-        f"  source    {config.api_config.data_api}"
-        + (f", trades via {config.api_config.trade_api}" if config.api_config.trade_api else ""),
+        f"  source    {config.api_config.data_api}",
         f"  symbols   {', '.join(data.symbols)} ({len(data.symbols)})",
         f"  streams   {', '.join(data.streams)}"
         + (f" (streamed {config.streamed_interval})" if config.streamed_interval else ""),
     ]
+    if config.strategy is not None:
+        params = ", ".join(f"{k}={v!r}" for k, v in config.strategy.params.items())
+        lines.append(f"  strategy  {config.strategy.type}" + (f" ({params})" if params else ""))
+        lines.append(
+            f"  broker    {config.broker_name}, fees {config.fees.type}, starting cash "
+            f"{config.starting_cash:,.0f} {config.currency}"
+        )
+    elif config.api_config.trade_api:
+        lines.append(f"  broker    {config.api_config.trade_api} (no strategy: no orders)")
     backtest = config.backtest_config
     if config.mode == "backtest" and backtest is not None:
         sessions = calendars.sessions_in_range(calendar, backtest.start_date, backtest.end_date)
@@ -201,6 +205,9 @@ def plugins_command(
             *(("classifier", name) for name in info.classifiers),
             *(("indicator", name) for name in info.indicators),
             *(("calendar", name) for name in info.calendars),
+            *(("strategy", name) for name in info.strategies),
+            *(("broker", name) for name in info.brokers),
+            *(("fee model", name) for name in info.fee_models),
             *(("hook", name) for name in lifecycle),
         ] or [("-", "-")]
         for kind, name in rows:
@@ -425,11 +432,7 @@ def _load_run_config(
     from plugins.manager import load_plugins
 
     host = load_plugins()
-    names = {
-        "data_sources": set(host.data_sources),
-        "classifiers": set(host.classifiers),
-        "indicator_types": host.indicator_kinds,
-    }
+    names = host.config_names()
     try:
         config = load_session_config(config_path, **names)  # type: ignore[arg-type]
         if start is not None or end is not None or speed is not None:
@@ -494,6 +497,11 @@ def _summary_table(summary: Any) -> Any:
     for day in summary.days:
         if day.order_flow is not None:
             _order_flow_rows(table, day.trading_date.isoformat(), day.order_flow)
+    if summary.trading is not None:
+        from daemon.trading.statistics import TradingResults
+
+        for measure, value in TradingResults.from_dict(summary.trading).rows():
+            table.add_row(measure, value)
     return table
 
 

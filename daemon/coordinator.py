@@ -47,6 +47,7 @@ from daemon.results import DayResult, RunObserver, RunSummary
 from daemon.schedule import TradingSchedule
 from daemon.session_data import SessionData
 from daemon.streamer import DayStreamer, StreamSubscriber
+from daemon.trading.engine import TradingEngine
 from daemon.warmup import CHUNK_DAYS, Warmup
 from plugins.history import source_for_config
 from plugins.manager import PluginHost
@@ -65,7 +66,8 @@ class SessionCoordinator:
     ``host`` (plugins), ``feed`` (``ReplayFeed`` backtest / ``LiveFeed`` live), ``source`` (None:
     nothing missing can be fetched), ``clock`` (made at the first open when None); ``start``,
     ``end``, ``speed_multiplier`` override the config's (0 = as fast as possible); ``observer``
-    gets progress; ``persist=False`` stores nothing; ``subscribers`` get the stream."""
+    gets progress; ``persist=False`` stores nothing; ``subscribers`` get the stream, and so does
+    ``trading`` (default: the engine of the config's ``strategy``; results in the summary)."""
 
     def __init__(
         self,
@@ -86,6 +88,7 @@ class SessionCoordinator:
         observer: RunObserver | None = None,
         persist: bool = True,
         subscribers: Sequence[StreamSubscriber] = (),
+        trading: TradingEngine | None = None,
     ) -> None:
         self.config, self.store, self.host, self.feed = config, store, host, feed
         self.source, self.clock = source, clock
@@ -125,10 +128,12 @@ class SessionCoordinator:
             config, **context, schedule=self.schedule, session_data=self.session_data,
             generated_source=GENERATED_SOURCE, persist=persist,
         )  # fmt: skip
+        self.trading = trading or TradingEngine.for_run(self, store if persist else None)
         self.streamer = DayStreamer(
             calendar=self.calendar, symbols=self.symbols, streamed_interval=streamed,
             session_data=self.session_data, indicators=self.warmup.streaming,
-            subscribers=subscribers, extended_hours=self.extended_hours, hook=self._call_hook,
+            subscribers=(*subscribers, *filter(None, [self.trading])),
+            extended_hours=self.extended_hours, hook=self._call_hook,
             stop_requested=self.stop_requested_now, observer=self.observer,
         )  # fmt: skip
         self.ticks = None if self.mode == "live" else RecordedTicks.for_config(
@@ -203,6 +208,8 @@ class SessionCoordinator:
             finally:
                 if isinstance(self.feed, LiveFeed):
                     await self.feed.stop()
+                if self.trading is not None:
+                    self.trading.stop()
                 if pause_gc:
                     gc.enable()
             status = self.lifecycle.state
@@ -215,6 +222,7 @@ class SessionCoordinator:
 
     def _finish_run(self, status: str, error: BaseException | None = None) -> RunSummary:
         summary = RunSummary(self.run_id, self.config.session_name, self.mode, status, self.days)
+        summary.trading = self.trading.summary() if self.trading is not None else None
         # the config as run (overrides applied): `sessiond runs show` / `report` read it back
         config = self.config.model_dump(mode="json", exclude_none=True)
         summary.with_metrics({**self.metrics.to_dict(), "config": config}, error)

@@ -10,11 +10,12 @@ tables) or None when the run has nothing for it:
                           price indicators on it, volume and volume indicators below
 - ``order_flow_section``  per day and phase (ATO, continuous, ATC): active buy / active sell /
                           neutral volume by symbol
+- ``trading_section``     equity and drawdown over the run, the trading results, positions at
+                          the end, the fills (``daemon.trading.ledger``)
 - ``quality_section``     bar completeness per day and interval, and per symbol and day
 
-**Adding a section** (e.g. trading: equity, drawdown and trades, once the trading engine
-stores them): write ``def trading_section(context: ReportContext) -> Section | None`` reading
-what it needs through ``context.store`` for ``context.results`` (the run, its config and days)
+**Adding a section**: write ``def <name>_section(context: ReportContext) -> Section | None``
+reading what it needs through ``context.store`` for ``context.results`` (the run, its config and days)
 and append it to :data:`REPORT_SECTIONS`; ``sessiond runs show`` has the same list
 (``daemon.commands.results.SHOW_SECTIONS``) for the terminal. Times on the charts are shown in
 ``context.zone`` (the exchange's by default).
@@ -491,10 +492,97 @@ def quality_section(context: ReportContext) -> Section | None:
     return Section("Data quality", note, figures)
 
 
+MAX_FILL_ROWS = 200
+"""Fills listed in the report's trading section at most (the first ones; all are stored)."""
+
+
+def trading_section(context: ReportContext) -> Section | None:
+    """The account over the run (equity and drawdown), the results, positions and fills."""
+    import pandas as pd
+    from plotly.subplots import make_subplots
+
+    from daemon.trading.ledger import TradingLedger
+    from daemon.trading.statistics import TradingResults
+
+    ledger = TradingLedger(context.store)
+    run_id = context.results.run.id
+    totals = ledger.totals(run_id)
+    if totals is None:
+        return None
+    curve = ledger.equity_curve(run_id)
+    figures = []
+    if curve:
+        ts = pd.Series(pd.to_datetime([p.ts for p in curve], utc=True))
+        equity = pd.Series([float(p.equity) for p in curve])
+        drawdown = equity / equity.cummax() - 1.0  # the chart's series; statistics: empyrical
+        x = _local(ts, context.zone)
+        figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3])
+        figure.add_scatter(x=x, y=equity, mode="lines", name="equity", row=1, col=1)
+        figure.add_scatter(
+            x=x, y=drawdown * 100, mode="lines", name="drawdown %", fill="tozeroy", row=2, col=1
+        )
+        figure.update_yaxes(title_text="equity", row=1, col=1)
+        figure.update_yaxes(title_text="drawdown (%)", row=2, col=1)
+        breaks = _rangebreaks(context.results.calendar, context.results.trading_dates, context.zone)
+        figure.update_xaxes(rangebreaks=breaks)
+        _figure_layout(figure, "Equity at each bar's close, and drawdown", 460)
+        figures.append(figure)
+    tables = []
+    stored = context.results.summary.get("trading")
+    if stored:
+        tables.append(
+            _table(["measure", "value"], [list(r) for r in TradingResults.from_dict(stored).rows()])
+        )
+    if totals["positions"]:
+        tables.append(
+            _table(
+                ["symbol", "quantity", "sellable", "average price", "mark", "unrealized P&L"],
+                [
+                    [
+                        p["symbol"],
+                        p["quantity"],
+                        p["sellable"],
+                        p["average_price"],
+                        p["mark"],
+                        p["unrealized_pnl"],
+                    ]
+                    for p in totals["positions"]
+                ],
+            )
+        )
+    fills = ledger.fills(run_id)
+    tables.append(
+        _table(
+            ["time", "symbol", "side", "quantity", "price", "commission", "tax", "realized P&L"],
+            [
+                [
+                    show_time(f.ts_event, context.zone),
+                    f.symbol,
+                    f.side,
+                    f.quantity,
+                    f.price,
+                    f.commission,
+                    f.tax,
+                    f.realized_pnl,
+                ]
+                for f in fills[:MAX_FILL_ROWS]
+            ],
+        )
+    )
+    statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(totals["orders_by_status"].items()))
+    note = (
+        f"{totals['orders']:,} orders ({statuses}); {totals['fills']:,} fills"
+        + (f", the first {MAX_FILL_ROWS} listed" if len(fills) > MAX_FILL_ROWS else "")
+        + f"; commissions {totals['commissions']}, taxes {totals['taxes']}."
+    )
+    return Section("Trading", note, figures, tables)
+
+
 REPORT_SECTIONS: list[Callable[[ReportContext], Section | None]] = [
     summary_section,
     price_section,
     order_flow_section,
+    trading_section,
     quality_section,
 ]
 """The report's sections in order; append a section function to add one (module docstring)."""

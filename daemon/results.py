@@ -98,6 +98,9 @@ class RunSummary:
     status: str
     days: list[DayResult]
     metrics: dict[str, Any] = field(default_factory=dict)
+    trading: dict[str, Any] | None = None
+    """The trading results (``daemon.trading.statistics.TradingResults.to_dict``) of a run
+    with a strategy, else None."""
 
     @property
     def events(self) -> int:
@@ -189,6 +192,7 @@ class RunSummary:
             "historical_quality": self.historical_quality,
             "indicator_values": self.indicator_values,
             "indicators_read": self.indicators_read,
+            "trading": self.trading,
             "days": [d.to_dict() for d in self.days],
             "metrics": self.metrics,
         }

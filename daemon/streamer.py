@@ -534,6 +534,15 @@ class DayStreamer:
                 series(bar.symbol, bar.interval).append(bar)
         return bars
 
+    def indicator_value(self, name: str, symbol: str) -> float | None:
+        """The current value of the streaming indicator ``name`` of ``symbol`` (None if none)."""
+        indicators = self.indicators.get(symbol) or ()
+        values = self.sinks[symbol].values if symbol in self.sinks else None
+        for index, (indicator, _) in enumerate(indicators):
+            if indicator == name and values is not None:
+                return _float_or_none(values if len(indicators) == 1 else values[index])
+        return None
+
     def streaming_values(self, as_of: datetime) -> list[IndicatorValue]:
         """The day's streaming indicator values as stored: for each symbol and indicator, what
         ``update`` returned for the symbol's last bar (None when it saw none), ``observations``

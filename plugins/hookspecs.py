@@ -87,6 +87,56 @@ def register_calendars() -> list[tuple[str, type, tuple[str, ...]]]:
 
 
 # --------------------------------------------------------------------------------------------
+# Registration of trading plugins: called once at start-up by the plugin manager
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_strategies() -> list[type]:
+    """Return the strategy classes this plugin provides.
+
+    Called once per ``load_plugins()``, before any session exists. Return a list of classes
+    implementing ``plugins.interfaces.Strategy``; each ``name`` is what a session config's
+    ``strategy.type`` names. sessiond constructs one per session run as ``cls(**params)``
+    (``strategy.params``; ``PluginHost.create_strategy``), then calls ``on_start(ctx)`` with a
+    ``plugins.interfaces.StrategyContext`` and the event callbacks documented there. Duplicate
+    names fail at start.
+
+    Called by: ``plugins.manager.load_plugins``.
+    """
+
+
+@hookspec
+def register_brokers() -> list[type]:
+    """Return the broker classes this plugin provides.
+
+    Called once per ``load_plugins()``; must not connect or read secrets. Return a list of
+    classes implementing ``plugins.interfaces.Broker``; each ``name`` is what
+    ``api_config.trade_api`` names (built-ins: ``simulated``, ``alpaca_paper``). sessiond
+    constructs one per session run as ``cls(exchange=<calendar name>,
+    **api_config.trade_api_options)`` (``PluginHost.create_broker``) and calls ``start(ctx)``
+    with a ``plugins.interfaces.BrokerContext``. Duplicate names fail at start.
+
+    Called by: ``plugins.manager.load_plugins``.
+    """
+
+
+@hookspec
+def register_fee_models() -> list[type]:
+    """Return the fee-model classes (commission and taxes per fill) this plugin provides.
+
+    Called once per ``load_plugins()``. Return a list of classes implementing
+    ``plugins.interfaces.FeeModel``; each ``name`` is what ``trading_config.fees.type`` names
+    (built-ins: ``vn_default``, ``us_default``, ``zero``). sessiond constructs one per run as
+    ``cls(currency=<USD|VND>, **params)`` (``PluginHost.create_fee_model``) and calls
+    ``fees(fill)`` for every fill whose broker did not report its own. Duplicate names fail at
+    start.
+
+    Called by: ``plugins.manager.load_plugins``.
+    """
+
+
+# --------------------------------------------------------------------------------------------
 # Lifecycle notifications: called by the daemon's SessionCoordinator
 # --------------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The contracts of plugins: DataSource, TradeClassifier, Indicator, and the BarLike record.
+"""The contracts of plugins: DataSource, TradeClassifier, Indicator, the BarLike record, and for
+trading Strategy, Broker, FeeModel (with FillModel inside simulated brokers).
 
 Plugins return *classes* from the registration hooks (``register_data_sources`` ...); sessiond
 instantiates them. Each class carries a unique ``name`` (what session configs refer to) and a
@@ -10,11 +11,14 @@ missing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from core.errors import ConfigError, PluginError
 from core.models import Aggressor, Bar, IndicatorValue, MarketEvent, Quote, Trade
+from core.orders import Fill, Order, OrderRequest, OrderUpdate
 from core.timeframes import INDICATOR_GRANULARITIES
 
 # --------------------------------------------------------------------------------------------
@@ -311,6 +315,293 @@ def indicator_granularity(cls: Any, requested: str | None, where: str = "granula
             f"{', '.join(allowed)})"
         )
     return requested
+# --------------------------------------------------------------------------------------------
+# Trading: strategies, brokers, fee models, fill models (see docs/strategies.md)
+# --------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class PositionView(Protocol):
+    """One symbol's holding as a strategy sees it (read-only).
+
+    ``quantity`` is signed shares (negative: short); ``sellable`` what may be sold now (shares
+    bought within the settlement period are not, e.g. T+2 on Vietnamese boards);
+    ``average_price``, ``cost_basis``, ``market_value``, ``unrealized_pnl`` and
+    ``realized_pnl`` are ``Decimal`` in account currency.
+    """
+
+    symbol: str
+    quantity: int
+    sellable: int
+    average_price: Decimal
+    cost_basis: Decimal
+    market_value: Decimal
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+
+
+@runtime_checkable
+class PortfolioView(Protocol):
+    """The account as a strategy sees it: ``Decimal`` amounts in ``currency``.
+
+    ``equity`` = cash + market value of the positions, marked at the last price seen;
+    ``buying_power`` = cash less what open buy orders reserve (capped by
+    ``trading_config.max_buying_power``).
+    """
+
+    currency: str
+    cash: Decimal
+    equity: Decimal
+    buying_power: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal
+
+    def position(self, symbol: str) -> PositionView:
+        """The holding of ``symbol`` (quantity 0 when flat)."""
+        ...
+
+    def positions(self) -> list[PositionView]:
+        """Every open (non-zero) position."""
+        ...
+
+
+@runtime_checkable
+class StrategyContext(Protocol):
+    """What a strategy is given in ``on_start``: the session, the engine clock, data, the
+    portfolio and order entry. Strategies never read the wall clock or the store.
+
+    Attributes: ``session_name``; ``exchange`` (calendar name, ``XNYS``, ``XSTC``...);
+    ``symbols``; ``currency`` (``USD``/``VND``); ``mode`` (``backtest``/``live``);
+    ``streamed_interval`` (``1m``...); ``trading_date`` (exchange-local, None before the first
+    day); ``phase`` (``core.phases.Phase`` value, None until the first phase change);
+    ``portfolio`` (:class:`PortfolioView`); ``session_data`` (the engine's per-session data,
+    or None where the engine has none); ``log`` (a ``logging.Logger`` named after the strategy).
+    """
+
+    session_name: str
+    exchange: str
+    symbols: tuple[str, ...]
+    currency: str
+    mode: str
+    streamed_interval: str | None
+    trading_date: date | None
+    phase: str | None
+    portfolio: PortfolioView
+    session_data: Any
+    log: Any
+
+    def now(self) -> datetime:
+        """The engine clock (simulated time in a backtest), aware UTC."""
+        ...
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        """The last price seen for ``symbol`` (bar close or trade), or None."""
+        ...
+
+    def indicator(self, name: str, symbol: str) -> float | None:
+        """The latest value of the session's indicator ``name`` for ``symbol`` (None if none)."""
+        ...
+
+    def submit(self, request: OrderRequest) -> str:
+        """Check and send an order; return its id. A rejected order keeps its id, is stored
+        with its reason and reported through ``on_order`` (never raises for a rejection)."""
+        ...
+
+    def cancel(self, order_id: str) -> None:
+        """Ask the broker to cancel an open order (no-op for a finished one)."""
+        ...
+
+    def replace(
+        self,
+        order_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: Any = None,
+        stop_price: Any = None,
+    ) -> str | None:
+        """Replace an open order's quantity / prices; return the new order's id (None when the
+        order is no longer open). The old order ends ``replaced``."""
+        ...
+
+    def flatten(self, symbol: str | None = None) -> list[str]:
+        """Cancel open orders and close the position(s) with market orders; return their ids."""
+        ...
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Orders not yet final (optionally of one symbol)."""
+        ...
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """A trading strategy a session config names in ``strategy.type``.
+
+    Constructed as ``cls(**params)`` with ``strategy.params`` of the config (unknown params fail
+    the config with "did you mean"); constructors must be cheap and deterministic.
+
+    Required: ``intervals`` (instance or class attribute: the bar intervals ``on_bar`` receives,
+    each a streamed or generated interval of the session; empty for tick-only strategies),
+    ``on_start(ctx)``, ``on_bar(bar)``. Optional (checked by name once at start, logged):
+    ``on_trade(trade)`` and ``on_quote(quote)`` when those stream, ``on_phase(phase)`` with a
+    ``core.models.PhaseChange``, ``on_order(update)`` with every ``core.orders.OrderUpdate``
+    of its orders, ``on_day_start(trading_date)``, ``on_day_end(trading_date)``,
+    ``on_stop()``. An exception raised by any of them stops the session (traceback logged, run
+    marked failed); it never stops the daemon.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    intervals: tuple[str, ...]
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        """Called once before the first event; keep ``ctx`` for later."""
+        ...
+
+    def on_bar(self, bar: Bar) -> None:
+        """A closed bar of one of ``intervals`` (the engine clock is at the bar's close)."""
+        ...
+
+
+STRATEGY_CALLBACKS: tuple[str, ...] = (
+    "on_trade",
+    "on_quote",
+    "on_phase",
+    "on_order",
+    "on_day_start",
+    "on_day_end",
+    "on_stop",
+)
+"""Optional ``Strategy`` methods, looked up once at start."""
+
+
+@runtime_checkable
+class BrokerContext(Protocol):
+    """What the engine gives a broker in ``start``.
+
+    ``exchange`` (calendar name), ``currency``, ``symbols``, ``mode``, ``session_name``,
+    ``streams`` (the session's ``session_data_config.streams``);
+    ``now()`` the engine clock; ``report(update)`` hands an ``OrderUpdate`` to the engine —
+    from the engine's thread (simulated brokers, inside ``on_bar`` etc.) or from any other
+    thread (live brokers); the engine applies reports in order at its next event.
+    ``known_orders()`` the orders of this run the engine already holds (after a restart), so
+    a live broker can match the venue's open orders to them.
+    """
+
+    exchange: str
+    currency: str
+    symbols: tuple[str, ...]
+    mode: str
+    session_name: str
+    streams: tuple[str, ...]
+
+    def now(self) -> datetime: ...
+
+    def report(self, update: OrderUpdate) -> None: ...
+
+    def known_orders(self) -> list[Order]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerPosition:
+    """A position the broker holds: signed ``quantity`` and ``average_price`` (Decimal)."""
+
+    symbol: str
+    quantity: int
+    average_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSnapshot:
+    """The broker's account at start: ``cash`` (None: the broker does not say; the config's
+    ``starting_cash`` is used), positions, and open orders by our order id (``orders``) with
+    their cumulative filled quantity (``filled``) and the broker's ids (``broker_ids``);
+    ``foreign_orders`` counts open orders not placed by sessiond (left alone)."""
+
+    cash: Decimal | None = None
+    positions: tuple[BrokerPosition, ...] = ()
+    orders: tuple[Order, ...] = ()
+    filled: dict[str, int] = field(default_factory=dict)
+    broker_ids: dict[str, str] = field(default_factory=dict)
+    foreign_orders: int = 0
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """Where orders go: a simulation on the session's data, or a venue (Alpaca paper).
+
+    Constructed as ``cls(exchange=<calendar name>, **api_config.trade_api_options)``; must
+    not connect or read secrets before ``start``. ``simulated`` (class attribute) says which
+    kind it is: ``True`` brokers fill from the market events the engine forwards and start
+    flat with the config's ``starting_cash``; ``False`` brokers route to a venue, whose account
+    (cash, positions, open orders) ``start`` returns for reconciliation.
+
+    Every method is required. The engine calls, in order: ``start(ctx)`` once (returns a
+    :class:`BrokerSnapshot`), then for every event ``on_bar`` / ``on_trade`` / ``on_quote`` /
+    ``on_phase`` (a simulated broker fills resting orders here; a live one may deliver queued
+    venue updates), ``on_day_start(trading_date)`` / ``on_day_end(trading_date)`` at day
+    boundaries (expire day orders, fill closing auctions), ``submit(order)``,
+    ``cancel(order_id)``, ``replace(order, new_order)`` as the strategy asks, and ``stop()``
+    once. Outcomes are reported through ``ctx.report``, never returned.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    simulated: ClassVar[bool]
+
+    def start(self, ctx: BrokerContext) -> BrokerSnapshot: ...
+
+    def submit(self, order: Order) -> None: ...
+
+    def cancel(self, order_id: str) -> None: ...
+
+    def replace(self, order: Order, new_order: Order) -> None: ...
+
+    def on_bar(self, bar: Bar) -> None: ...
+
+    def on_trade(self, trade: Trade) -> None: ...
+
+    def on_quote(self, quote: Quote) -> None: ...
+
+    def on_phase(self, phase: Any) -> None: ...
+
+    def on_day_start(self, trading_date: date) -> None: ...
+
+    def on_day_end(self, trading_date: date) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@runtime_checkable
+class FeeModel(Protocol):
+    """Commission and taxes of one fill (``trading_config.fees.type`` names it).
+
+    Constructed as ``cls(currency=<USD|VND>, **params)`` with the config entry's other keys.
+    ``fees`` returns ``(commission, tax)``: non-negative ``Decimal`` amounts already quantized
+    to the currency's minor unit (``core.orders.quantize_money``).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def fees(self, fill: Fill) -> tuple[Decimal, Decimal]: ...
+
+
+@runtime_checkable
+class FillModel(Protocol):
+    """How a simulated broker turns market data into fills (``docs/strategies.md``).
+
+    ``on_bar(order, bar, remaining)`` / ``on_trade(order, trade, remaining)`` return
+    ``(price, quantity)`` of a fill of a resting order, or None; ``remaining`` is the order's
+    unfilled quantity; ``order`` is the broker's working order: the ``core.orders.Order``
+    fields (``side``, ``order_type``, ``limit_price``, ``stop_price`` ...) plus a writable
+    ``triggered`` flag for stop-limit orders. The broker owns eligibility (only market data
+    after the submission), time in force and auction orders (filled at the auction print).
+    """
+
+    def on_bar(self, order: Any, bar: Bar, remaining: int) -> tuple[Decimal, int] | None: ...
+
+    def on_trade(self, order: Any, trade: Trade, remaining: int) -> tuple[Decimal, int] | None: ...
 
 
 def supports(obj: Any, method: str) -> bool:
@@ -324,6 +615,18 @@ def plugin_name(cls: Any) -> str:
 
 
 __all__ = [
+    "STRATEGY_CALLBACKS",
+    "Broker",
+    "BrokerContext",
+    "BrokerPosition",
+    "BrokerSnapshot",
+    "DataSource",
+    "FeeModel",
+    "FillModel",
+    "PortfolioView",
+    "PositionView",
+    "Strategy",
+    "StrategyContext",
     "GRANULARITIES",
     "BarLike",
     "DataSource",

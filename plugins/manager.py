@@ -11,13 +11,15 @@
 4. ``extra`` plugin objects (tests, embedding applications);
 5. ``pm.check_pending()``: a ``@hookimpl`` whose name matches no hook (a misspelling) fails;
 6. the registration hooks, called plugin by plugin so that every contribution is attributed:
-   two plugins registering the same data-source, classifier, indicator or calendar name fail.
+   two plugins registering the same data-source, classifier, indicator, calendar, strategy,
+   broker or fee-model name fail.
 
 Every failure is a one-line :class:`~core.errors.StartupError` naming the plugin and its
 distribution, e.g. ``duplicate data source 'ssi' (from packages sessiond, vendor-ssi)``.
 
 Loading imports plugin modules but never opens connections or reads secrets (plugin classes
-are only instantiated by ``create_source`` / ``create_classifier`` / ``create_indicator``).
+are only instantiated by the ``create_*`` factories: source, classifier, indicator, strategy,
+broker, fee model).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.sources.alpaca",
     "plugins.classifiers",
     "plugins.indicators",
+    "plugins.strategies",
+    "plugins.brokers",
 )
 """Modules sessiond registers itself, in this order, before the entry-point plugins."""
 
@@ -61,6 +65,9 @@ _KINDS: dict[str, tuple[str, str]] = {
     "register_data_sources": ("data source", "request_bars"),
     "register_trade_classifiers": ("trade classifier", "classify"),
     "register_indicators": ("indicator", "compute|update"),
+    "register_strategies": ("strategy", "on_bar"),
+    "register_brokers": ("broker", "submit"),
+    "register_fee_models": ("fee model", "fees"),
 }
 
 
@@ -84,6 +91,9 @@ class PluginInfo:
     classifiers: tuple[str, ...] = ()
     indicators: tuple[str, ...] = ()
     calendars: tuple[str, ...] = ()
+    strategies: tuple[str, ...] = ()
+    brokers: tuple[str, ...] = ()
+    fee_models: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +107,9 @@ class PluginInfo:
             "classifiers": list(self.classifiers),
             "indicators": list(self.indicators),
             "calendars": list(self.calendars),
+            "strategies": list(self.strategies),
+            "brokers": list(self.brokers),
+            "fee_models": list(self.fee_models),
         }
 
 
@@ -137,7 +150,8 @@ class PluginHost:
     """The loaded plugins: registries by name, the hook relay and factories.
 
     ``data_sources``, ``classifiers`` and ``indicators`` map a registered name to its class;
-    ``calendars`` maps a calendar name to ``(ExchangeCalendar subclass, aliases)``.
+    ``calendars`` maps a calendar name to ``(ExchangeCalendar subclass, aliases)``;
+    ``strategies``, ``brokers`` and ``fee_models`` map trading plugin names to classes.
     ``hook`` is the pluggy relay the daemon uses for lifecycle notifications
     (``host.hook.session_started(session_name=..., exchange=..., trading_date=..., mode=...)``).
     """
@@ -150,6 +164,9 @@ class PluginHost:
         classifiers: dict[str, type],
         indicators: dict[str, type],
         calendars: dict[str, tuple[type, tuple[str, ...]]],
+        strategies: dict[str, type] | None = None,
+        brokers: dict[str, type] | None = None,
+        fee_models: dict[str, type] | None = None,
     ) -> None:
         self.pm = pm
         self._origins = origins
@@ -157,6 +174,9 @@ class PluginHost:
         self.classifiers = classifiers
         self.indicators = indicators
         self.calendars = calendars
+        self.strategies = strategies if strategies is not None else {}
+        self.brokers = brokers if brokers is not None else {}
+        self.fee_models = fee_models if fee_models is not None else {}
 
     @property
     def hook(self) -> Any:
@@ -180,6 +200,9 @@ class PluginHost:
                     classifiers=tuple(origin.registered.get("register_trade_classifiers", ())),
                     indicators=tuple(origin.registered.get("register_indicators", ())),
                     calendars=tuple(origin.registered.get("register_calendars", ())),
+                    strategies=tuple(origin.registered.get("register_strategies", ())),
+                    brokers=tuple(origin.registered.get("register_brokers", ())),
+                    fee_models=tuple(origin.registered.get("register_fee_models", ())),
                 )
             )
         order = {name: i for i, name in enumerate(BUILTIN_PLUGINS)}
@@ -193,6 +216,9 @@ class PluginHost:
             "classifiers": "register_trade_classifiers",
             "indicators": "register_indicators",
             "calendars": "register_calendars",
+            "strategies": "register_strategies",
+            "brokers": "register_brokers",
+            "fee_models": "register_fee_models",
         }[kind]
         for origin in self._origins.values():
             if name in origin.registered.get(hook, ()):
@@ -238,6 +264,36 @@ class PluginHost:
         _check_options(cls, "indicator", type_name, {"name": name, **params})
         return cls(name=name, **params)
 
+    def create_strategy(self, type_name: str, **params: Any) -> Any:
+        """Instantiate strategy ``type_name`` as ``cls(**params)``."""
+        cls = _lookup(self.strategies, "strategy", type_name)
+        _check_options(cls, "strategy", type_name, params)
+        return cls(**params)
+
+    def create_broker(self, name: str, *, exchange: str, **options: Any) -> Any:
+        """Instantiate broker ``name`` as ``cls(exchange=exchange, **options)``."""
+        cls = _lookup(self.brokers, "broker", name)
+        _check_options(cls, "broker", name, {"exchange": exchange, **options})
+        return cls(exchange=exchange, **options)
+
+    def create_fee_model(self, type_name: str, *, currency: str, **params: Any) -> Any:
+        """Instantiate fee model ``type_name`` as ``cls(currency=currency, **params)``."""
+        cls = _lookup(self.fee_models, "fee model", type_name)
+        _check_options(cls, "fee model", type_name, {"currency": currency, **params})
+        return cls(currency=currency, **params)
+
+    def config_names(self) -> dict[str, Any]:
+        """The registered names a session config is validated against: the keyword arguments
+        of ``core.config.load_session_config`` (strategies map to their accepted params)."""
+        return {
+            "data_sources": set(self.data_sources),
+            "classifiers": set(self.classifiers),
+            "indicator_types": self.indicator_kinds,
+            "brokers": set(self.brokers),
+            "strategies": {name: accepted_options(cls) for name, cls in self.strategies.items()},
+            "fee_models": {name: accepted_options(cls) for name, cls in self.fee_models.items()},
+        }
+
 
 def _lookup(registry: dict[str, type], kind: str, name: str) -> type:
     try:
@@ -260,25 +316,35 @@ def declared_parameters(cls: type) -> set[str] | None:
     return {p.name for p in parameters}
 
 
-def _check_options(cls: type, kind: str, name: str, options: dict[str, Any]) -> None:
-    """Reject options the constructor cannot take, naming them and the accepted ones."""
+def accepted_options(cls: type) -> tuple[str, ...] | None:
+    """The keyword arguments a plugin class's constructor takes, in order (None: any, via
+    ``**kw``)."""
     try:
         signature = inspect.signature(cls)
     except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
-        return
+        return None
     parameters = signature.parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return
-    accepted = [
+        return None
+    return tuple(
         p.name
         for p in parameters
         if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    ]
+    )
+
+
+def _check_options(cls: type, kind: str, name: str, options: dict[str, Any]) -> None:
+    """Reject options the constructor cannot take, naming them and the accepted ones."""
+    accepted = accepted_options(cls)
+    if accepted is None:
+        return
     unknown = sorted(set(options) - set(accepted))
     if unknown:
+        close = difflib.get_close_matches(unknown[0], accepted, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise PluginError(
             f"{kind} {name!r} does not accept option(s) {', '.join(map(repr, unknown))} "
-            f"(accepted: {', '.join(accepted) or 'none'})"
+            f"(accepted: {', '.join(accepted) or 'none'}){hint}"
         )
 
 
@@ -410,11 +476,7 @@ def _load_entry_points(pm: pluggy.PluginManager, origins: dict[str, _Origin]) ->
         origins[name] = _Origin(name, module, dist_name, version, False)
 
 
-def _collect(
-    pm: pluggy.PluginManager, origins: dict[str, _Origin]
-) -> tuple[
-    dict[str, type], dict[str, type], dict[str, type], dict[str, tuple[type, tuple[str, ...]]]
-]:
+def _collect(pm: pluggy.PluginManager, origins: dict[str, _Origin]) -> tuple[Any, ...]:
     """Call each registration hook plugin by plugin, attributing and validating the results."""
     registries: dict[str, dict[str, Any]] = {hook: {} for hook in (*_KINDS, "register_calendars")}
     owners: dict[tuple[str, str], str] = {}
@@ -462,6 +524,9 @@ def _collect(
         registries["register_trade_classifiers"],
         registries["register_indicators"],
         registries["register_calendars"],
+        registries["register_strategies"],
+        registries["register_brokers"],
+        registries["register_fee_models"],
     )
 
 
@@ -576,5 +641,6 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "PluginHost",
     "PluginInfo",
+    "accepted_options",
     "load_plugins",
 ]

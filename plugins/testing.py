@@ -25,14 +25,17 @@ only): a test harness, never imported by the engine.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from core import calendars
 from core.errors import PluginError
 from core.models import Aggressor, Bar, IndicatorValue, Quote, Trade
-from core.timeframes import parse_interval
+from core.orders import Fill, Order, OrderRequest, OrderSide, OrderUpdate, quantize_money
+from core.timeframes import SUPPORTED_INTERVALS, parse_interval
 from plugins.interfaces import (
     GRANULARITIES,
     TrailingBars,
@@ -42,7 +45,10 @@ from plugins.interfaces import (
 )
 
 __all__ = [
+    "check_broker",
     "check_data_source",
+    "check_fee_model",
+    "check_strategy",
     "check_indicator",
     "check_indicator_paths",
     "check_plugin",
@@ -671,6 +677,303 @@ def _compare(label: str, daemon: list[Any], dagster: list[Any]) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Trading: strategies, brokers, fee models
+# --------------------------------------------------------------------------------------------
+
+
+class _KitPortfolio:
+    """A flat account for the kit's strategy runs (``PortfolioView``)."""
+
+    def __init__(self, currency: str, cash: Decimal) -> None:
+        self.currency = currency
+        self.cash = self.equity = self.buying_power = cash
+        self.realized_pnl = self.unrealized_pnl = self.fees = Decimal(0)
+
+    def quantity(self, symbol: str) -> int:
+        return 0
+
+    def position(self, symbol: str) -> Any:
+        from types import SimpleNamespace
+
+        zero = Decimal(0)
+        return SimpleNamespace(
+            symbol=symbol,
+            quantity=0,
+            sellable=0,
+            average_price=zero,
+            cost_basis=zero,
+            market_value=zero,
+            unrealized_pnl=zero,
+            realized_pnl=zero,
+        )
+
+    def positions(self) -> list[Any]:
+        return []
+
+
+class _KitContext:
+    """A recording ``StrategyContext``: orders are collected, never sent anywhere."""
+
+    def __init__(self, exchange: str, symbols: Sequence[str], streams: Sequence[str]) -> None:
+        vietnamese = calendars.resolve_calendar_name(exchange) in ("XSTC", "XHNX", "UPCOM")
+        self.session_name = "conformance"
+        self.exchange = exchange
+        self.symbols = tuple(symbols)
+        self.streams = tuple(streams)
+        self.currency = "VND" if vietnamese else "USD"
+        self.mode = "backtest"
+        self.streamed_interval = next((s for s in streams if s in SUPPORTED_INTERVALS), None)
+        self.lot_size = 100 if vietnamese else 1
+        self.trading_date: dt.date | None = None
+        self.phase: str | None = "continuous"
+        self.portfolio = _KitPortfolio(self.currency, Decimal(10**9 if vietnamese else 10**5))
+        self.session_data = None
+        self.log = logging.getLogger("sessiond.strategy.conformance")
+        self.now_value = default_window(exchange)[0]
+        self.requests: list[OrderRequest] = []
+        self.last: dict[str, float] = {}
+
+    def now(self) -> dt.datetime:
+        return self.now_value
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        price = self.last.get(symbol)
+        return None if price is None else Decimal(repr(price))
+
+    def indicator(self, name: str, symbol: str) -> float | None:
+        return None
+
+    def submit(self, request: OrderRequest) -> str:
+        self.requests.append(request)
+        return f"kit-{len(self.requests)}"
+
+    def cancel(self, order_id: str) -> None:
+        return None
+
+    def replace(self, order_id: str, **changes: Any) -> str | None:
+        return None
+
+    def flatten(self, symbol: str | None = None) -> list[str]:
+        return []
+
+    def open_orders(self, symbol: str | None = None) -> list[Any]:
+        return []
+
+
+def check_strategy(
+    cls: type,
+    *,
+    params: Mapping[str, Any] | None = None,
+    exchange: str = "XNYS",
+    symbols: Sequence[str] = ("AAPL", "MSFT"),
+    streams: Sequence[str] = ("1m", "5m", "trades"),
+    days: int = 2,
+) -> list[OrderRequest]:
+    """Check a ``Strategy`` class: attributes, ``cls(**params)``, ``intervals`` (a tuple of
+    supported intervals among ``streams``), then run it over ``days`` sessions of synthetic
+    bars (and trades when ``streams`` has them) with a recording context: every callback it
+    implements must run without raising, every submitted order must be a valid
+    ``core.orders.OrderRequest`` for a session symbol, and a second run must submit the same
+    orders (no wall clock, no randomness). Returns the submitted requests.
+
+    The kit does not fill orders: run your strategy through a backtest for that (the daemon's
+    real path), as ``docs/strategies.md`` shows.
+    """
+    from plugins.sources.synthetic import SyntheticSource
+
+    label = _check_class_attributes(cls, ("on_bar",), "strategy")
+    for method in ("on_start", "on_bar"):
+        if not callable(getattr(cls, method, None)):
+            raise AssertionError(f"{label}: a strategy must implement {method}()")
+
+    def run() -> list[OrderRequest]:
+        try:
+            strategy = cls(**dict(params or {}))
+        except TypeError as error:
+            raise AssertionError(
+                f"{label}: cannot be constructed as cls(**params): {error}"
+            ) from None
+        context = _KitContext(exchange, symbols, streams)
+        strategy.on_start(context)
+        intervals = getattr(strategy, "intervals", None)
+        if not isinstance(intervals, tuple) or not all(i in streams for i in intervals):
+            raise AssertionError(
+                f"{label}: 'intervals' must be a tuple of the session's bar streams "
+                f"({', '.join(s for s in streams if s in SUPPORTED_INTERVALS)}), was {intervals!r}"
+            )
+        source = SyntheticSource(exchange=exchange, seed=3)
+        first = calendars.session_bounds(exchange, default_window(exchange)[0].date()).date
+        for day in [first, *(calendars.next_session(exchange, first, n) for n in range(1, days))]:
+            bounds = calendars.session_bounds(exchange, day)
+            context.trading_date = day
+            events: list[Any] = []
+            for interval in intervals:
+                events += source.request_bars(list(symbols), bounds.open, bounds.close, interval)
+            if "trades" in streams and supports(strategy, "on_trade"):
+                events += source.request_trades(list(symbols), bounds.open, bounds.close)
+            events.sort(key=lambda e: (e.ts_event, getattr(e, "interval", "")))
+            if supports(strategy, "on_day_start"):
+                strategy.on_day_start(day)
+            for event in events:
+                context.now_value = event.ts_event
+                if isinstance(event, Bar):
+                    context.last[event.symbol] = event.close
+                    strategy.on_bar(event)
+                else:
+                    context.last[event.symbol] = event.price
+                    strategy.on_trade(event)
+            if supports(strategy, "on_day_end"):
+                strategy.on_day_end(day)
+        for request in context.requests:
+            if not isinstance(request, OrderRequest):
+                raise AssertionError(f"{label}: submitted {request!r}, not an OrderRequest")
+            if request.symbol not in symbols:
+                raise AssertionError(
+                    f"{label}: submitted an order for {request.symbol!r}, not a session symbol"
+                )
+            if (
+                not isinstance(request.quantity, int)
+                or isinstance(request.quantity, bool)
+                or request.quantity <= 0
+            ):
+                raise AssertionError(
+                    f"{label}: order quantity must be a whole number > 0, was {request.quantity!r}"
+                )
+        return context.requests
+
+    requests = run()
+    if run() != requests:
+        raise AssertionError(
+            f"{label}: the same data gave different orders (wall clock or randomness?)"
+        )
+    return requests
+
+
+def check_broker(
+    cls: type,
+    *,
+    options: Mapping[str, Any] | None = None,
+    exchange: str = "XNYS",
+) -> list[OrderUpdate]:
+    """Check a ``Broker`` class: attributes (``simulated`` a bool), ``cls(exchange=...,
+    **options)`` without connecting, every required method. A simulated broker is also
+    started with a recording context and must accept a market order and fill it on the next
+    bar: reports in order (``accepted`` then ``fill``), a ``Fill`` with a Decimal price, the
+    order's quantity and the bar's time. Returns the reports (none for live brokers)."""
+    label = _check_class_attributes(cls, ("submit",), "broker")
+    if not isinstance(getattr(cls, "simulated", None), bool):
+        raise AssertionError(f"{label}: class attribute 'simulated' must be True or False")
+    required = (
+        "start",
+        "submit",
+        "cancel",
+        "replace",
+        "on_bar",
+        "on_trade",
+        "on_quote",
+        "on_phase",
+        "on_day_start",
+        "on_day_end",
+        "stop",
+    )
+    missing = [m for m in required if not callable(getattr(cls, m, None))]
+    if missing:
+        raise AssertionError(f"{label}: a broker must implement {', '.join(missing)}")
+    try:
+        broker = cls(exchange=exchange, **dict(options or {}))
+    except TypeError as error:
+        raise AssertionError(
+            f"{label}: cannot be constructed as cls(exchange=..., **options): {error}"
+        ) from None
+    if not cls.simulated:
+        return []
+    from types import SimpleNamespace
+
+    reports: list[OrderUpdate] = []
+    open_, _ = default_window(exchange)
+    clock = SimpleNamespace(value=open_)
+    ctx = SimpleNamespace(
+        exchange=exchange,
+        currency="USD",
+        symbols=("TEST",),
+        mode="backtest",
+        session_name="conformance",
+        streams=("1m",),
+        now=lambda: clock.value,
+        report=reports.append,
+        known_orders=lambda: [],
+    )
+    broker.start(ctx)
+    broker.on_day_start(open_.date())
+    first = Bar("TEST", "1m", open_, 10.0, 10.5, 9.5, 10.2, 1_000_000.0)
+    second = Bar("TEST", "1m", open_ + dt.timedelta(minutes=1), 10.3, 10.6, 10.1, 10.4, 1_000_000.0)
+    broker.on_bar(first)
+    clock.value = open_ + dt.timedelta(minutes=1)
+    request = OrderRequest.market("TEST", "buy", 100)
+    broker.submit(Order("kit-1", request, clock.value, open_.date()))
+    if any(r.fill is not None for r in reports):
+        raise AssertionError(
+            f"{label}: a market order filled at submission; it must wait for the next bar "
+            "(its open is the first price after the order)"
+        )
+    broker.on_bar(second)
+    broker.on_day_end(open_.date())
+    broker.stop()
+    events = [r.event.value for r in reports]
+    if events[:2] != ["accepted", "fill"]:
+        raise AssertionError(
+            f"{label}: a market order must be accepted then filled on the next bar; reported {events}"
+        )
+    fill = reports[1].fill
+    if fill is None or not isinstance(fill.price, Decimal) or fill.quantity != 100:
+        raise AssertionError(
+            f"{label}: the fill must carry a Decimal price and the quantity, was {fill!r}"
+        )
+    if fill.ts_event != second.ts_event or not _is_utc(fill.ts_event):
+        raise AssertionError(
+            f"{label}: the fill must be timestamped at the bar it happened on, was {fill.ts_event}"
+        )
+    return reports
+
+
+def check_fee_model(
+    cls: type, *, currency: str = "USD", params: Mapping[str, Any] | None = None
+) -> list[tuple[Decimal, Decimal]]:
+    """Check a ``FeeModel`` class: attributes, ``cls(currency=..., **params)``, and ``fees``
+    on a buy and a sell: two non-negative ``Decimal`` amounts quantized to the currency's minor
+    unit, the same twice. Returns them."""
+    label = _check_class_attributes(cls, ("fees",), "fee model")
+    try:
+        model = cls(currency=currency, **dict(params or {}))
+    except TypeError as error:
+        raise AssertionError(
+            f"{label}: cannot be constructed as cls(currency=..., **params): {error}"
+        ) from None
+    price = Decimal("187.35") if currency == "USD" else Decimal("28650")
+    out = []
+    for side in (OrderSide.BUY, OrderSide.SELL):
+        fill = Fill("kit", "kit", "TEST", side, 300, price, default_window("XNYS")[0])
+        amounts = model.fees(fill)
+        if not (
+            isinstance(amounts, tuple)
+            and len(amounts) == 2
+            and all(isinstance(a, Decimal) for a in amounts)
+        ):
+            raise AssertionError(
+                f"{label}: fees() must return (commission, tax) as Decimals, returned {amounts!r}"
+            )
+        for amount in amounts:
+            if amount < 0 or amount != quantize_money(amount, currency):
+                raise AssertionError(
+                    f"{label}: {amount} is negative or not quantized to {currency}'s minor unit"
+                )
+        if model.fees(fill) != amounts:
+            raise AssertionError(f"{label}: fees() on the same fill gave different amounts")
+        out.append(amounts)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # A whole plugin
 # --------------------------------------------------------------------------------------------
 
@@ -692,4 +995,10 @@ def check_plugin(plugin: object, *, entry_points: bool = False) -> Any:
         _check_class_attributes(host.classifiers[classifier], ("classify",), "trade classifier")
     for indicator in info.indicators:
         _check_class_attributes(host.indicators[indicator], ("compute", "update"), "indicator")
+    for strategy in info.strategies:
+        _check_class_attributes(host.strategies[strategy], ("on_bar",), "strategy")
+    for broker in info.brokers:
+        _check_class_attributes(host.brokers[broker], ("submit",), "broker")
+    for fee_model in info.fee_models:
+        _check_class_attributes(host.fee_models[fee_model], ("fees",), "fee model")
     return host

@@ -2,9 +2,9 @@
 
 Times on screen are in the exchange's local time unless ``--tz`` says otherwise; ``--json``
 prints ISO 8601 with offsets. ``runs show`` prints the sections of :data:`SHOW_SECTIONS` in
-order: to add one (e.g. trading: positions, trades, P&L once the trading engine stores them),
-write ``def trading_rows(view: RunView) -> Table | None`` and append it; the HTML report has
-the same list in ``daemon.report.REPORT_SECTIONS``.
+order (the run, its days, order flow, trading, metrics): to add one, write
+``def <name>_rows(view: RunView) -> Table | None`` and append it; the HTML report has the same
+list in ``daemon.report.REPORT_SECTIONS``.
 """
 
 from __future__ import annotations
@@ -287,10 +287,46 @@ def metric_rows(view: RunView) -> Table | None:
     return table
 
 
+def trading_rows(view: RunView) -> Table | None:
+    """The run's trading: its results (when the run stored them) and the ledger's totals."""
+    from daemon.trading.ledger import TradingLedger
+    from daemon.trading.statistics import TradingResults
+
+    totals = TradingLedger(view.store).totals(view.results.run.id)
+    if totals is None:
+        return None
+    table = Table(box=box.SIMPLE, show_header=False, title="trading", title_justify="left")
+    table.add_column("measure", style="bold")
+    table.add_column("value")
+    stored = view.results.summary.get("trading")
+    if stored:
+        for measure, value in TradingResults.from_dict(stored).rows():
+            table.add_row(measure, value)
+    statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(totals["orders_by_status"].items()))
+    table.add_row("orders by status", statuses)
+    if totals["rejected_by_reason"]:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(totals["rejected_by_reason"].items()))
+        table.add_row("rejected by reason", reasons)
+    table.add_row("fills (stored)", f"{totals['fills']:,}")
+    table.add_row("commissions / taxes", f"{totals['commissions']} / {totals['taxes']}")
+    if totals["last_equity"] is not None:
+        at = show_time(datetime.fromisoformat(totals["last_equity_at"]), view.zone)
+        table.add_row("last equity point", f"{totals['last_equity']} at {at}")
+    for position in totals["positions"]:
+        table.add_row(
+            f"held {position['symbol']}",
+            f"{position['quantity']:,} ({position['sellable']:,} sellable) at "
+            f"{position['average_price']}, marked {position['mark']}, "
+            f"unrealized {position['unrealized_pnl']}",
+        )
+    return table
+
+
 SHOW_SECTIONS: list[Callable[[RunView], Table | None]] = [
     run_rows,
     day_rows,
     order_flow_rows,
+    trading_rows,
     metric_rows,
 ]
 """``runs show`` sections in order; append a function to add one (module docstring)."""
@@ -305,7 +341,7 @@ def runs_show(
     tz: str = typer.Option("exchange", "--tz", help=TZ_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (ISO 8601 times) instead."),
 ) -> None:
-    """Show one run: its config, totals, per-day results, order flow and metrics."""
+    """Show one run: its config, totals, per-day results, order flow, trading and metrics."""
     zone_for(tz, None)
     from core.store import Store
     from daemon.run_results import load_run
@@ -335,6 +371,9 @@ def runs_show(
                 }
                 for p in results.phase_volumes(store)
             ]
+            from daemon.trading.ledger import TradingLedger
+
+            out["trading"] = TradingLedger(store).totals(results.run.id)
             typer.echo(json.dumps(out, indent=2, default=str))
             return
         for section in SHOW_SECTIONS:

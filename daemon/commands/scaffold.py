@@ -1,4 +1,4 @@
-"""``sessiond plugins new NAME --kind source|classifier|indicator``: a third-party plugin package
+"""``sessiond plugins new NAME --kind source|classifier|indicator|strategy``: a plugin package
 that installs with pip, registers through the ``sessiond`` entry point and passes the
 conformance kit (``plugins.testing``) as generated.
 
@@ -10,7 +10,8 @@ The layout is that of ``examples/sessiond-vn-extras``::
     sessiond-<name>/src/sessiond_<name>/plugin.py     the class and its @hookimpl
     sessiond-<name>/tests/test_sessiond_<name>.py     the kit's checks, entry-point discovery
 
-``--kind strategy`` is pending: sessiond's trading engine has no ``Strategy`` interface yet.
+A strategy (``--kind strategy``) is a template in the spirit of docs/strategies.md: it buys a
+fixed quantity after ``rising`` closes in a row and sells after as many falling ones.
 """
 
 from __future__ import annotations
@@ -199,6 +200,63 @@ class {cls}:
     ),
 }
 
+_STRATEGY = (
+    "Strategy",
+    "register_strategies",
+    "A strategy",
+    '''\
+from typing import Any
+
+from core.orders import OrderRequest
+
+
+class {cls}:
+    """Buys ``quantity`` shares after ``rising`` higher closes in a row, sells what it holds
+    (what is sellable) after as many lower closes: replace ``on_bar`` with your signal."""
+
+    name = "{name}"
+    description = "Buys after N rising closes, sells after N falling closes"
+
+    def __init__(self, rising: int = 3, quantity: int = 100, interval: str = "1m") -> None:
+        if rising < 1 or quantity < 1:
+            raise ValueError(f"rising and quantity must be >= 1, were {{rising}}, {{quantity}}")
+        self.rising = rising
+        self.quantity = quantity
+        self.intervals = (interval,)
+        self.ctx: Any = None
+        self.last: dict[str, float] = {{}}
+        self.streak: dict[str, int] = {{}}
+
+    def on_start(self, ctx: Any) -> None:
+        self.ctx = ctx  # the clock, the portfolio, order entry: docs/strategies.md
+
+    def on_bar(self, bar: Any) -> None:
+        previous = self.last.get(bar.symbol)
+        self.last[bar.symbol] = bar.close
+        if previous is None or bar.close == previous:
+            return
+        step = 1 if bar.close > previous else -1
+        streak = self.streak.get(bar.symbol, 0)
+        streak = streak + step if streak * step > 0 else step
+        self.streak[bar.symbol] = streak
+        ctx = self.ctx
+        if ctx.open_orders(bar.symbol):
+            return
+        held = ctx.portfolio.quantity(bar.symbol)
+        if streak >= self.rising and held == 0:
+            ctx.submit(OrderRequest.market(bar.symbol, "buy", self.quantity))
+        elif streak <= -self.rising and held > 0:
+            sellable = ctx.portfolio.position(bar.symbol).sellable
+            if sellable:
+                ctx.submit(OrderRequest.market(bar.symbol, "sell", sellable))
+''',
+    """\
+    orders = check_strategy({cls}, params={{"rising": 3, "quantity": 10}})
+    assert orders and all(o.side.value == "buy" for o in orders)""",
+    'Use it in a session config: `"strategy": {{"type": "{name}", "params": {{"rising": 3}}}}`.',
+)
+_CLASSES[PluginKind.strategy] = _STRATEGY
+
 _PLUGIN = '''\
 """The module the ``sessiond`` entry point names: {title_lower} and its hook."""
 
@@ -244,6 +302,7 @@ _CHECKS = {
     PluginKind.source: ("check_data_source", "data_sources"),
     PluginKind.classifier: ("check_trade_classifier", "classifiers"),
     PluginKind.indicator: ("check_indicator", "indicators"),
+    PluginKind.strategy: ("check_strategy", "strategies"),
 }
 
 
@@ -256,12 +315,7 @@ def _split(code: str) -> tuple[str, str]:
 
 def scaffold(name: str, kind: PluginKind, directory: Path) -> Path:
     """Write the package for plugin ``name`` of ``kind`` under ``directory``; returns its
-    folder. SessiondError for a bad name, a pending kind or an existing folder."""
-    if kind is PluginKind.strategy:
-        raise SessiondError(
-            "--kind strategy is pending: sessiond's trading engine does not define the Strategy "
-            "interface yet; scaffold a source, classifier or indicator"
-        )
+    folder. SessiondError for a bad name or an existing folder."""
     if not _NAME.match(name) or keyword.iskeyword(name):
         raise SessiondError(
             f"NAME {name[:40]!r} is not a plugin name: lower-case letters, digits and _, "
@@ -300,7 +354,7 @@ def plugins_new(
         ..., help="Plugin name, as session configs will name it (e.g. my_source)."
     ),
     kind: PluginKind = typer.Option(
-        ..., "--kind", help="What it registers: source, classifier, indicator (strategy: pending)."
+        ..., "--kind", help="What it registers: source, classifier, indicator or strategy."
     ),
     directory: Path = typer.Option(
         Path("."), "--directory", help="Where to create the package folder."

@@ -136,7 +136,7 @@ def test_schema_forbids_unknown_keys_and_documents_every_field() -> None:
     for name, model in models.items():
         for field, spec in model["properties"].items():
             assert spec.get("description"), f"{name}.{field} has no description"
-        if name != "IndicatorConfig":
+        if name not in ("IndicatorConfig", "FeesConfig"):  # plugin parameters pass through
             assert model["additionalProperties"] is False, name
     assert schema["properties"]["mode"]["enum"] == ["live", "backtest"]
 
@@ -166,7 +166,7 @@ BAD_INPUTS: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
         [
             f"{SOURCE}: sesion_name: unknown key (did you mean 'session_name'?); allowed: "
             "session_name, exchange_group, asset_class, mode, backtest_config, "
-            "session_data_config, trading_config, api_config, metadata"
+            "session_data_config, strategy, trading_config, api_config, metadata"
         ],
     ),
     (
@@ -390,16 +390,25 @@ def test_every_problem_of_a_config_is_reported_one_per_line() -> None:
     ]
 
 
-def test_data_and_trade_api_must_be_registered_data_sources() -> None:
+def test_data_api_must_be_a_registered_data_source_and_trade_api_a_registered_broker() -> None:
     data = example()
-    data["api_config"] = {"data_api": "alpacca", "trade_api": "ibkr"}
-    assert problems_of(data, data_sources=BUILTIN_SOURCES) == [
+    data["api_config"] = {"data_api": "alpacca", "trade_api": "simulatd"}
+    assert problems_of(
+        data, data_sources=BUILTIN_SOURCES, brokers={"simulated", "alpaca_paper"}
+    ) == [
         f"{SOURCE}: api_config.data_api: 'alpacca' is not a registered data source (known: "
         "alpaca, files, ssi, synthetic); did you mean 'alpaca'?",
-        f"{SOURCE}: api_config.trade_api: 'ibkr' is not a registered data source (known: alpaca, "
-        "files, ssi, synthetic)",
+        f"{SOURCE}: api_config.trade_api: 'simulatd' is not a registered broker (known: "
+        "alpaca_paper, simulated); did you mean 'simulated'?",
+    ]
+    # a data source is not a broker
+    data["api_config"] = {"data_api": "alpaca", "trade_api": "alpaca"}
+    assert problems_of(data, brokers={"simulated", "alpaca_paper"}) == [
+        f"{SOURCE}: api_config.trade_api: 'alpaca' is not a registered broker (known: "
+        "alpaca_paper, simulated); did you mean 'alpaca_paper'?",
     ]
     # without the registry the names are not checked
+    data["api_config"] = {"data_api": "alpacca", "trade_api": "ibkr"}
     assert validate_session_config(data).api_config.trade_api == "ibkr"
 
 

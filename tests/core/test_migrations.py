@@ -21,6 +21,11 @@ EXPECTED_TABLES = {
     "indicator_values",
     "quality_results",
     "session_runs",
+    "trading_orders",
+    "trading_order_events",
+    "trading_fills",
+    "trading_positions",
+    "trading_equity",
     "session_leases",
 }
 

@@ -67,6 +67,8 @@ def test_runs_show_prints_days_in_the_exchanges_time_or_utc(example_db: str) -> 
     utc = invoke("runs", "show", "last", "--db", example_db, "--tz", "utc")
     assert re.search(r"2024-07-03\s+630\s.*2024-07-03 17:00:00", utc.stdout)
     assert "event processing" in utc.stdout and "next: sessiond report 1" in utc.stdout
+    assert "sma_crossover via simulated" in local.stdout  # the example config trades
+    assert re.search(r"trades \(round trips\)\s+\d+", local.stdout)
     shown = json.loads(invoke("runs", "show", "1", "--db", example_db, "--json").stdout)
     assert [d["trading_date"] for d in shown["days"]] == [
         "2024-07-01",
@@ -164,15 +166,27 @@ def test_the_report_of_a_backtest_renders_offline_without_console_errors(
     state = render_in_chromium(output)
     assert state["errors"] == []
     assert state["external"] == 0
-    assert state["sections"] == ["summary_section", "price_section", "quality_section"]
-    assert state["plots"] == 3 + 2  # one price chart per symbol, quality line + heat map
+    assert state["sections"] == [
+        "summary_section",
+        "price_section",
+        "trading_section",
+        "quality_section",
+    ]
+    # one price chart per symbol, equity and drawdown, quality line + heat map
+    assert state["plots"] == 3 + 1 + 2
     assert state["titles"][:3] == ["AAPL", "MSFT", "RIVN"]
     assert "time (America/New_York)" in state["axisTitles"]
 
 
 def test_report_sections_are_a_documented_extension_point() -> None:
     names = [section.__name__ for section in REPORT_SECTIONS]
-    assert names == ["summary_section", "price_section", "order_flow_section", "quality_section"]
+    assert names == [
+        "summary_section",
+        "price_section",
+        "order_flow_section",
+        "trading_section",
+        "quality_section",
+    ]
     import daemon.report
 
     assert "Adding a section" in (daemon.report.__doc__ or "")

@@ -19,7 +19,7 @@ runner = CliRunner()
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("kind", ["source", "classifier", "indicator"])
+@pytest.mark.parametrize("kind", ["source", "classifier", "indicator", "strategy"])
 def test_a_scaffolded_package_installs_and_passes_its_tests_unmodified(
     kind: str, tmp_path: Path
 ) -> None:
@@ -88,12 +88,7 @@ def test_a_scaffolded_package_installs_and_passes_its_tests_unmodified(
     assert "3 passed" in tests.stdout
 
 
-def test_strategy_is_pending_and_bad_names_are_one_line(tmp_path: Path) -> None:
-    pending = runner.invoke(
-        app, ["plugins", "new", "acme", "--kind", "strategy", "--directory", str(tmp_path)]
-    )
-    assert pending.exit_code == 1
-    assert pending.stderr.startswith("error: --kind strategy is pending")
+def test_bad_names_and_existing_folders_are_one_line(tmp_path: Path) -> None:
     bad = runner.invoke(
         app, ["plugins", "new", "Acme Source", "--kind", "source", "--directory", str(tmp_path)]
     )

@@ -246,8 +246,9 @@ class FakeAlpacaStream:
 
     ``messages``: scripted market-data messages (``T``, ``S``, ``t`` as string/datetime) sent
     after each subscription to the connection that subscribed, unless ``scripts`` gives each
-    connection (by index) its own list. ``received`` records every client message per
-    connection; ``auth_attempts`` counts logins.
+    connection (by index) its own list; ``pace_seconds`` waits that long between two scripted
+    messages (as a market would). ``received`` records every client message per connection;
+    ``auth_attempts`` counts logins.
     """
 
     def __init__(
@@ -261,7 +262,9 @@ class FakeAlpacaStream:
         auth_error: tuple[int, str] = (402, "auth failed"),
         feed: Iterable[Mapping[str, Any]] | None = None,
         drop_every: int | None = None,
+        pace_seconds: float = 0.0,
     ) -> None:
+        self.pace_seconds = pace_seconds
         self.feed = deque(feed) if feed is not None else None
         self.drop_every = drop_every
         self.delivered = 0
@@ -388,6 +391,8 @@ class FakeAlpacaStream:
                             channel = _CHANNEL_OF_TYPE.get(item.get("T", ""))
                             wanted = subscribed.get(channel or "", set())
                             if item.get("S") in wanted or "*" in wanted:
+                                if self.pace_seconds and sent:
+                                    await asyncio.sleep(self.pace_seconds)
                                 await send([item])
                                 sent += 1
                                 if (

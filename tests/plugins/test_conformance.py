@@ -4,10 +4,12 @@ and against broken plugins it must reject with a clear message."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
 from core.models import Aggressor, Bar
+from core.orders import OrderRequest
 from plugins.manager import load_plugins
 from plugins.testing import (
     check_data_source,
@@ -254,3 +256,92 @@ def test_default_window_is_one_full_session() -> None:
         dt.datetime(2024, 3, 4, 2, 0, tzinfo=UTC),
         dt.datetime(2024, 3, 4, 7, 45, tzinfo=UTC),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Trading plugins
+# --------------------------------------------------------------------------------------------
+
+
+def test_builtin_strategies_conform() -> None:
+    from plugins.strategies.order_flow import OrderFlowStrategy
+    from plugins.strategies.sma_crossover import SmaCrossover
+    from plugins.testing import check_strategy
+
+    orders = check_strategy(SmaCrossover, params={"fast": 5, "slow": 20, "quantity": 10})
+    assert orders and {o.side.value for o in orders} == {"buy"}  # the kit holds nothing to sell
+    flow = check_strategy(
+        OrderFlowStrategy,
+        params={"min_active_volume": 1000, "sustain_minutes": 2, "threshold": 0.55},
+        exchange="XSTC",
+        symbols=("FPT", "HPG"),
+        streams=("1m", "trades"),
+    )
+    assert all(o.quantity % 100 == 0 for o in flow)
+
+
+def test_builtin_brokers_and_fee_models_conform() -> None:
+    from plugins.brokers.alpaca import AlpacaPaperBroker
+    from plugins.brokers.fees import FEE_MODELS
+    from plugins.brokers.simulated import SimulatedBroker
+    from plugins.testing import check_broker, check_fee_model
+
+    reports = check_broker(SimulatedBroker)
+    assert [r.event.value for r in reports] == ["accepted", "fill"]
+    assert check_broker(AlpacaPaperBroker) == []  # a live broker: no connection at construction
+    for model in FEE_MODELS:
+        for currency in ("USD", "VND"):
+            check_fee_model(model, currency=currency)
+    assert check_fee_model(FEE_MODELS[0], currency="VND")[1][1] > 0  # VN sales tax on sells
+
+
+class PeekingStrategy:
+    name = "peeking"
+    description = "Reads the wall clock"
+    intervals = ("1m",)
+
+    def on_start(self, ctx):
+        self.ctx = ctx
+
+    def on_bar(self, bar):
+        import time
+
+        if int(time.perf_counter_ns()) % 7 == 0:
+            self.ctx.submit(OrderRequest.market(bar.symbol, "buy", 1))
+
+
+class LyingBroker:
+    name = "lying"
+    description = "Fills at the wrong time"
+    simulated = True
+
+    def __init__(self, exchange):
+        self.ctx = None
+
+    def start(self, ctx):
+        self.ctx = ctx
+
+    def submit(self, order):
+        from core.orders import Fill, OrderEvent, OrderUpdate
+
+        now = self.ctx.now()
+        self.ctx.report(OrderUpdate(order.order_id, OrderEvent.ACCEPTED, now))
+        fill = Fill("f", order.order_id, order.symbol, order.side, order.quantity, Decimal(1), now)
+        self.ctx.report(OrderUpdate(order.order_id, OrderEvent.FILL, now, fill=fill))
+
+    cancel = replace = on_trade = on_quote = on_phase = on_day_start = on_day_end = stop = (
+        lambda self, *a: None
+    )
+
+    def on_bar(self, bar):
+        return
+
+
+def test_kit_rejects_a_nondeterministic_strategy_and_a_broker_filling_before_the_next_bar() -> None:
+    from plugins.testing import check_broker, check_strategy
+
+    with pytest.raises(AssertionError, match="different orders|not an OrderRequest"):
+        for _ in range(5):  # the wall clock makes it differ sooner or later
+            check_strategy(PeekingStrategy)
+    with pytest.raises(AssertionError, match="filled at submission"):
+        check_broker(LyingBroker)

@@ -97,6 +97,9 @@ def test_sessiond_plugins_lists_the_third_party_plugin_and_its_package(pythonpat
         "classifiers": ["uptick_only"],
         "indicators": ["bar_range"],
         "calendars": [],
+        "strategies": [],
+        "brokers": [],
+        "fee_models": [],
     }
     assert rows["plugins.sources.synthetic"]["data_sources"] == ["synthetic"]
     assert rows["plugins.sources.synthetic"]["distribution"] == "sessiond"

@@ -5,15 +5,18 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import inspect
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from core import calendars
 from core.calendars import XSTCExchangeCalendar
-from core.errors import StartupError
+from core.errors import PluginError, StartupError
 from core.models import Aggressor, Bar
+from core.orders import OrderRequest
 from plugins import hookimpl, hookspecs
+from plugins.brokers.simulated import SimulatedBroker
 from plugins.manager import load_plugins
 
 THIS_FILE = Path(__file__)
@@ -29,7 +32,7 @@ def _hook_names() -> list[str]:
 
 def test_every_hook_has_a_test_and_a_docstring() -> None:
     names = _hook_names()
-    assert len(names) == 7
+    assert len(names) == 10
     tree = ast.parse(THIS_FILE.read_text())
     tests = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     missing_tests = [name for name in names if f"test_hook_{name}" not in tests]
@@ -77,6 +80,41 @@ class Constant:
         return self.value
 
 
+class BuyOnce:
+    name = "buy_once"
+    description = "Buys one lot on the first bar"
+
+    def __init__(self, quantity: int = 1) -> None:
+        self.quantity = quantity
+        self.intervals = ("1m",)
+
+    def on_start(self, ctx):
+        self.ctx = ctx
+
+    def on_bar(self, bar):
+        if not self.ctx.open_orders() and not self.ctx.portfolio.quantity(bar.symbol):
+            self.ctx.submit(OrderRequest.market(bar.symbol, "buy", self.quantity))
+
+
+class NullBroker(SimulatedBroker):
+    name = "null_broker"
+    description = "Accepts and never fills"
+
+    def on_bar(self, bar):
+        return
+
+
+class FlatFee:
+    name = "flat_fee"
+    description = "One unit per fill"
+
+    def __init__(self, currency: str, amount: int = 1) -> None:
+        self.amount = Decimal(amount)
+
+    def fees(self, fill):
+        return self.amount, Decimal(0)
+
+
 class Plugin:
     """A plugin object (not a module) implementing every hook, recording the notifications."""
 
@@ -98,6 +136,18 @@ class Plugin:
     @hookimpl
     def register_calendars(self):
         return [("XTEST", _TestCalendar, ("TEST_BOARD",))]
+
+    @hookimpl
+    def register_strategies(self):
+        return [BuyOnce]
+
+    @hookimpl
+    def register_brokers(self):
+        return [NullBroker]
+
+    @hookimpl
+    def register_fee_models(self):
+        return [FlatFee]
 
     @hookimpl
     def session_started(self, session_name, exchange, trading_date, mode):
@@ -159,6 +209,63 @@ def test_hook_register_calendars(plugin_and_host) -> None:
     assert calendars.session_minutes("TEST_BOARD", day) == calendars.session_minutes("XSTC", day)
     info = next(i for i in host.describe() if i.calendars)
     assert info.calendars == ("XTEST",)
+
+
+def test_hook_register_strategies(plugin_and_host) -> None:
+    _, host = plugin_and_host
+    strategy = host.create_strategy("buy_once", quantity=3)
+    assert isinstance(strategy, BuyOnce) and strategy.quantity == 3
+    assert {"sma_crossover", "vn_order_flow", "buy_once"} <= set(host.strategies)
+    with pytest.raises(PluginError, match="did you mean 'quantity'"):
+        host.create_strategy("buy_once", quantiy=3)
+    info = next(i for i in host.describe() if i.strategies == ("buy_once",))
+    assert info.builtin is False
+    assert host.config_names()["strategies"]["buy_once"] == ("quantity",)
+
+
+def test_hook_register_brokers(plugin_and_host) -> None:
+    _, host = plugin_and_host
+    broker = host.create_broker("null_broker", exchange="XNYS", slippage_ticks=1)
+    assert isinstance(broker, NullBroker) and broker.model.slippage_ticks == 1
+    assert {"simulated", "alpaca_paper", "null_broker"} == set(host.brokers)
+    assert "null_broker" in host.config_names()["brokers"]
+
+
+def test_hook_register_fee_models(plugin_and_host) -> None:
+    _, host = plugin_and_host
+    model = host.create_fee_model("flat_fee", currency="USD", amount=2)
+    assert model.fees(None) == (Decimal(2), Decimal(0))
+    assert {"vn_default", "us_default", "zero", "flat_fee"} == set(host.fee_models)
+
+
+def test_registered_strategy_broker_and_fee_model_trade_through_the_engine(plugin_and_host) -> None:
+    from daemon.clock import SimulatedClock
+    from daemon.trading.engine import TradingEngine
+    from daemon.trading.rules import MarketRules
+
+    _, host = plugin_and_host
+    start = dt.datetime(2024, 3, 4, 14, 30, tzinfo=dt.UTC)
+    engine = TradingEngine(
+        strategy=host.create_strategy("buy_once", quantity=2),
+        broker=host.create_broker("simulated", exchange="XNYS"),
+        fee_model=host.create_fee_model("flat_fee", currency="USD", amount=1),
+        rules=MarketRules.for_exchange("XNYS"),
+        clock=SimulatedClock(start),
+        session_name="hooks",
+        symbols=["X"],
+        streams=["1m"],
+        starting_cash=Decimal(1000),
+    )
+    engine.start()
+    engine.on_day_start(dt.date(2024, 3, 4))
+    for minute, price in enumerate((10.0, 11.0, 12.0)):
+        ts = start + dt.timedelta(minutes=minute)
+        engine.on_bar(Bar("X", "1m", ts, price, price, price, price, 100.0))
+    engine.on_day_end(dt.date(2024, 3, 4))
+    engine.stop()
+    # bought 2 at the second bar's open (11), one unit of fee; marked at 12
+    assert engine.portfolio.cash == Decimal("1000") - Decimal("22") - Decimal(1)
+    assert engine.portfolio.equity == Decimal("1001.00")
 
 
 def test_hook_session_started(plugin_and_host) -> None:

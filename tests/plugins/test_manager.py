@@ -81,7 +81,8 @@ def test_option_the_constructor_does_not_take_is_named_with_the_accepted_ones() 
     with pytest.raises(PluginError) as error:
         host.create_source("synthetic", exchange="XNYS", sed=1)
     assert str(error.value) == (
-        "data source 'synthetic' does not accept option(s) 'sed' (accepted: exchange, seed)"
+        "data source 'synthetic' does not accept option(s) 'sed' (accepted: exchange, seed); "
+        "did you mean 'seed'?"
     )
 
 

@@ -26,12 +26,14 @@ from plugins.testing import (
 )
 
 
-def test_the_installed_entry_point_registers_the_three_plugins() -> None:
+def test_the_installed_entry_point_registers_the_four_plugins() -> None:
     host = load_plugins()
     assert host.data_sources["random_walk"] is RandomWalkSource
     assert host.classifiers["depth_imbalance"] is DepthImbalanceClassifier
     assert host.indicators["rsi"] is RsiIndicator
+    assert host.strategies["rsi_reversion"].__module__ == "sessiond_vn_extras.strategy"
     assert host.distribution_of("data_sources", "random_walk") == "sessiond-vn-extras"
+    assert host.distribution_of("strategies", "rsi_reversion") == "sessiond-vn-extras"
 
 
 def test_the_plugin_module_passes_check_plugin() -> None:
@@ -118,3 +120,61 @@ def test_a_backtest_on_random_walk_stores_rsi_values(tmp_path: Path) -> None:
         )
     assert values and all(v.value is None or 0 <= v.value <= 100 for v in values)
     assert any(v.value is not None for v in values)
+
+
+def test_rsi_reversion_passes_the_kit_and_trades_through_the_engine() -> None:
+    from decimal import Decimal
+
+    from sessiond_vn_extras.strategy import RsiReversionStrategy
+
+    from core import calendars
+    from daemon.clock import SimulatedClock
+    from daemon.trading.engine import TradingEngine
+    from daemon.trading.rules import MarketRules
+    from plugins.brokers.fees import VietnamFees
+    from plugins.brokers.simulated import SimulatedBroker
+    from plugins.testing import check_strategy
+
+    orders = check_strategy(
+        RsiReversionStrategy,
+        params={"period": 5, "lots": 2},
+        exchange="XSTC",
+        symbols=["ACB"],
+        streams=("1m",),
+    )
+    assert orders and all(o.quantity == 200 and o.side.value == "buy" for o in orders)
+
+    host = load_plugins()
+    assert host.strategies["rsi_reversion"] is RsiReversionStrategy
+    days = calendars.sessions_in_range("XSTC", dt.date(2024, 3, 4), dt.date(2024, 3, 8))
+    engine = TradingEngine(
+        strategy=host.create_strategy("rsi_reversion", period=5),
+        broker=SimulatedBroker("XSTC"),
+        fee_model=VietnamFees(),
+        rules=MarketRules.for_exchange("XSTC"),
+        clock=SimulatedClock(dt.datetime(2024, 3, 1, tzinfo=dt.UTC)),
+        session_name="rsi",
+        symbols=["ACB", "FPT"],
+        streams=["1m"],
+        starting_cash=Decimal(1_000_000_000),
+    )
+    engine.start()
+    source = RandomWalkSource(exchange="XSTC", seed=3)
+    for day in days:
+        bounds = calendars.session_bounds("XSTC", day)
+        engine.on_day_start(day)
+        bars = sorted(
+            source.request_bars(["ACB", "FPT"], bounds.open, bounds.close, "1m"),
+            key=lambda b: (b.ts_event, b.symbol),
+        )
+        for bar in bars:
+            at = bar.ts_event + dt.timedelta(minutes=1)
+            if engine.clock.now() < at:
+                engine.clock.jump_to(at)
+            engine.on_bar(bar)
+        engine.on_day_end(day)
+    engine.stop()
+    sides = {m.order.side.value for m in engine.book if m.status.value == "filled"}
+    assert sides == {"buy", "sell"}  # bought oversold, sold overbought once settled
+    for managed in engine.book:
+        assert managed.reject_reason is None or managed.reject_reason.value == "unsettled"

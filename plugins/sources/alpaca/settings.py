@@ -10,6 +10,10 @@ Variables (all optional until a request needs them):
 - ``ALPACA_STREAM_URL``: the full stock stream URL, default
   ``wss://stream.data.alpaca.markets/v2/<feed>``.
 - ``ALPACA_FEED``: ``iex`` (default, free) or ``sip`` (all US exchanges, paid).
+- ``ALPACA_TRADING_URL``: base of the trading REST API used by the ``alpaca_paper`` broker,
+  default ``https://paper-api.alpaca.markets`` (no ``/v2``; a trailing ``/v2`` is stripped).
+- ``ALPACA_TRADING_STREAM_URL``: the trade-updates websocket, default
+  ``wss://paper-api.alpaca.markets/stream``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from core.errors import SettingsError
 
 DEFAULT_DATA_URL = "https://data.alpaca.markets"
 DEFAULT_STREAM_BASE = "wss://stream.data.alpaca.markets/v2/"
+DEFAULT_TRADING_URL = "https://paper-api.alpaca.markets"
+DEFAULT_TRADING_STREAM_URL = "wss://paper-api.alpaca.markets/stream"
 FEEDS = ("iex", "sip")
 
 
@@ -43,13 +49,17 @@ class AlpacaSettings(BaseSettings):
     """``ALPACA_STREAM_URL``: full stream URL override; default production for the feed."""
     feed: Literal["iex", "sip"] = "iex"
     """``ALPACA_FEED``: ``iex`` (default) or ``sip``."""
+    trading_url: str | None = None
+    """``ALPACA_TRADING_URL``: trading REST base override; default the paper-trading API."""
+    trading_stream_url: str | None = None
+    """``ALPACA_TRADING_STREAM_URL``: trade-updates stream override; default paper's."""
 
     @field_validator("feed", mode="before")
     @classmethod
     def _lower_feed(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("data_url", "stream_url", mode="before")
+    @field_validator("data_url", "stream_url", "trading_url", "trading_stream_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -63,6 +73,17 @@ class AlpacaSettings(BaseSettings):
         if url.endswith("/v2"):
             url = url[: -len("/v2")]
         return url
+
+    @property
+    def trading_base_url(self) -> str:
+        """The trading REST base alpaca-py expects: no trailing ``/`` and no ``/v2``."""
+        url = (self.trading_url or DEFAULT_TRADING_URL).rstrip("/")
+        return url[: -len("/v2")] if url.endswith("/v2") else url
+
+    @property
+    def trading_stream_endpoint(self) -> str:
+        """The full websocket URL of the trade-updates stream."""
+        return self.trading_stream_url or DEFAULT_TRADING_STREAM_URL
 
     @property
     def stream_endpoint(self) -> str:

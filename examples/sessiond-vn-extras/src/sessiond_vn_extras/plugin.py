@@ -1,8 +1,4 @@
-"""The module the ``sessiond`` entry point names: one hook implementation per kind.
-
-A strategy will be registered here the same way (``register_strategies``) once sessiond's
-trading engine defines the ``Strategy`` interface.
-"""
+"""The module the ``sessiond`` entry point names: one hook implementation per kind."""
 
 from __future__ import annotations
 
@@ -10,6 +6,7 @@ from plugins import hookimpl
 from sessiond_vn_extras.classifier import DepthImbalanceClassifier
 from sessiond_vn_extras.indicator import RsiIndicator
 from sessiond_vn_extras.source import RandomWalkSource
+from sessiond_vn_extras.strategy import RsiReversionStrategy
 
 
 @hookimpl
@@ -25,3 +22,8 @@ def register_trade_classifiers() -> list[type]:
 @hookimpl
 def register_indicators() -> list[type]:
     return [RsiIndicator]
+
+
+@hookimpl
+def register_strategies() -> list[type]:
+    return [RsiReversionStrategy]
